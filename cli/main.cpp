@@ -1,0 +1,38 @@
+// tcptune: the operator's command line. Verbs are registered by their own files.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "command.hpp"
+#include "tcptune/version.hpp"
+
+int main(int argc, char** argv) {
+    using namespace tcptune::cli;
+    CLI::App app{
+        "tcptune - inspect TCP socket states and drive the tcptuned daemon.\n"
+        "Example: tcptune census --json",
+        "tcptune"};
+    app.set_version_flag("--version", std::string("tcptune ") + tcptune::kVersion);
+    app.require_subcommand(1);
+    app.fallthrough(false);
+
+    CommandContext ctx;
+    register_census_command(app, ctx);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return kExitUsage;
+    } catch (const std::exception& e) {
+        std::cerr << "tcptune: " << e.what() << "\n";
+        return kExitFailure;
+    }
+    return ctx.exit_code;
+}

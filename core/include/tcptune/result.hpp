@@ -1,0 +1,37 @@
+#pragma once
+
+#include <string>
+#include <utility>
+
+#include <tl/expected.hpp>
+
+namespace tcptune {
+
+// Broad classes of failure. Adapters map them to exit codes (CLI) and
+// net.tcptune.Error.* names (D-Bus); the message carries the detail.
+enum class ErrorCode {
+    kIo,                // a file or socket operation failed
+    kNetlink,           // the kernel answered a dump with an error or garbage
+    kParse,             // bytes or text did not have the expected shape
+    kInvalidProfile,    // a profile failed validation
+    kNotFound,          // a named thing (profile, key, file) does not exist
+    kRefused,           // the safety gate said no
+    kPermissionDenied,  // the caller may not do this
+    kCorruptJournal,    // journal exists but cannot be trusted
+    kInternal,          // a bug: should never happen
+};
+
+struct Error {
+    ErrorCode code = ErrorCode::kInternal;
+    std::string message;
+};
+
+// Recoverable errors are values; exceptions only at the top of a program.
+template <typename T>
+using Result = tl::expected<T, Error>;
+
+inline tl::unexpected<Error> make_error(ErrorCode code, std::string message) {
+    return tl::unexpected<Error>(Error{code, std::move(message)});
+}
+
+}  // namespace tcptune
