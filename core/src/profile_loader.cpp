@@ -368,22 +368,27 @@ class ProfileParser {
                     "clear, cooldown, apply, revert)");
                 continue;
             }
-            auto rule = parse_rule(item);
-            if (!rule) {
+            auto [rule, ok] = parse_rule(item);
+            rule.defined_in = profile.name;
+            // Names are checked even for rules with other errors, so a duplicate
+            // is reported in the same run.
+            if (rule.name.empty()) {
                 continue;
             }
-            rule->defined_in = profile.name;
-            if (auto [it, inserted] = names.emplace(rule->name, rule->where); !inserted) {
-                add(rule->where, "duplicate rule name '" + rule->name +
-                                     "' (first defined at line " + std::to_string(it->second.line) +
-                                     "); rule names must be unique within a profile");
+            if (auto [it, inserted] = names.emplace(rule.name, rule.where); !inserted) {
+                add(rule.where, "duplicate rule name '" + rule.name + "' (first defined at line " +
+                                    std::to_string(it->second.line) +
+                                    "); rule names must be unique within a profile");
                 continue;
             }
-            profile.rules.push_back(std::move(*rule));
+            if (ok) {
+                profile.rules.push_back(std::move(rule));
+            }
         }
     }
 
-    std::optional<Rule> parse_rule(const YAML::Node& item) {
+    // The rule and whether it is free of errors.
+    std::pair<Rule, bool> parse_rule(const YAML::Node& item) {
         const std::size_t errors_before = diags_.size();
         auto keys = keys_of(item, kRuleKeys, "a rule");
         const auto hints = hinted_;
@@ -438,10 +443,8 @@ class ProfileParser {
                                  s.key + "; a key may be driven by one rule only (merge them)");
             }
         }
-        if (diags_.size() != errors_before) {
-            return std::nullopt;
-        }
-        return rule;
+        const bool ok = diags_.size() == errors_before;
+        return {std::move(rule), ok};
     }
 
     void parse_when(const YAML::Node& node, Rule& rule, const std::string& label) {
