@@ -22,5 +22,6 @@ struct CommandContext {
 
 // Each verb family registers its subcommands on the app; the callback sets ctx.exit_code.
 void register_census_command(CLI::App& app, CommandContext& ctx);
+void register_export_command(CLI::App& app, CommandContext& ctx);
 
 }  // namespace tcptune::cli

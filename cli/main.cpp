@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
 
     CommandContext ctx;
     register_census_command(app, ctx);
+    register_export_command(app, ctx);
 
     try {
         app.parse(argc, argv);

@@ -1,0 +1,75 @@
+// tcptune export: the sysctls tcptune has applied, as an /etc/sysctl.d/ snippet,
+// so an operator can make a decision permanent. Reads the journal directly: no
+// daemon needed, nothing is changed.
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "command.hpp"
+#include "tcptune/clock.hpp"
+#include "tcptune/journal.hpp"
+#include "tcptune/sysctl_export.hpp"
+
+namespace tcptune::cli {
+
+namespace {
+
+struct ExportOptions {
+    std::string state_dir = "/var/lib/tcptune";
+    bool json = false;
+};
+
+nlohmann::json to_json(const Journal& journal) {
+    nlohmann::json sysctls = nlohmann::json::array();
+    for (const auto& [key, e] : journal.entries()) {
+        nlohmann::json j;
+        j["key"] = key;
+        j["value"] = e.last_written;
+        j["original"] = e.original;
+        j["profile"] = e.profile;
+        j["rule"] = e.rule;
+        j["reason"] = e.reason;
+        j["written_at"] = format_utc(e.written_at);
+        j["overridden"] = e.overridden;
+        if (e.overridden) {
+            j["overridden_at"] = format_utc(e.overridden_at);
+            j["overridden_value"] = e.overridden_value;
+        }
+        sysctls.push_back(std::move(j));
+    }
+    return nlohmann::json{{"journal", journal.path().string()}, {"sysctls", std::move(sysctls)}};
+}
+
+int run_export(const ExportOptions& options) {
+    auto journal = Journal::open(options.state_dir);
+    if (!journal) {
+        std::cerr << "tcptune export: " << journal.error().message << "\n";
+        return journal.error().code == ErrorCode::kPermissionDenied ? kExitPermissionDenied
+                                                                    : kExitFailure;
+    }
+    if (options.json) {
+        std::cout << to_json(*journal).dump(2) << "\n";
+    } else {
+        std::cout << render_sysctl_snippet(journal->entries(), SystemClock().wall_now());
+    }
+    return kExitOk;
+}
+
+}  // namespace
+
+void register_export_command(CLI::App& app, CommandContext& ctx) {
+    auto options = std::make_shared<ExportOptions>();
+    CLI::App* cmd = app.add_subcommand(
+        "export",
+        "Print the sysctls tcptune has applied as an /etc/sysctl.d/ snippet, one comment per key "
+        "saying why.\n"
+        "Example: tcptune export > /etc/sysctl.d/90-tcptune.conf && sysctl --system");
+    cmd->add_option("--state-dir", options->state_dir,
+                    "Directory holding journal.json (default /var/lib/tcptune)");
+    cmd->add_flag("--json", options->json, "Print the applied set as JSON instead");
+    cmd->callback([options, &ctx] { ctx.exit_code = run_export(*options); });
+}
+
+}  // namespace tcptune::cli
