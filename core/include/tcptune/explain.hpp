@@ -1,0 +1,40 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace tcptune {
+
+// What `tcptune explain TOPIC` prints, kept in core so the daemon (status
+// hints, D-Bus) and the documentation reuse the same words.
+struct Explanation {
+    enum class Kind { kState, kSysctl, kIndex };
+    Kind kind = Kind::kState;
+    std::string topic;               // canonical: "time_wait", "net.ipv4.tcp_tw_reuse", "sysctls"
+    std::string title;               // one line
+    std::string meaning;             // what it is
+    std::string moved_by;            // what makes the number go up or down / what the value changes
+    std::vector<std::string> myths;  // common beliefs that are wrong, each with the fact
+    std::vector<std::string> related;  // other topics worth reading
+    // Sysctls only (from the registry): valid values, kernel default, removal.
+    std::string valid_values;
+    std::string kernel_default;
+    std::string removed;  // "removed in Linux 4.12: ..." when the key no longer exists
+};
+
+// Accepts a state ("time_wait", "TIME-WAIT"), a sysctl key, the key without its
+// "net.ipv4." / "net.core." prefix ("tcp_tw_reuse"), or "states" / "sysctls".
+std::optional<Explanation> explain(std::string_view topic);
+
+// Every canonical topic, for `explain` without arguments and shell completion.
+std::vector<std::string> explain_topics();
+
+// Human text (wrapped for an 80-column terminal) and JSON.
+std::string format_explanation(const Explanation& e);
+nlohmann::json explanation_to_json(const Explanation& e);
+
+}  // namespace tcptune
