@@ -23,5 +23,11 @@ struct CommandContext {
 // Each verb family registers its subcommands on the app; the callback sets ctx.exit_code.
 void register_census_command(CLI::App& app, CommandContext& ctx);
 void register_export_command(CLI::App& app, CommandContext& ctx);
+void register_profile_commands(CLI::App& app, CommandContext& ctx);  // profiles, profile show|check
+void register_explain_command(CLI::App& app, CommandContext& ctx);
+
+void register_status_command(CLI::App& app, CommandContext& ctx);    // status (D-Bus)
+void register_control_commands(CLI::App& app, CommandContext& ctx);  // apply, rollback, reload, resume
+void register_watch_command(CLI::App& app, CommandContext& ctx);     // watch (D-Bus)
 
 }  // namespace tcptune::cli

@@ -19,6 +19,11 @@ int main(int argc, char** argv) {
     CommandContext ctx;
     register_census_command(app, ctx);
     register_export_command(app, ctx);
+    register_profile_commands(app, ctx);
+    register_explain_command(app, ctx);
+    register_status_command(app, ctx);
+    register_control_commands(app, ctx);
+    register_watch_command(app, ctx);
 
     try {
         app.parse(argc, argv);

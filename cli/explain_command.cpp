@@ -1,0 +1,57 @@
+// tcptune explain TOPIC: what a TCP state or a sysctl means, what moves it and
+// the myths around it. The texts live in core (tcptune/explain.hpp).
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "command.hpp"
+#include "tcptune/explain.hpp"
+
+namespace tcptune::cli {
+
+namespace {
+
+struct ExplainOptions {
+    std::string topic;
+    bool json = false;
+};
+
+int run_explain(const ExplainOptions& o) {
+    if (o.topic.empty()) {
+        std::cout << "Topics: states, sysctls, any TCP state or any sysctl key:\n";
+        for (const std::string& t : explain_topics()) {
+            std::cout << "  " << t << "\n";
+        }
+        return kExitOk;
+    }
+    auto e = explain(o.topic);
+    if (!e) {
+        std::cerr << "tcptune explain: no explanation for '" << o.topic
+                  << "'; run `tcptune explain` for the list of topics\n";
+        return kExitUsage;
+    }
+    if (o.json) {
+        std::cout << explanation_to_json(*e).dump(2) << "\n";
+    } else {
+        std::cout << format_explanation(*e);
+    }
+    return kExitOk;
+}
+
+}  // namespace
+
+void register_explain_command(CLI::App& app, CommandContext& ctx) {
+    auto options = std::make_shared<ExplainOptions>();
+    CLI::App* cmd = app.add_subcommand(
+        "explain",
+        "Explain a TCP state or a sysctl: what it means, what moves it, the common myths. "
+        "`explain sysctls` lists every key tcptune may change with its safe bounds.\n"
+        "Example: tcptune explain time_wait");
+    cmd->add_option("topic", options->topic,
+                    "A state (time_wait), a sysctl (net.ipv4.tcp_tw_reuse or tcp_tw_reuse), "
+                    "'states' or 'sysctls'; omit to list topics");
+    cmd->add_flag("--json", options->json, "Print as JSON");
+    cmd->callback([options, &ctx] { ctx.exit_code = run_explain(*options); });
+}
+
+}  // namespace tcptune::cli

@@ -1,0 +1,194 @@
+// tcptune profiles / profile show / profile check: offline profile verbs. They
+// read YAML files only, so they work without the daemon and without root.
+#include <algorithm>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "command.hpp"
+#include "tcptune/profile_catalog.hpp"
+#include "tcptune/profile_resolver.hpp"
+#include "tcptune/profile_writer.hpp"
+
+namespace tcptune::cli {
+
+namespace {
+
+struct ProfileOptions {
+    std::vector<std::string> profile_dirs;  // empty: the default search path
+    std::vector<std::string> targets;       // NAME|PATH for show, FILE... for check
+    bool json = false;
+};
+
+ProfileDirs search_dirs(const ProfileOptions& o) {
+    if (o.profile_dirs.empty()) {
+        return default_profile_dirs();
+    }
+    return ProfileDirs(o.profile_dirs.begin(), o.profile_dirs.end());
+}
+
+nlohmann::json diagnostics_json(const ProfileDiagnostics& diagnostics) {
+    nlohmann::json errors = nlohmann::json::array();
+    for (const ProfileDiagnostic& d : diagnostics) {
+        errors.push_back({{"file", d.where.file},
+                          {"line", d.where.line},
+                          {"column", d.where.column},
+                          {"message", d.message}});
+    }
+    return errors;
+}
+
+void print_diagnostics(const ProfileDiagnostics& diagnostics) {
+    for (const ProfileDiagnostic& d : diagnostics) {
+        std::cerr << d.to_string() << "\n";
+    }
+}
+
+std::string pad(const std::string& s, std::size_t width) {
+    return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
+}
+
+int run_list(const ProfileOptions& o) {
+    const ProfileDirs dirs = search_dirs(o);
+    const ProfileCatalog catalog = ProfileCatalog::scan(dirs);
+    if (o.json) {
+        nlohmann::json list = nlohmann::json::array();
+        for (const CatalogEntry& e : catalog.entries()) {
+            nlohmann::json j{
+                {"name", e.name},       {"file", e.file.string()}, {"description", e.description},
+                {"extends", e.extends}, {"shadowed", e.shadowed},  {"valid", e.valid()}};
+            if (!e.valid()) {
+                j["errors"] = diagnostics_json(e.problems);
+            }
+            list.push_back(std::move(j));
+        }
+        nlohmann::json searched = nlohmann::json::array();
+        for (const auto& d : dirs) {
+            searched.push_back(d.string());
+        }
+        std::cout << nlohmann::json{{"search_path", searched}, {"profiles", list}}.dump(2) << "\n";
+        return kExitOk;
+    }
+    if (catalog.entries().empty()) {
+        std::cout << "no profiles found in:";
+        for (const auto& d : dirs) {
+            std::cout << " " << d.string();
+        }
+        std::cout << "\n";
+        return kExitOk;
+    }
+    std::size_t width = 4;
+    for (const CatalogEntry& e : catalog.entries()) {
+        width = std::max(width, e.name.size());
+    }
+    width += 2;
+    std::cout << pad("NAME", width) << pad("STATUS", 10) << "DESCRIPTION / FILE\n";
+    for (const CatalogEntry& e : catalog.entries()) {
+        const std::string status = e.shadowed ? "shadowed" : e.valid() ? "ok" : "invalid";
+        std::cout << pad(e.name, width) << pad(status, 10)
+                  << (e.valid() ? e.description : e.problems.front().to_string()) << "\n"
+                  << std::string(width + 10, ' ') << e.file.string() << "\n";
+    }
+    return kExitOk;
+}
+
+int run_show(const ProfileOptions& o) {
+    const std::string& target = o.targets.front();
+    const ProfileDirs dirs = search_dirs(o);
+    if (!find_profile(target, dirs)) {
+        // Not found is not an invalid profile: exit 1, not 6.
+        std::cerr << "tcptune profile show: "
+                  << resolve_profile(target, dirs).error().front().message << "\n";
+        return kExitFailure;
+    }
+    auto resolved = resolve_profile(target, dirs);
+    if (!resolved) {
+        print_diagnostics(resolved.error());
+        return kExitInvalidProfile;
+    }
+    if (o.json) {
+        std::cout << profile_to_json(*resolved).dump(2) << "\n";
+    } else {
+        std::cout << profile_to_yaml(*resolved);
+    }
+    return kExitOk;
+}
+
+int run_check(const ProfileOptions& o) {
+    const ProfileDirs dirs = search_dirs(o);
+    bool all_valid = true;
+    nlohmann::json results = nlohmann::json::array();
+    for (const std::string& file : o.targets) {
+        auto resolved = resolve_profile_file(file, dirs);
+        all_valid = all_valid && resolved.has_value();
+        if (o.json) {
+            nlohmann::json j{{"file", file}, {"valid", resolved.has_value()}};
+            if (resolved) {
+                j["name"] = resolved->name;
+                j["lineage"] = resolved->lineage;
+            } else {
+                j["errors"] = diagnostics_json(resolved.error());
+            }
+            results.push_back(std::move(j));
+        } else if (resolved) {
+            std::cout << file << ": ok (profile " << resolved->name << ", "
+                      << resolved->rules.size() << " rules, " << resolved->sysctls.size()
+                      << " baseline sysctls)\n";
+        } else {
+            print_diagnostics(resolved.error());
+        }
+    }
+    if (o.json) {
+        std::cout << results.dump(2) << "\n";
+    }
+    return all_valid ? kExitOk : kExitInvalidProfile;
+}
+
+void add_dir_option(CLI::App* cmd, ProfileOptions& o) {
+    cmd->add_option("--profile-dir", o.profile_dirs,
+                    "Profile directory to search, repeatable, first match wins (default "
+                    "/etc/tcptune/profiles then /usr/share/tcptune/profiles)");
+}
+
+}  // namespace
+
+void register_profile_commands(CLI::App& app, CommandContext& ctx) {
+    auto list = std::make_shared<ProfileOptions>();
+    CLI::App* profiles = app.add_subcommand(
+        "profiles",
+        "List the profiles in the search path, with the ones shadowed by an earlier directory "
+        "and the invalid ones.\n"
+        "Example: tcptune profiles --profile-dir ./my-profiles");
+    add_dir_option(profiles, *list);
+    profiles->add_flag("--json", list->json, "Print as JSON");
+    profiles->callback([list, &ctx] { ctx.exit_code = run_list(*list); });
+
+    CLI::App* profile = app.add_subcommand("profile", "Show or check profiles");
+    profile->require_subcommand(1);
+
+    auto show = std::make_shared<ProfileOptions>();
+    CLI::App* show_cmd =
+        profile->add_subcommand("show",
+                                "Print a profile with its inheritance merged, as YAML (or JSON).\n"
+                                "Example: tcptune profile show web-frontend");
+    show_cmd->add_option("profile", show->targets, "Profile NAME or PATH")->required()->expected(1);
+    add_dir_option(show_cmd, *show);
+    show_cmd->add_flag("--json", show->json, "Print as JSON");
+    show_cmd->callback([show, &ctx] { ctx.exit_code = run_show(*show); });
+
+    auto check = std::make_shared<ProfileOptions>();
+    CLI::App* check_cmd = profile->add_subcommand(
+        "check",
+        "Validate profile files; every problem is printed as FILE:LINE:COL: message. Exit "
+        "status 6 when any file is invalid.\n"
+        "Example: tcptune profile check /etc/tcptune/profiles/*.yaml");
+    check_cmd->add_option("file", check->targets, "Profile files")->required();
+    add_dir_option(check_cmd, *check);
+    check_cmd->add_flag("--json", check->json, "Print results as JSON");
+    check_cmd->callback([check, &ctx] { ctx.exit_code = run_check(*check); });
+}
+
+}  // namespace tcptune::cli
