@@ -81,6 +81,11 @@ struct Controller::Impl {
     std::uint64_t poll_errors = 0;
     std::optional<Error> last_poll_error;
     std::deque<ChangeRecord> recent;
+    // Changes the gate refused for timing (key cooldown, rate limit). The rule
+    // engine plans a change once, so the controller keeps the latest wanted
+    // value per key and offers it again once the gate would allow it; a newer
+    // plan for the key, an override or a profile switch replaces or drops it.
+    std::map<std::string, PlannedChange> deferred;
 
     struct Resolved {
         ResolvedProfile profile;
@@ -139,7 +144,9 @@ struct Controller::Impl {
         const SysctlValues values = read_profile_values(profile);
         EngineOutput output =
             evaluate_rules(EngineInput{profile, snapshot, values, engine, clock.now()});
-        std::vector<ChangeRecord> applied = applier.apply(output.plan);
+        Plan plan = with_deferred(std::move(output.plan));
+        std::vector<ChangeRecord> applied = applier.apply(plan);
+        remember_deferred(plan, applied);
         records.insert(records.end(), std::make_move_iterator(applied.begin()),
                        std::make_move_iterator(applied.end()));
 
@@ -156,6 +163,37 @@ struct Controller::Impl {
         notify_rule_transitions(previous);
         publish(records);
         return records;
+    }
+
+    Plan with_deferred(Plan plan) {
+        for (const auto& change : plan) {
+            deferred.erase(change.key);  // superseded by what the engine wants now
+        }
+        for (auto it = deferred.begin(); it != deferred.end();) {
+            if (applier.is_overridden(it->first)) {
+                it = deferred.erase(it);  // the administrator decides now
+            } else if (applier.gate().check_timing(it->first)) {
+                ++it;  // still waiting; retried silently, the refusal was reported once
+            } else {
+                plan.push_back(it->second);
+                it = deferred.erase(it);
+            }
+        }
+        return plan;
+    }
+
+    // A refusal after the live value was read (old_value set) is a timing
+    // refusal: value, journal and override checks come before the read.
+    void remember_deferred(const Plan& plan, std::vector<ChangeRecord>& records) {
+        for (std::size_t i = 0; i < records.size() && i < plan.size(); ++i) {
+            auto& record = records[i];
+            if (record.result == ChangeResult::kRefused && !record.old_value.empty()) {
+                if (!deferred.contains(record.key)) {
+                    record.detail += "; will be applied when the gate allows it";
+                }
+                deferred[record.key] = plan[i];
+            }
+        }
     }
 
     void notify_rule_transitions(const EngineState& previous) {
@@ -195,10 +233,15 @@ struct Controller::Impl {
         const bool renamed = resolved.profile.name != profile.name;
         profile = std::move(resolved.profile);
         profile_file = std::move(resolved.file);
+        deferred.clear();
         if (renamed) {
             // The engine would discard a state for another profile anyway; doing it
             // here keeps status() honest between the switch and the next poll.
             engine = EngineState{};
+        } else {
+            // Same profile, edited (reload): re-plan its baseline so edited
+            // values take effect; rule states (and their revert targets) stay.
+            engine.baseline_planned = false;
         }
         for (auto* observer : observers) {
             observer->on_profile_changed(profile.name);
