@@ -1,11 +1,109 @@
-// tcptuned: not yet wired (see issue "The daemon tcptuned and its systemd service").
-#include <CLI/CLI.hpp>
+// tcptuned: builds the parts (census, sysctl store, applier, controller, event
+// loop, adapters) and hands them to the runtime. Everything with logic lives in
+// core/ or in the daemon's own small files.
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <system_error>
 
+#include <spdlog/spdlog.h>
+
+#include "daemon_options.hpp"
+#include "daemon_runtime.hpp"
+#include "event_loop.hpp"
+#include "logging.hpp"
+#include "sd_notify.hpp"
+#include "tcptune/applier.hpp"
+#include "tcptune/census.hpp"
+#include "tcptune/clock.hpp"
+#include "tcptune/controller.hpp"
+#include "tcptune/sysctl_store.hpp"
 #include "tcptune/version.hpp"
 
+namespace {
+
+using namespace tcptune;
+using namespace tcptune::daemon;
+
+int run_daemon(const DaemonOverrides& flags) {
+    auto options = load_daemon_options(flags);
+    if (!options) {
+        std::fprintf(stderr, "tcptuned: %s\n", options.error().message.c_str());
+        return kExitUsage;
+    }
+    setup_logging(options->log_level);
+    spdlog::info("tcptuned {} starting: config {}, state dir {}, {} mode", kVersion,
+                 options->config_file.string(), options->state_dir.string(),
+                 options->advise ? "advise" : "enforce");
+
+    if (!options->advise) {
+        std::error_code ec;
+        std::filesystem::create_directories(options->state_dir, ec);
+        if (ec) {
+            spdlog::critical("cannot create state dir {}: {}", options->state_dir.string(),
+                             ec.message());
+            return kExitFailure;
+        }
+    }
+
+    auto census = make_netlink_census_source();
+    if (!census) {
+        spdlog::critical("cannot open the socket census: {}", census.error().message);
+        return kExitFailure;
+    }
+    ProcSysctlStore store;
+    SystemClock clock;
+    ApplierOptions applier_options;
+    applier_options.state_dir = options->state_dir;
+    applier_options.mode = options->advise ? ApplyMode::kAdvise : ApplyMode::kEnforce;
+    Applier applier(store, clock, applier_options);
+    if (applier.journal_error()) {
+        // Keep running: census, rules, status and metrics still work; every
+        // write is refused until an operator recovers the journal.
+        spdlog::critical("{}", applier.journal_error()->message);
+    }
+
+    Controller controller(**census, store, clock, applier, controller_config(*options));
+    ChangeLogger change_logger;
+    controller.add_observer(&change_logger);
+    if (auto started = controller.start(); !started) {
+        spdlog::critical("profile {}: {}", options->profile, started.error().message);
+        return started.error().code == ErrorCode::kInvalidProfile ? kExitInvalidProfile
+                                                                  : kExitFailure;
+    }
+
+    auto loop = EventLoop::create();
+    if (!loop) {
+        spdlog::critical("{}", loop.error().message);
+        return kExitFailure;
+    }
+    SystemdNotifier notifier;
+    DaemonRuntime runtime(**loop, controller, notifier, flags, *options);
+    // Before any adapter starts a thread: threads inherit the blocked signals.
+    if (auto started = runtime.start(); !started) {
+        spdlog::critical("{}", started.error().message);
+        return kExitFailure;
+    }
+
+    // ---- D-Bus service (daemon/dbus_*): create it here, from options->bus, on **loop.
+
+    // ---- Metrics exporter (daemon/metrics_*): create it here, from
+    // ---- options->metrics_address, observing controller.
+
+    return runtime.run();
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-    CLI::App app{"tcptuned - TCP tuning and diagnostics daemon", "tcptuned"};
-    app.set_version_flag("--version", std::string("tcptuned ") + tcptune::kVersion);
-    CLI11_PARSE(app, argc, argv);
-    return 1;
+    try {
+        DaemonOverrides flags;
+        if (auto exit_code = parse_command_line(argc, argv, flags)) {
+            return *exit_code;
+        }
+        return run_daemon(flags);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "tcptuned: fatal: %s\n", e.what());
+        return kExitFailure;
+    }
 }

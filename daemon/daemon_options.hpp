@@ -1,0 +1,31 @@
+#pragma once
+
+// tcptuned's command line. The merged settings (defaults <- config file <- flags)
+// are a tcptune::DaemonOptions (core/include/tcptune/daemon_config.hpp); the D-Bus
+// service and the metrics exporter read `bus` and `metrics_address` from it.
+
+#include <optional>
+
+#include "tcptune/controller.hpp"
+#include "tcptune/daemon_config.hpp"
+
+namespace tcptune::daemon {
+
+using tcptune::BusKind;
+using tcptune::DaemonOptions;
+using tcptune::DaemonOverrides;
+
+// Exit codes of tcptuned (mirroring the CLI where they overlap).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;  // bad flags or a bad config file
+inline constexpr int kExitInvalidProfile = 6;
+
+// Parses argv into `flags`. Returns an exit code when the program should end
+// now (--help, --version: 0; a usage error: 2, already printed).
+std::optional<int> parse_command_line(int argc, char** argv, DaemonOverrides& flags);
+
+// The controller's part of the options.
+ControllerConfig controller_config(const DaemonOptions& options);
+
+}  // namespace tcptune::daemon
