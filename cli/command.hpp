@@ -25,6 +25,7 @@ void register_census_command(CLI::App& app, CommandContext& ctx);
 void register_export_command(CLI::App& app, CommandContext& ctx);
 void register_profile_commands(CLI::App& app, CommandContext& ctx);  // profiles, profile show|check
 void register_explain_command(CLI::App& app, CommandContext& ctx);
+void register_top_command(CLI::App& app, CommandContext& ctx);  // top [STATE] --by ...
 
 void register_status_command(CLI::App& app, CommandContext& ctx);    // status (D-Bus)
 void register_control_commands(CLI::App& app, CommandContext& ctx);  // apply, rollback, reload, resume

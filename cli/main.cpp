@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
     register_export_command(app, ctx);
     register_profile_commands(app, ctx);
     register_explain_command(app, ctx);
+    register_top_command(app, ctx);
     register_status_command(app, ctx);
     register_control_commands(app, ctx);
     register_watch_command(app, ctx);

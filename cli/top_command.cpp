@@ -1,0 +1,310 @@
+// tcptune top [STATE] [--by port|peer|prefix|process] [-n N] [--json]: who holds the
+// sockets of a state, and why. One sock_diag dump, broken down while it streams
+// (core/include/tcptune/breakdown.hpp); no daemon needed.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "command.hpp"
+#include "table.hpp"
+#include "tcptune/breakdown.hpp"
+#include "tcptune/breakdown_json.hpp"
+#include "tcptune/diagnosis.hpp"
+#include "tcptune/duration.hpp"
+#include "tcptune/tcp_state.hpp"
+
+namespace tcptune::cli {
+
+namespace {
+
+enum class View { kDefault, kPort, kPeer, kPrefix, kProcess };
+
+struct TopOptions {
+    std::string state = "focus";
+    std::string by;
+    std::size_t top_n = 10;
+    std::size_t capacity = 1024;
+    std::string trend;
+    bool json = false;
+};
+
+std::optional<View> parse_view(const std::string& by) {
+    if (by.empty()) {
+        return View::kDefault;
+    }
+    if (by == "port") {
+        return View::kPort;
+    }
+    if (by == "peer") {
+        return View::kPeer;
+    }
+    if (by == "prefix") {
+        return View::kPrefix;
+    }
+    if (by == "process") {
+        return View::kProcess;
+    }
+    return std::nullopt;
+}
+
+std::string upper(std::string_view name) {
+    std::string out(name);
+    for (char& c : out) {
+        c = c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+    }
+    return out;
+}
+
+std::string percent(double share) {
+    char buf[16];
+    std::snprintf(buf, sizeof(buf), "%.1f%%", share * 100.0);
+    return buf;
+}
+
+// "~" marks a count that may be over-estimated (the table overflowed its capacity).
+std::string count_cell(const TopEntry& e, bool exact) {
+    return (exact ? "" : "~") + std::to_string(e.count);
+}
+
+enum class KeyColumn { kPort, kAddress, kEndpoint, kPrefix };
+
+std::string key_cell(const TopEntry& e, KeyColumn kind) {
+    switch (kind) {
+        case KeyColumn::kPort:
+            return std::to_string(e.key.port);
+        case KeyColumn::kAddress:
+            return format_address(e.key);
+        case KeyColumn::kEndpoint:
+        case KeyColumn::kPrefix:
+            return format_endpoint(e.key);
+    }
+    return {};
+}
+
+std::string render_table(const TopTable& t, const char* header, KeyColumn kind, bool colour,
+                         bool& any_approximate) {
+    if (t.entries.empty()) {
+        return {};
+    }
+    Table table({{header, Align::kLeft}, {"SOCKETS", Align::kRight}, {"SHARE", Align::kRight}});
+    for (const auto& e : t.entries) {
+        table.add_row({key_cell(e, kind), count_cell(e, t.exact), percent(e.share)},
+                      e.share >= kHintDominantShare ? RowStyle::kWarn : RowStyle::kNormal);
+    }
+    any_approximate = any_approximate || !t.exact;
+    return table.render(colour);
+}
+
+std::string render_processes(const StateBreakdown& s, bool colour) {
+    const ProcessBreakdown& p = *s.processes;
+    std::string out;
+    if (!p.owners.empty()) {
+        Table table({{"PID", Align::kRight},
+                     {"COMMAND", Align::kLeft},
+                     {"LOCAL PORT", Align::kRight},
+                     {"SOCKETS", Align::kRight},
+                     {"SHARE", Align::kRight}});
+        for (const auto& o : p.owners) {
+            table.add_row({std::to_string(o.pid), o.comm, std::to_string(o.local_port),
+                           std::to_string(o.count), percent(o.share)},
+                          o.share >= kHintDominantShare ? RowStyle::kWarn : RowStyle::kNormal);
+        }
+        out += table.render(colour);
+    }
+    if (p.without_owner > 0) {
+        out += std::to_string(p.without_owner) +
+               " socket(s) belong to no process (no file: closed by the application, "
+               "or still waiting in a listen queue)\n";
+    }
+    if (p.unmatched > 0) {
+        out += std::to_string(p.unmatched) +
+               " socket(s) found in no readable /proc/<pid>/fd (another PID namespace, a "
+               "process we may not inspect — try as root — or closed meanwhile)\n";
+    }
+    if (p.capped) {
+        out += "process lookup sampled the first " + std::to_string(p.sockets_examined) +
+               " sockets only\n";
+    }
+    return out;
+}
+
+std::string render_state(const StateBreakdown& s, View view, bool colour, bool& approximate) {
+    std::string out = upper(state_name(s.state)) + ": " + std::to_string(s.total) + " socket" +
+                      (s.total == 1 ? "" : "s") + "\n";
+    if (s.total == 0) {
+        return out;
+    }
+    std::vector<std::string> parts;
+    auto add = [&parts](std::string text) {
+        if (!text.empty()) {
+            parts.push_back(std::move(text));
+        }
+    };
+    if (view == View::kDefault || view == View::kPort) {
+        add(render_table(s.local_ports, "LOCAL PORT", KeyColumn::kPort, colour, approximate));
+    }
+    if (view == View::kDefault || view == View::kPeer) {
+        add(render_table(s.peers, "PEER", KeyColumn::kAddress, colour, approximate));
+        add(render_table(s.peer_services, "REMOTE ENDPOINT", KeyColumn::kEndpoint, colour,
+                         approximate));
+    }
+    if (view == View::kPrefix) {
+        add(render_table(s.peer_prefixes, "PEER PREFIX", KeyColumn::kPrefix, colour, approximate));
+    }
+    if (view == View::kProcess && s.processes) {
+        add(render_processes(s, colour));
+    }
+    for (const auto& p : parts) {
+        out += p;
+        out += "\n";
+    }
+    if (auto h = hint(s); !h.empty()) {
+        out += "why: " + h + "\n";
+    }
+    return out;
+}
+
+std::string render_listen(const ListenBreakdown& l, bool colour) {
+    std::string out = "LISTEN: " + std::to_string(l.listeners) + " listener(s), " +
+                      std::to_string(l.listeners_queued) + " with queued connections, " +
+                      std::to_string(l.listeners_full) + " full\n";
+    if (!l.filling.empty()) {
+        Table table({{"LOCAL", Align::kLeft},
+                     {"ACCEPT QUEUE", Align::kRight},
+                     {"BACKLOG", Align::kRight},
+                     {"FILL", Align::kRight}});
+        for (const auto& q : l.filling) {
+            table.add_row({format_endpoint(q.local), std::to_string(q.queued),
+                           std::to_string(q.backlog), percent(q.fill())},
+                          q.full() ? RowStyle::kWarn : RowStyle::kNormal);
+        }
+        out += table.render(colour);
+        for (const auto& q : l.filling) {
+            if (auto h = hint(q); !h.empty()) {
+                out += "why: " + h + "\n";
+            }
+        }
+    }
+    out += "ListenOverflows: " + std::to_string(l.listen_overflows) + " since boot";
+    if (l.listen_overflows_per_second) {
+        char rate[64];
+        std::snprintf(rate, sizeof(rate), ", %.2f/s over the last %.1f s",
+                      *l.listen_overflows_per_second, l.trend_seconds.value_or(0.0));
+        out += rate;
+    }
+    out += " (ListenDrops " + std::to_string(l.listen_drops) + ")\n";
+    return out;
+}
+
+int run_top(const TopOptions& o) {
+    const auto view = parse_view(o.by);
+    if (!view) {
+        std::cerr << "tcptune top: --by must be port, peer, prefix or process (got '" << o.by
+                  << "')\n";
+        return kExitUsage;
+    }
+    BreakdownOptions options;
+    if (o.state != "focus" && o.state != "all") {
+        const auto state = parse_state(o.state);
+        if (!state) {
+            std::cerr << "tcptune top: unknown state '" << o.state
+                      << "' (time_wait, close_wait, syn_recv, established, listen, ... or "
+                         "focus)\n";
+            return kExitUsage;
+        }
+        options.states = {*state};
+    }
+    if (o.top_n == 0 || o.capacity == 0) {
+        std::cerr << "tcptune top: -n and --capacity must be at least 1\n";
+        return kExitUsage;
+    }
+    options.top_n = o.top_n;
+    options.capacity = o.capacity < o.top_n ? o.top_n : o.capacity;
+    options.by_prefix = *view == View::kPrefix;
+    options.by_process = *view == View::kProcess;
+    if (!o.trend.empty()) {
+        auto interval = parse_duration(o.trend);
+        if (!interval || interval->count() <= 0) {
+            std::cerr << "tcptune top: --trend needs a duration like 1s or 500ms (got '" << o.trend
+                      << "')\n";
+            return kExitUsage;
+        }
+        options.trend_interval = *interval;
+    }
+
+    auto breakdown = take_breakdown(options);
+    if (!breakdown) {
+        std::cerr << "tcptune top: " << breakdown.error().message << "\n";
+        return breakdown.error().code == ErrorCode::kPermissionDenied ? kExitPermissionDenied
+                                                                      : kExitFailure;
+    }
+    if (o.json) {
+        nlohmann::json j = breakdown_to_json(*breakdown);
+        j["by"] = o.by.empty() ? "default" : o.by;
+        std::cout << j.dump(2) << "\n";
+        return kExitOk;
+    }
+
+    const bool colour = colour_enabled(STDOUT_FILENO);
+    bool approximate = false;
+    std::string out;
+    for (const auto& s : breakdown->states) {
+        out += render_state(s, *view, colour, approximate);
+        if (*view == View::kProcess &&
+            (s.state == TcpState::kTimeWait || s.state == TcpState::kSynRecv) && s.total > 0) {
+            out += "(" + upper(state_name(s.state)) +
+                   " sockets belong to no process: the kernel holds them; see --by port or "
+                   "--by peer)\n";
+        }
+        out += "\n";
+    }
+    out += render_listen(breakdown->listen, colour);
+    if (approximate) {
+        out += "\n~ approximate: more than " + std::to_string(options.capacity) +
+               " distinct keys, the count may be over-estimated (use --json for error "
+               "bounds, --capacity to widen)\n";
+    }
+    char took[64];
+    std::snprintf(took, sizeof(took), "\nbreakdown took %.3f ms\n",
+                  std::chrono::duration<double, std::milli>(breakdown->duration).count());
+    out += took;
+    std::cout << out;
+    return kExitOk;
+}
+
+}  // namespace
+
+void register_top_command(CLI::App& app, CommandContext& ctx) {
+    auto options = std::make_shared<TopOptions>();
+    CLI::App* cmd = app.add_subcommand(
+        "top",
+        "Who holds the sockets of a state, and why: top local ports, peers (and /24 or /64 "
+        "prefixes), owning processes, with counts and shares, plus listeners whose accept "
+        "queue is filling and the ListenOverflows counter. One streaming pass over the "
+        "kernel's socket table with bounded memory; no daemon needed.\n"
+        "Examples: tcptune top time_wait --by peer -n 5\n"
+        "          tcptune top close_wait --by process --json");
+    cmd->add_option("STATE", options->state,
+                    "time_wait, close_wait, syn_recv, established, listen, ... or 'focus' "
+                    "(time_wait + close_wait + syn_recv, the default)");
+    cmd->add_option("--by", options->by, "port | peer | prefix | process (default: port and peer)")
+        ->check(CLI::IsMember({"port", "peer", "prefix", "process"}));
+    cmd->add_option("-n,--top", options->top_n, "Rows per table (default 10)");
+    cmd->add_option("--capacity", options->capacity,
+                    "Counters per table; counts are exact while the distinct keys fit "
+                    "(default 1024)");
+    cmd->add_option("--trend", options->trend,
+                    "Sample ListenOverflows twice this far apart and show the rate, e.g. 1s");
+    cmd->add_flag("--json", options->json, "Print the breakdown as JSON (see docs/diagnosis.md)");
+    cmd->callback([options, &ctx] { ctx.exit_code = run_top(*options); });
+}
+
+}  // namespace tcptune::cli
