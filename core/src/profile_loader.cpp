@@ -70,12 +70,126 @@ bool valid_name(std::string_view name) {
     });
 }
 
+// Checks what yaml-cpp does not: that the text is UTF-8 (YAML requires Unicode,
+// and profile text ends up in JSON and D-Bus strings, which require it too),
+// and that nesting is shallow, because yaml-cpp 0.7 parses nested collections
+// recursively and a deep enough document overflows the stack. Real profiles
+// nest four levels deep. Returns the 1-based line/column of the problem.
+constexpr std::size_t kMaxProfileBytes = 1024 * 1024;
+constexpr int kMaxNesting = 32;
+
+struct TextProblem {
+    int line = 1;
+    int column = 1;
+    std::string message;
+};
+
+std::optional<TextProblem> check_text(std::string_view text) {
+    if (text.size() > kMaxProfileBytes) {
+        return TextProblem{1, 1, "profile is larger than 1 MiB"};
+    }
+    int line = 1;
+    int column = 1;
+    int flow_depth = 0;
+    int line_dashes = 0;     // "- - - x" nests sequences on one line
+    bool line_start = true;  // only indentation and dashes seen so far on this line
+    char quote = 0;          // inside '...' or "..."
+    bool comment = false;
+    for (std::size_t i = 0; i < text.size();) {
+        const auto byte = static_cast<unsigned char>(text[i]);
+        std::size_t length = 1;
+        if (byte >= 0x80) {
+            // Lead byte decides the length; continuation bytes are 10xxxxxx.
+            // Overlong forms and surrogates are rejected as well.
+            std::uint32_t cp = 0;
+            if (byte >= 0xC2 && byte <= 0xDF) {
+                length = 2;
+                cp = byte & 0x1Fu;
+            } else if (byte >= 0xE0 && byte <= 0xEF) {
+                length = 3;
+                cp = byte & 0x0Fu;
+            } else if (byte >= 0xF0 && byte <= 0xF4) {
+                length = 4;
+                cp = byte & 0x07u;
+            } else {
+                return TextProblem{line, column, "not valid UTF-8 (profiles must be UTF-8 text)"};
+            }
+            if (i + length > text.size()) {
+                return TextProblem{line, column, "not valid UTF-8 (truncated character)"};
+            }
+            for (std::size_t k = 1; k < length; ++k) {
+                const auto next = static_cast<unsigned char>(text[i + k]);
+                if ((next & 0xC0u) != 0x80u) {
+                    return TextProblem{line, column,
+                                       "not valid UTF-8 (profiles must be UTF-8 text)"};
+                }
+                cp = (cp << 6) | (next & 0x3Fu);
+            }
+            if ((length == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+                (length == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
+                return TextProblem{line, column, "not valid UTF-8 (profiles must be UTF-8 text)"};
+            }
+            line_start = false;
+        } else if (byte == '\n') {
+            ++line;
+            column = 0;
+            line_dashes = 0;
+            line_start = true;
+            comment = false;
+            if (quote == '\'') {
+                quote = 0;  // keep the estimate local to a line for single quotes
+            }
+        } else if (comment) {
+            // ignore
+        } else if (quote != 0) {
+            if (byte == static_cast<unsigned char>(quote)) {
+                quote = 0;
+            } else if (byte == '\\' && quote == '"') {
+                ++i;  // skip the escaped character
+                ++column;
+            }
+        } else if (byte == '#') {
+            comment = true;
+        } else if (byte == '"' || byte == '\'') {
+            quote = static_cast<char>(byte);
+            line_start = false;
+        } else if (byte == '[' || byte == '{') {
+            if (++flow_depth > kMaxNesting) {
+                return TextProblem{line, column,
+                                   "nested deeper than " + std::to_string(kMaxNesting) + " levels"};
+            }
+            line_start = false;
+        } else if (byte == ']' || byte == '}') {
+            flow_depth = std::max(0, flow_depth - 1);
+            line_start = false;
+        } else if (byte == '-' && line_start) {
+            if (++line_dashes > kMaxNesting) {
+                return TextProblem{line, column,
+                                   "nested deeper than " + std::to_string(kMaxNesting) + " levels"};
+            }
+        } else if (byte != ' ' && byte != '\t') {
+            line_start = false;
+        } else if (line_start && column > 4 * kMaxNesting) {
+            return TextProblem{
+                line, column,
+                "indented deeper than " + std::to_string(4 * kMaxNesting) + " columns"};
+        }
+        i += length;
+        ++column;
+    }
+    return std::nullopt;
+}
+
 // Walks one YAML document and collects every problem it finds.
 class ProfileParser {
   public:
     explicit ProfileParser(std::string_view source) : source_(source) {}
 
     ProfileResult<Profile> parse(std::string_view text) {
+        if (auto problem = check_text(text)) {
+            add(SourceLocation{source_, problem->line, problem->column}, problem->message);
+            return tl::unexpected(std::move(diags_));
+        }
         YAML::Node root;
         try {
             root = YAML::Load(std::string(text));

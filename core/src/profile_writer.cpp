@@ -33,7 +33,12 @@ void emit_rule(YAML::Emitter& out, const Rule& rule) {
     }
     out << YAML::Key << "for" << YAML::Value << rule.when.polls << YAML::EndMap;
     out << YAML::Key << "clear" << YAML::Value << YAML::Flow << YAML::BeginMap;
-    out << YAML::Key << "below" << YAML::Value << format_threshold(rule.clear.below);
+    // Without an explicit `below`, a rule clears when the value drops below
+    // `above`; an explicit `below` equal to `above` is refused (it would flap),
+    // so the default is printed by leaving it out.
+    if (rule.clear.below != rule.when.above) {
+        out << YAML::Key << "below" << YAML::Value << format_threshold(rule.clear.below);
+    }
     out << YAML::Key << "for" << YAML::Value << rule.clear.polls << YAML::EndMap;
     out << YAML::Key << "cooldown" << YAML::Value << format_duration(rule.cooldown);
     if (!rule.apply.empty()) {

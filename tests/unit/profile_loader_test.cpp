@@ -125,3 +125,51 @@ TEST(ProfileLoader, GarbageNeverThrows) {
 
 }  // namespace
 }  // namespace tcptune
+
+namespace tcptune {
+namespace {
+
+TEST(ProfileLoader, RejectsInvalidUtf8WithItsPosition) {
+    // Profile text flows into JSON and D-Bus strings, which must be UTF-8.
+    auto bad = parse_profile("name: p\ndescription: caf\xc3 x\n", "p.yaml");
+    ASSERT_FALSE(bad.has_value());
+    EXPECT_EQ(bad.error()[0].to_string().substr(0, 13), "p.yaml:2:17: ");
+    EXPECT_NE(bad.error()[0].message.find("UTF-8"), std::string::npos);
+    for (const char* text : {"name: p\ndescription: \xed\xa0\x80\n",         // a surrogate
+                             "name: p\ndescription: \xc0\xaf\n",             // overlong '/'
+                             "name: p\ndescription: \xf4\x90\x80\x80\n"}) {  // > U+10FFFF
+        EXPECT_FALSE(parse_profile(text, "p.yaml").has_value()) << text;
+    }
+    auto good = parse_profile("name: p\ndescription: caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80\n",
+                              "p.yaml");
+    ASSERT_TRUE(good.has_value());
+    EXPECT_EQ(good->description, "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80");
+}
+
+TEST(ProfileLoader, RejectsNestingThatWouldExhaustTheStack) {
+    const std::string deep_flow = "name: p\ndescription: d\nrules: " + std::string(100000, '[');
+    auto flow = parse_profile(deep_flow, "p.yaml");
+    ASSERT_FALSE(flow.has_value());
+    EXPECT_NE(flow.error()[0].message.find("nested deeper than 32 levels"), std::string::npos);
+    EXPECT_EQ(flow.error()[0].where.line, 3);
+
+    std::string dashes = "name: p\ndescription: d\nrules:\n";
+    for (int i = 0; i < 50000; ++i) {
+        dashes += "- ";
+    }
+    EXPECT_FALSE(parse_profile(dashes + "x\n", "p.yaml").has_value());
+
+    std::string indented = "name: p\ndescription: d\nrules:\n";
+    for (int i = 0; i < 200; ++i) {
+        indented += std::string(static_cast<std::size_t>(i), ' ') + "k" + std::to_string(i) + ":\n";
+    }
+    EXPECT_FALSE(parse_profile(indented, "p.yaml").has_value());
+    // Brackets inside quotes and comments are text, not nesting.
+    auto quoted = parse_profile("name: p  # [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\ndescription: \"" +
+                                    std::string(100, '[') + "\"\n",
+                                "p.yaml");
+    EXPECT_TRUE(quoted.has_value());
+}
+
+}  // namespace
+}  // namespace tcptune
