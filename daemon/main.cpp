@@ -10,6 +10,7 @@
 
 #include "daemon_options.hpp"
 #include "daemon_runtime.hpp"
+#include "dbus_service.hpp"
 #include "event_loop.hpp"
 #include "logging.hpp"
 #include "sd_notify.hpp"
@@ -86,6 +87,12 @@ int run_daemon(const DaemonOverrides& flags) {
     }
 
     // ---- D-Bus service (daemon/dbus_*): create it here, from options->bus, on **loop.
+    auto dbus = make_dbus_service(**loop, controller, options->bus,
+                                  [&runtime] { return runtime.reload(); });
+    if (!dbus) {
+        spdlog::critical("{}", dbus.error().message);
+        return kExitFailure;
+    }
 
     // ---- Metrics exporter (daemon/metrics_*): create it here, from
     // ---- options->metrics_address, observing controller.

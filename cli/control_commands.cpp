@@ -1,0 +1,146 @@
+// The verbs that change what tcptuned does: apply, rollback, reload, resume.
+// They need the daemon (exit 3 with how to start it when it is not running)
+// and root (the bus policy and the daemon both refuse others: exit 4).
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "command.hpp"
+#include "dbus_client.hpp"
+#include "dbus_format.hpp"
+#include "table.hpp"
+
+namespace tcptune::cli {
+
+namespace {
+
+struct ControlOptions {
+    BusChoice bus = BusChoice::kSystem;
+    bool json = false;
+    bool dry_run = false;
+    bool force = false;
+    std::string argument;  // PROFILE or KEY
+};
+
+// Runs a daemon call and turns a DaemonError into its exit code.
+template <typename F>
+int with_daemon(const std::string& verb, const ControlOptions& o, F&& body) {
+    try {
+        DaemonClient client(o.bus);
+        return body(client);
+    } catch (const DaemonError& e) {
+        return report_daemon_error(verb, e);
+    }
+}
+
+int print_changes(const std::vector<ChangeRow>& changes, const ControlOptions& o,
+                  const std::string& summary) {
+    if (o.json) {
+        std::cout << to_json(changes).dump(2) << "\n";
+    } else {
+        std::cout << summary << "\n" << render_changes(changes, colour_enabled(STDOUT_FILENO));
+    }
+    return exit_code_for_changes(changes);
+}
+
+int run_apply(const ControlOptions& o) {
+    return with_daemon("apply", o, [&](DaemonClient& client) {
+        const auto changes = client.set_profile(o.argument, o.dry_run);
+        const std::string summary =
+            o.dry_run ? "Dry run: switching to " + o.argument + " would do this (nothing changed):"
+                      : "Switched to profile " + o.argument + ":";
+        return print_changes(changes, o, summary);
+    });
+}
+
+int run_rollback(const ControlOptions& o) {
+    return with_daemon("rollback", o, [&](DaemonClient& client) {
+        const auto changes = client.rollback(o.force);
+        return print_changes(changes, o, "Rollback to the journal's original values:");
+    });
+}
+
+int run_reload(const ControlOptions& o) {
+    return with_daemon("reload", o, [&](DaemonClient& client) {
+        client.reload();
+        const DaemonProperties p = client.properties();
+        if (o.json) {
+            std::cout << nlohmann::json{{"profile", p.active_profile},
+                                        {"mode", p.mode},
+                                        {"interval_seconds", p.interval_seconds}}
+                             .dump(2)
+                      << "\n";
+        } else {
+            std::cout << "Reloaded: profile " << p.active_profile << " (" << p.mode
+                      << " mode, every " << p.interval_seconds << "s)\n";
+        }
+        return static_cast<int>(kExitOk);
+    });
+}
+
+int run_resume(const ControlOptions& o) {
+    return with_daemon("resume", o, [&](DaemonClient& client) {
+        const ChangeRow change = client.resume(o.argument);
+        return print_changes({change}, o, "tcptune manages " + o.argument + " again:");
+    });
+}
+
+CLI::App* add_verb(CLI::App& app, CommandContext& ctx, const std::string& name,
+                   const std::string& help, std::shared_ptr<ControlOptions> o,
+                   int (*run)(const ControlOptions&)) {
+    CLI::App* cmd = app.add_subcommand(name, help);
+    add_bus_option(*cmd, o->bus);
+    cmd->callback([o, &ctx, run] { ctx.exit_code = run(*o); });
+    return cmd;
+}
+
+}  // namespace
+
+void register_control_commands(CLI::App& app, CommandContext& ctx) {
+    auto apply = std::make_shared<ControlOptions>();
+    CLI::App* cmd = add_verb(app, ctx, "apply",
+                             "Switch tcptuned to another profile (name or path). Root only. "
+                             "Prints the sysctl changes it made (or, with --dry-run, would make).\n"
+                             "Exit codes: 3 daemon not running, 4 not root, 5 a change was "
+                             "refused by the safety gate, 6 invalid profile.\n"
+                             "Example: sudo tcptune apply web-frontend --dry-run",
+                             apply, run_apply);
+    cmd->add_option("PROFILE", apply->argument, "Profile name or path to a .yaml file")->required();
+    cmd->add_flag("--dry-run", apply->dry_run, "Show the plan, change nothing");
+    cmd->add_flag("--json", apply->json, "Print the change records as JSON");
+
+    auto rollback = std::make_shared<ControlOptions>();
+    cmd = add_verb(app, ctx, "rollback",
+                   "Restore every sysctl tcptuned changed to its original value from the "
+                   "journal, key by key. Root only. Keys an administrator changed since are "
+                   "left alone unless --force.\n"
+                   "Example: sudo tcptune rollback",
+                   rollback, run_rollback);
+    cmd->add_flag("--force", rollback->force,
+                  "Also restore keys an administrator has changed since tcptune wrote them");
+    cmd->add_flag("--json", rollback->json, "Print the change records as JSON");
+
+    auto reload = std::make_shared<ControlOptions>();
+    cmd = add_verb(app, ctx, "reload",
+                   "Make tcptuned re-read its configuration and the active profile from disk "
+                   "(like SIGHUP). Root only. On any error the old settings stay in force.\n"
+                   "Example: sudo tcptune reload",
+                   reload, run_reload);
+    cmd->add_flag("--json", reload->json, "Print the resulting profile, mode and interval");
+
+    auto resume = std::make_shared<ControlOptions>();
+    cmd = add_verb(app, ctx, "resume",
+                   "Let tcptuned manage a sysctl again after an administrator changed it "
+                   "(tcptune stops touching a key someone else changed). Root only.\n"
+                   "Example: sudo tcptune resume net.ipv4.tcp_fin_timeout",
+                   resume, run_resume);
+    cmd->add_option("KEY", resume->argument, "The sysctl key, e.g. net.ipv4.tcp_fin_timeout")
+        ->required();
+    cmd->add_flag("--json", resume->json, "Print the change record as JSON");
+}
+
+}  // namespace tcptune::cli

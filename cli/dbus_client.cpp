@@ -1,0 +1,284 @@
+#include "dbus_client.hpp"
+
+#include <chrono>
+#include <ctime>
+#include <set>
+#include <utility>
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include "command.hpp"
+#include "net.tcptune.Manager1.proxy.h"
+
+namespace tcptune::cli {
+
+namespace {
+
+constexpr const char* kService = "net.tcptune";
+constexpr const char* kObject = "/net/tcptune/Manager1";
+
+// A daemon busy with a census of a million sockets still answers within seconds;
+// anything slower is reported instead of hanging the operator's shell.
+constexpr std::chrono::seconds kCallTimeout{15};
+
+// Errors that mean "nobody is serving net.tcptune on this bus".
+bool is_unreachable(const std::string& name) {
+    static const std::set<std::string> kNames = {
+        "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner",
+        "org.freedesktop.DBus.Error.NoReply",        "org.freedesktop.DBus.Error.Disconnected",
+        "org.freedesktop.DBus.Error.NoServer",       "org.freedesktop.DBus.Error.TimedOut",
+        "org.freedesktop.DBus.Error.UnknownObject",
+    };
+    return kNames.count(name) != 0;
+}
+
+int exit_code_for(const std::string& name) {
+    if (name == "org.freedesktop.DBus.Error.AccessDenied") {
+        return kExitPermissionDenied;
+    }
+    if (name == "net.tcptune.Error.Refused") {
+        return kExitRefused;
+    }
+    if (name == "net.tcptune.Error.InvalidProfile") {
+        return kExitInvalidProfile;
+    }
+    if (is_unreachable(name)) {
+        return kExitDaemonUnreachable;
+    }
+    return kExitFailure;
+}
+
+[[noreturn]] void rethrow(const sdbus::Error& e) {
+    const std::string name = e.getName();
+    throw DaemonError(name, e.getMessage(), exit_code_for(name), is_unreachable(name));
+}
+
+// Runs one proxy call, translating sdbus errors.
+template <typename F>
+auto call(F&& f) -> decltype(f()) {
+    try {
+        return f();
+    } catch (const sdbus::Error& e) {
+        rethrow(e);
+    }
+}
+
+using ChangeStruct =
+    sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string,
+                  std::string, std::string, std::string, std::int64_t>;
+
+ChangeRow from_dbus(const ChangeStruct& c) {
+    return ChangeRow{c.get<0>(), c.get<1>(), c.get<2>(), c.get<3>(), c.get<4>(),
+                     c.get<5>(), c.get<6>(), c.get<7>(), c.get<8>(), c.get<9>()};
+}
+
+std::vector<ChangeRow> from_dbus(const std::vector<ChangeStruct>& rows) {
+    std::vector<ChangeRow> out;
+    out.reserve(rows.size());
+    for (const auto& row : rows) {
+        out.push_back(from_dbus(row));
+    }
+    return out;
+}
+
+nlohmann::json or_null(const std::string& s) {
+    return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);
+}
+
+}  // namespace
+
+// The generated proxy needs its signal hooks implemented; the CLI polls
+// instead of subscribing, so they do nothing.
+class DaemonClient::Proxy final : public sdbus::ProxyInterfaces<net::tcptune::Manager1_proxy> {
+  public:
+    explicit Proxy(sdbus::IConnection& connection)
+        : ProxyInterfaces(connection, kService, kObject) {
+        registerProxy();
+    }
+    ~Proxy() { unregisterProxy(); }
+    Proxy(const Proxy&) = delete;
+    Proxy& operator=(const Proxy&) = delete;
+
+  private:
+    void onProfileChanged(const std::string& /*profile*/) override {}
+    void onRuleActivated(const std::string& /*rule*/, const double& /*observed*/) override {}
+    void onRuleCleared(const std::string& /*rule*/, const double& /*observed*/) override {}
+    void onSysctlChanged(const ChangeStruct& /*change*/) override {}
+    void onOverrideDetected(const std::string& /*key*/, const std::string& /*expected*/,
+                            const std::string& /*found*/) override {}
+};
+
+DaemonError::DaemonError(std::string name, const std::string& message, int exit_code,
+                         bool unreachable)
+    : std::runtime_error(message),
+      name_(std::move(name)),
+      exit_code_(exit_code),
+      unreachable_(unreachable) {}
+
+void add_bus_option(CLI::App& cmd, BusChoice& bus) {
+    cmd.add_option("--bus", bus,
+                   "Bus the daemon serves on: system (default; honours "
+                   "DBUS_SYSTEM_BUS_ADDRESS) or session")
+        ->transform(CLI::CheckedTransformer(
+            std::map<std::string, BusChoice>{{"system", BusChoice::kSystem},
+                                             {"session", BusChoice::kSession}},
+            CLI::ignore_case));
+}
+
+DaemonClient::DaemonClient(BusChoice bus) {
+    const char* which = bus == BusChoice::kSystem ? "system" : "session";
+    try {
+        connection_ = bus == BusChoice::kSystem ? sdbus::createSystemBusConnection()
+                                                : sdbus::createSessionBusConnection();
+        connection_->setMethodCallTimeout(kCallTimeout);
+        proxy_ = std::make_unique<Proxy>(*connection_);
+    } catch (const sdbus::Error& e) {
+        throw DaemonError(e.getName(),
+                          std::string("cannot connect to the ") + which + " bus: " + e.getMessage(),
+                          kExitDaemonUnreachable, true);
+    }
+}
+
+DaemonClient::~DaemonClient() = default;
+
+DaemonStatus DaemonClient::status() {
+    const auto t = call([&] { return proxy_->GetStatus(); });
+    return DaemonStatus{std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t),
+                        std::get<4>(t), std::get<5>(t), std::get<6>(t), std::get<7>(t),
+                        std::get<8>(t), std::get<9>(t)};
+}
+
+DaemonCounts DaemonClient::counts() {
+    auto t = call([&] { return proxy_->GetCounts(); });
+    return DaemonCounts{std::get<0>(t), std::move(std::get<1>(t)), std::move(std::get<2>(t)),
+                        std::get<3>(t), std::get<4>(t)};
+}
+
+std::vector<SysctlRow> DaemonClient::sysctls() {
+    std::vector<SysctlRow> out;
+    for (const auto& s : call([&] { return proxy_->GetSysctls(); })) {
+        out.push_back(SysctlRow{s.get<0>(), s.get<1>(), s.get<2>(), s.get<3>(), s.get<4>()});
+    }
+    return out;
+}
+
+std::vector<RuleRow> DaemonClient::rules() {
+    std::vector<RuleRow> out;
+    for (const auto& r : call([&] { return proxy_->GetRules(); })) {
+        out.push_back(RuleRow{r.get<0>(), r.get<1>(), r.get<2>(), r.get<3>(), r.get<4>(),
+                              r.get<5>(), r.get<6>(), r.get<7>()});
+    }
+    return out;
+}
+
+std::vector<ChangeRow> DaemonClient::recent_changes(std::uint32_t limit) {
+    return from_dbus(call([&] { return proxy_->GetRecentChanges(limit); }));
+}
+
+std::vector<ProfileRow> DaemonClient::profiles() {
+    std::vector<ProfileRow> out;
+    for (const auto& p : call([&] { return proxy_->ListProfiles(); })) {
+        out.push_back(ProfileRow{p.get<0>(), p.get<1>(), p.get<2>(), p.get<3>(), p.get<4>(),
+                                 p.get<5>(), p.get<6>()});
+    }
+    return out;
+}
+
+DaemonProperties DaemonClient::properties() {
+    return call([&] {
+        return DaemonProperties{proxy_->ActiveProfile(), proxy_->Mode(), proxy_->Interval(),
+                                proxy_->Version()};
+    });
+}
+
+std::vector<ChangeRow> DaemonClient::set_profile(const std::string& name, bool dry_run) {
+    return from_dbus(call([&] { return proxy_->SetProfile(name, dry_run); }));
+}
+
+std::vector<ChangeRow> DaemonClient::rollback(bool force) {
+    return from_dbus(call([&] { return proxy_->Rollback(force); }));
+}
+
+void DaemonClient::reload() {
+    call([&] { proxy_->Reload(); });
+}
+
+ChangeRow DaemonClient::resume(const std::string& key) {
+    return from_dbus(call([&] { return proxy_->Resume(key); }));
+}
+
+std::string format_unix_usec(std::int64_t usec) {
+    if (usec == 0) {
+        return "";
+    }
+    const std::time_t secs = static_cast<std::time_t>(usec / 1'000'000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+nlohmann::json to_json(const DaemonStatus& s) {
+    return {{"profile", s.profile},
+            {"profile_file", s.profile_file},
+            {"description", s.description},
+            {"mode", s.mode},
+            {"interval_seconds", s.interval_seconds},
+            {"polls", s.polls},
+            {"poll_errors", s.poll_errors},
+            {"last_poll_error", or_null(s.last_poll_error)},
+            {"journal_error", or_null(s.journal_error)},
+            {"version", s.version}};
+}
+
+nlohmann::json to_json(const DaemonCounts& c) {
+    return {{"valid", c.valid},
+            {"states", c.states},
+            {"netstat", c.netstat},
+            {"duration_seconds", c.duration_seconds},
+            {"age_seconds", c.age_seconds}};
+}
+
+nlohmann::json to_json(const SysctlRow& s) {
+    return {{"key", s.key},
+            {"current", s.current},
+            {"original", or_null(s.original)},
+            {"desired", or_null(s.desired)},
+            {"owner", s.owner}};
+}
+
+nlohmann::json to_json(const RuleRow& r) {
+    return {{"name", r.name},
+            {"metric", r.metric},
+            {"threshold", r.threshold},
+            {"active", r.active},
+            {"since", or_null(format_unix_usec(r.since_unix_usec))},
+            {"since_unix_usec", r.since_unix_usec},
+            {"last_observed", r.has_last ? nlohmann::json(r.last_observed) : nullptr},
+            {"trigger_count", r.trigger_count}};
+}
+
+nlohmann::json to_json(const ChangeRow& c) {
+    return {{"key", c.key},
+            {"old_value", c.old_value},
+            {"new_value", c.new_value},
+            {"profile", c.profile},
+            {"rule", c.rule},
+            {"reason", c.reason},
+            {"result", c.result},
+            {"detail", c.detail},
+            {"replay_command", c.replay_command},
+            {"at", format_unix_usec(c.at_unix_usec)},
+            {"at_unix_usec", c.at_unix_usec}};
+}
+
+nlohmann::json to_json(const std::vector<ChangeRow>& rows) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& row : rows) {
+        out.push_back(to_json(row));
+    }
+    return out;
+}
+
+}  // namespace tcptune::cli

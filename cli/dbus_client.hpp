@@ -1,0 +1,156 @@
+#pragma once
+
+// The CLI's side of net.tcptune.Manager1: a proxy generated from
+// daemon/net.tcptune.Manager1.xml, wrapped so commands see plain structs and
+// one exception type that already knows its exit code.
+//
+// No sdbus-c++ event-loop thread is started: the CLI owns the connection and
+// only makes synchronous calls.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+namespace sdbus {
+class IConnection;
+class Error;
+}  // namespace sdbus
+
+namespace tcptune::cli {
+
+enum class BusChoice { kSystem, kSession };
+
+// Adds `--bus system|session` (default system; the system bus honours
+// DBUS_SYSTEM_BUS_ADDRESS) to a verb that talks to the daemon.
+void add_bus_option(CLI::App& cmd, BusChoice& bus);
+
+// A failed call, classified. `exit_code` follows command.hpp; `unreachable`
+// is true when no daemon answered at all.
+class DaemonError : public std::runtime_error {
+  public:
+    DaemonError(std::string name, const std::string& message, int exit_code, bool unreachable);
+    const std::string& name() const { return name_; }
+    int exit_code() const { return exit_code_; }
+    bool unreachable() const { return unreachable_; }
+
+  private:
+    std::string name_;
+    int exit_code_;
+    bool unreachable_;
+};
+
+struct DaemonStatus {
+    std::string profile;
+    std::string profile_file;
+    std::string description;
+    std::string mode;  // "apply" | "advise"
+    double interval_seconds = 0;
+    std::uint64_t polls = 0;
+    std::uint64_t poll_errors = 0;
+    std::string last_poll_error;  // "" = none
+    std::string journal_error;    // "" = none
+    std::string version;
+};
+
+struct DaemonCounts {
+    bool valid = false;  // false before the daemon's first successful poll
+    std::map<std::string, std::uint64_t> states;
+    std::map<std::string, std::uint64_t> netstat;
+    double duration_seconds = 0;
+    double age_seconds = 0;
+};
+
+struct SysctlRow {
+    std::string key;
+    std::string current;
+    std::string original;  // "" = none
+    std::string desired;   // "" = none
+    std::string owner;     // tcptune | administrator | unmanaged
+};
+
+struct RuleRow {
+    std::string name;
+    std::string metric;
+    std::string threshold;
+    bool active = false;
+    std::int64_t since_unix_usec = 0;  // 0 = inactive
+    bool has_last = false;
+    double last_observed = 0;
+    std::uint64_t trigger_count = 0;
+};
+
+struct ChangeRow {
+    std::string key;
+    std::string old_value;
+    std::string new_value;
+    std::string profile;
+    std::string rule;
+    std::string reason;
+    std::string result;
+    std::string detail;
+    std::string replay_command;
+    std::int64_t at_unix_usec = 0;
+};
+
+struct ProfileRow {
+    std::string name;
+    std::string description;
+    std::string file;
+    std::string extends;
+    bool valid = false;
+    bool shadowed = false;
+    std::string problems;
+};
+
+struct DaemonProperties {
+    std::string active_profile;
+    std::string mode;
+    double interval_seconds = 0;
+    std::string version;
+};
+
+class DaemonClient {
+  public:
+    // Connects to the bus (throws DaemonError, exit 3, when it cannot).
+    explicit DaemonClient(BusChoice bus);
+    ~DaemonClient();
+    DaemonClient(const DaemonClient&) = delete;
+    DaemonClient& operator=(const DaemonClient&) = delete;
+
+    // Every call throws DaemonError on failure.
+    DaemonStatus status();
+    DaemonCounts counts();
+    std::vector<SysctlRow> sysctls();
+    std::vector<RuleRow> rules();
+    std::vector<ChangeRow> recent_changes(std::uint32_t limit);
+    std::vector<ProfileRow> profiles();
+    DaemonProperties properties();
+    std::vector<ChangeRow> set_profile(const std::string& name, bool dry_run);
+    std::vector<ChangeRow> rollback(bool force);
+    void reload();
+    ChangeRow resume(const std::string& key);
+
+  private:
+    class Proxy;
+    std::unique_ptr<sdbus::IConnection> connection_;
+    std::unique_ptr<Proxy> proxy_;
+};
+
+// JSON shapes (documented in docs/dbus-api.md, shared by status/apply/...).
+nlohmann::json to_json(const DaemonStatus& s);
+nlohmann::json to_json(const DaemonCounts& c);
+nlohmann::json to_json(const SysctlRow& s);
+nlohmann::json to_json(const RuleRow& r);
+nlohmann::json to_json(const ChangeRow& c);
+nlohmann::json to_json(const std::vector<ChangeRow>& rows);
+
+// "2024-05-01T12:00:00Z" (UTC), "" for 0.
+std::string format_unix_usec(std::int64_t usec);
+
+}  // namespace tcptune::cli

@@ -1,0 +1,198 @@
+// tcptune status [--json]: the daemon's view (profile, mode, counts, rules,
+// managed sysctls, recent changes) over D-Bus. When the daemon is not running it
+// falls back to a local read-only view (a census of this namespace and the
+// configured profile's sysctls) and says so.
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <regex>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "command.hpp"
+#include "dbus_client.hpp"
+#include "dbus_format.hpp"
+#include "table.hpp"
+#include "tcptune/census.hpp"
+#include "tcptune/profile_resolver.hpp"
+#include "tcptune/sysctl_store.hpp"
+
+namespace tcptune::cli {
+
+namespace {
+
+struct StatusOptions {
+    bool json = false;
+    BusChoice bus = BusChoice::kSystem;
+    std::uint32_t changes = 10;
+    std::string profile;  // for the local view; default: the configured one
+    std::string config = "/etc/tcptune/tcptune.yaml";
+};
+
+// The profile named by the daemon's config file (`profile: NAME`), else "default".
+// A line scan is enough: the local view only needs a name to show.
+std::string configured_profile(const std::string& config_file) {
+    std::ifstream in(config_file);
+    const std::regex line_re(R"(^profile:\s*["']?([^"'#\s]+)["']?\s*(#.*)?$)");
+    std::string line;
+    std::smatch m;
+    while (std::getline(in, line)) {
+        if (std::regex_match(line, m, line_re)) {
+            return m[1];
+        }
+    }
+    return "default";
+}
+
+int run_daemon_status(const StatusOptions& o, DaemonClient& client) {
+    const DaemonStatus status = client.status();
+    const DaemonCounts counts = client.counts();
+    const auto rules = client.rules();
+    const auto sysctls = client.sysctls();
+    const auto changes = client.recent_changes(o.changes);
+    if (o.json) {
+        nlohmann::json out = to_json(status);
+        out["source"] = "daemon";
+        out["daemon_running"] = true;
+        out["counts"] = to_json(counts);
+        out["rules"] = nlohmann::json::array();
+        for (const auto& r : rules) {
+            out["rules"].push_back(to_json(r));
+        }
+        out["sysctls"] = nlohmann::json::array();
+        for (const auto& s : sysctls) {
+            out["sysctls"].push_back(to_json(s));
+        }
+        out["recent_changes"] = to_json(changes);
+        std::cout << out.dump(2) << "\n";
+        return kExitOk;
+    }
+    const bool colour = colour_enabled(STDOUT_FILENO);
+    std::cout << render_daemon_header(status, colour) << "\n"
+              << render_counts(counts, colour) << "\n"
+              << render_rules(rules, colour) << "\n"
+              << render_sysctls(sysctls, colour) << "\nRecent changes:\n"
+              << render_changes(changes, colour);
+    return kExitOk;
+}
+
+int run_local_status(const StatusOptions& o, const DaemonError& why) {
+    const std::string note =
+        std::string("tcptuned is not running (") + why.what() + "); showing a local read-only view";
+    const std::string profile_name = o.profile.empty() ? configured_profile(o.config) : o.profile;
+
+    DaemonCounts counts;
+    std::string census_error;
+    auto source = make_netlink_census_source();
+    auto snapshot = source ? (*source)->poll() : tl::unexpected(source.error());
+    if (snapshot) {
+        counts.valid = true;
+        for (TcpState state : kAllTcpStates) {
+            counts.states[std::string(state_name(state))] = snapshot->counts[state];
+        }
+        counts.duration_seconds = std::chrono::duration<double>(snapshot->duration).count();
+    } else {
+        census_error = snapshot.error().message;
+    }
+
+    std::vector<SysctlRow> sysctls;
+    std::string profile_error;
+    auto profile = resolve_profile(profile_name, default_profile_dirs());
+    if (profile) {
+        ProcSysctlStore store;
+        std::set<std::string> seen;
+        auto add = [&](const std::string& key, const std::string& desired) {
+            if (!seen.insert(key).second) {
+                return;
+            }
+            auto live = store.read(key);
+            sysctls.push_back(SysctlRow{key, live ? *live : "", "", desired, "unmanaged"});
+        };
+        for (const auto& s : profile->sysctls) {
+            add(s.key, s.value);
+        }
+        for (const auto& rule : profile->rules) {
+            for (const auto& s : rule.apply) {
+                add(s.key, "");
+            }
+        }
+    } else {
+        profile_error = to_error(profile.error()).message;
+    }
+
+    if (o.json) {
+        nlohmann::json out = {
+            {"source", "local"},
+            {"daemon_running", false},
+            {"note", note},
+            {"profile", profile_name},
+            {"profile_error",
+             profile_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(profile_error)},
+            {"counts", to_json(counts)},
+            {"census_error",
+             census_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(census_error)}};
+        out["sysctls"] = nlohmann::json::array();
+        for (const auto& s : sysctls) {
+            out["sysctls"].push_back(to_json(s));
+        }
+        std::cout << out.dump(2) << "\n";
+        return kExitOk;
+    }
+    const bool colour = colour_enabled(STDOUT_FILENO);
+    std::cout << "NOTE: " << note << ".\n"
+              << "Configured profile: " << profile_name << " (not active: nothing is tuning)\n";
+    if (!profile_error.empty()) {
+        std::cout << "  profile does not load:\n" << profile_error << "\n";
+    }
+    std::cout << "\n";
+    if (!census_error.empty()) {
+        std::cout << "census failed: " << census_error << "\n";
+    } else {
+        std::cout << render_counts(counts, colour);
+    }
+    if (!sysctls.empty()) {
+        std::cout << "\nSysctls the profile manages (live values):\n"
+                  << render_sysctls(sysctls, colour);
+    }
+    return kExitOk;
+}
+
+int run_status(const StatusOptions& o) {
+    try {
+        DaemonClient client(o.bus);
+        return run_daemon_status(o, client);
+    } catch (const DaemonError& e) {
+        if (e.unreachable()) {
+            return run_local_status(o, e);
+        }
+        return report_daemon_error("status", e);
+    }
+}
+
+}  // namespace
+
+void register_status_command(CLI::App& app, CommandContext& ctx) {
+    auto o = std::make_shared<StatusOptions>();
+    CLI::App* cmd = app.add_subcommand(
+        "status",
+        "Show what tcptuned is doing: active profile and mode, socket counts, rules, "
+        "managed sysctls (current / original / desired / owner) and recent changes. "
+        "Without a running daemon, shows a local read-only view and says so.\n"
+        "Example: tcptune status --json | jq '.sysctls[] | select(.owner==\"administrator\")'");
+    cmd->add_flag("--json", o->json, "Machine-readable output (see docs/dbus-api.md)");
+    cmd->add_option("--changes", o->changes, "How many recent changes to show (0 = all kept)")
+        ->capture_default_str();
+    cmd->add_option("--profile", o->profile,
+                    "Local view only: profile to show when the daemon is down "
+                    "(default: the one in the config file, else 'default')");
+    cmd->add_option("--config", o->config, "Local view only: daemon config file to read")
+        ->capture_default_str();
+    add_bus_option(*cmd, o->bus);
+    cmd->callback([o, &ctx] { ctx.exit_code = run_status(*o); });
+}
+
+}  // namespace tcptune::cli

@@ -1,0 +1,371 @@
+#include "dbus_adaptor.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "tcptune/profile_catalog.hpp"
+#include "tcptune/profile_resolver.hpp"
+#include "tcptune/profile_writer.hpp"
+#include "tcptune/version.hpp"
+
+namespace tcptune::daemon {
+
+namespace {
+
+std::int64_t to_unix_usec(std::chrono::system_clock::time_point at) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch()).count();
+}
+
+// The engine keeps monotonic times; operators and clients want wall-clock times.
+std::int64_t steady_to_unix_usec(std::chrono::steady_clock::time_point at) {
+    const auto age = std::chrono::steady_clock::now() - at;
+    return to_unix_usec(std::chrono::system_clock::now() -
+                        std::chrono::duration_cast<std::chrono::system_clock::duration>(age));
+}
+
+double to_seconds(std::chrono::nanoseconds d) {
+    return std::chrono::duration<double>(d).count();
+}
+
+std::string mode_name(ApplyMode mode) {
+    return mode == ApplyMode::kAdvise ? "advise" : "apply";
+}
+
+[[noreturn]] void throw_error(const Error& error) {
+    throw sdbus::Error(dbus_error_name(error.code), error.message);
+}
+
+template <typename T>
+T value_or_throw(Result<T> result) {
+    if (!result) {
+        throw_error(result.error());
+    }
+    if constexpr (!std::is_void_v<T>) {
+        return std::move(*result);
+    }
+}
+
+std::vector<ChangeStruct> to_dbus_list(const std::vector<ChangeRecord>& records) {
+    std::vector<ChangeStruct> out;
+    out.reserve(records.size());
+    for (const auto& record : records) {
+        out.push_back(to_dbus(record));
+    }
+    return out;
+}
+
+}  // namespace
+
+const char* dbus_error_name(ErrorCode code) {
+    switch (code) {
+        case ErrorCode::kInvalidProfile:
+            return kErrorInvalidProfile;
+        case ErrorCode::kNotFound:
+            return kErrorNotFound;
+        case ErrorCode::kRefused:
+            return kErrorRefused;
+        case ErrorCode::kPermissionDenied:
+            return kErrorAccessDenied;
+        case ErrorCode::kCorruptJournal:
+            return kErrorCorruptJournal;
+        case ErrorCode::kInternal:
+            return kErrorInternal;
+        case ErrorCode::kIo:
+        case ErrorCode::kNetlink:
+        case ErrorCode::kParse:
+            return kErrorFailed;
+    }
+    return kErrorFailed;
+}
+
+ChangeStruct to_dbus(const ChangeRecord& record) {
+    return ChangeStruct{record.key,
+                        record.old_value,
+                        record.new_value,
+                        record.profile,
+                        record.rule,
+                        record.reason,
+                        std::string(to_string(record.result)),
+                        record.detail,
+                        record.replay_command,
+                        to_unix_usec(record.at)};
+}
+
+Manager1Adaptor::Manager1Adaptor(sdbus::IConnection& connection, Controller& controller,
+                                 AdaptorHooks hooks)
+    : AdaptorInterfaces(connection, kDbusObjectPath),
+      controller_(controller),
+      hooks_(std::move(hooks)) {
+    published_profile_ = controller_.profile().name;
+    published_mode_ = mode_name(controller_.config().mode);
+    published_interval_ = to_seconds(controller_.interval());
+    registerAdaptor();
+}
+
+Manager1Adaptor::~Manager1Adaptor() {
+    unregisterAdaptor();
+}
+
+template <typename F>
+auto Manager1Adaptor::guarded(const char* method, F&& body) -> decltype(body()) {
+    try {
+        if (!hooks_.fault_method.empty() && hooks_.fault_method == method) {
+            throw std::runtime_error("injected fault (TCPTUNE_DBUS_FAULT)");
+        }
+        return body();
+    } catch (const sdbus::Error& e) {
+        if (e.getName() != kErrorAccessDenied) {
+            spdlog::debug("D-Bus {}: {}: {}", method, e.getName(), e.getMessage());
+        }
+        throw;
+    } catch (const std::exception& e) {
+        spdlog::error("D-Bus {}: internal error: {}", method, e.what());
+        throw sdbus::Error(kErrorInternal, std::string(method) + ": internal error: " + e.what());
+    } catch (...) {
+        spdlog::error("D-Bus {}: internal error (unknown exception)", method);
+        throw sdbus::Error(kErrorInternal, std::string(method) + ": internal error");
+    }
+}
+
+void Manager1Adaptor::require_privileged(const char* method) {
+    const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
+    if (message == nullptr) {
+        throw sdbus::Error(kErrorAccessDenied, "cannot identify the caller");
+    }
+    uid_t uid = 0;
+    try {
+        // On a dbus-daemon bus the uid comes from the bus driver
+        // (GetConnectionCredentials), which learnt it from SO_PEERCRED: the
+        // caller cannot forge it.
+        uid = message->getCredsUid();
+    } catch (const sdbus::Error& e) {
+        spdlog::warn("D-Bus {}: denied, caller credentials unavailable: {}", method,
+                     e.getMessage());
+        throw sdbus::Error(kErrorAccessDenied,
+                           std::string("cannot determine the caller's uid: ") + e.getMessage());
+    }
+    if (uid != hooks_.privileged_uid) {
+        spdlog::warn("D-Bus {}: denied for uid {} (sender {})", method, uid, message->getSender());
+        throw sdbus::Error(kErrorAccessDenied, std::string(method) + " requires root (caller uid " +
+                                                   std::to_string(uid) + ")");
+    }
+}
+
+void Manager1Adaptor::publish_property_changes() {
+    std::vector<std::string> changed;
+    const std::string profile = controller_.profile().name;
+    if (profile != published_profile_) {
+        published_profile_ = profile;
+        changed.emplace_back("ActiveProfile");
+    }
+    const std::string mode = mode_name(controller_.config().mode);
+    if (mode != published_mode_) {
+        published_mode_ = mode;
+        changed.emplace_back("Mode");
+    }
+    const double interval = to_seconds(controller_.interval());
+    if (interval != published_interval_) {
+        published_interval_ = interval;
+        changed.emplace_back("Interval");
+    }
+    if (!changed.empty()) {
+        getObject().emitPropertiesChangedSignal(kDbusInterfaceName, changed);
+    }
+}
+
+std::tuple<std::string, std::string, std::string, std::string, double, std::uint64_t, std::uint64_t,
+           std::string, std::string, std::string>
+Manager1Adaptor::GetStatus() {
+    return guarded("GetStatus", [&] {
+        const ControllerStatus s = controller_.status();
+        return std::make_tuple(s.profile, s.profile_file.string(), s.description, mode_name(s.mode),
+                               to_seconds(s.interval), s.polls, s.poll_errors,
+                               s.last_poll_error ? s.last_poll_error->message : std::string(),
+                               s.journal_error ? s.journal_error->message : std::string(),
+                               std::string(kVersion));
+    });
+}
+
+std::tuple<bool, std::map<std::string, std::uint64_t>, std::map<std::string, std::uint64_t>, double,
+           double>
+Manager1Adaptor::GetCounts() {
+    return guarded("GetCounts", [&] {
+        const ControllerStatus s = controller_.status();
+        std::map<std::string, std::uint64_t> states;
+        std::map<std::string, std::uint64_t> netstat;
+        double duration = 0;
+        double age = 0;
+        const CensusSnapshot empty{};
+        const CensusSnapshot& snap = s.last_snapshot ? *s.last_snapshot : empty;
+        for (TcpState state : kAllTcpStates) {
+            states.emplace(std::string(state_name(state)), snap.counts[state]);
+        }
+        for (NetstatCounter counter : kAllNetstatCounters) {
+            netstat.emplace(std::string(counter_name(counter)),
+                            counter_value(snap.netstat, counter));
+        }
+        if (s.last_snapshot) {
+            duration = to_seconds(snap.duration);
+            age = to_seconds(std::chrono::steady_clock::now() - snap.taken_at);
+        }
+        return std::make_tuple(s.last_snapshot.has_value(), std::move(states), std::move(netstat),
+                               duration, age);
+    });
+}
+
+std::vector<
+    sdbus::Struct<std::string, std::string, std::string, std::string, bool, bool, std::string>>
+Manager1Adaptor::ListProfiles() {
+    return guarded("ListProfiles", [&] {
+        const ProfileCatalog catalog = ProfileCatalog::scan(controller_.config().profile_dirs);
+        std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, bool, bool,
+                                  std::string>>
+            out;
+        for (const CatalogEntry& entry : catalog.entries()) {
+            std::string problems;
+            for (const auto& problem : entry.problems) {
+                if (!problems.empty()) {
+                    problems += '\n';
+                }
+                problems += problem.to_string();
+            }
+            out.emplace_back(entry.name, entry.description, entry.file.string(), entry.extends,
+                             entry.valid(), entry.shadowed, std::move(problems));
+        }
+        return out;
+    });
+}
+
+std::tuple<std::string, std::string> Manager1Adaptor::ShowProfile(const std::string& name) {
+    return guarded("ShowProfile", [&] {
+        if (name.empty()) {
+            const ResolvedProfile& active = controller_.profile();
+            return std::make_tuple(profile_to_yaml(active), profile_to_json(active).dump());
+        }
+        // Anyone may call ShowProfile, and the daemon runs as root: resolving an
+        // arbitrary path would let any user read (the parse errors of) any file.
+        if (looks_like_profile_path(name)) {
+            throw sdbus::Error(kErrorInvalidArgs,
+                               "ShowProfile takes a profile name, not a path; use `tcptune "
+                               "profile show FILE` to read a file yourself");
+        }
+        const ProfileDirs& dirs = controller_.config().profile_dirs;
+        if (!find_profile(name, dirs)) {
+            throw sdbus::Error(kErrorNotFound, "no profile named '" + name + "'");
+        }
+        auto resolved = resolve_profile(name, dirs);
+        if (!resolved) {
+            throw_error(to_error(resolved.error()));
+        }
+        return std::make_tuple(profile_to_yaml(*resolved), profile_to_json(*resolved).dump());
+    });
+}
+
+std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, std::string>>
+Manager1Adaptor::GetSysctls() {
+    return guarded("GetSysctls", [&] {
+        std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, std::string>>
+            out;
+        for (const SysctlView& view : controller_.status().sysctls) {
+            out.emplace_back(view.key, view.current, view.original.value_or(""),
+                             view.desired.value_or(""), std::string(to_string(view.owner)));
+        }
+        return out;
+    });
+}
+
+std::vector<sdbus::Struct<std::string, std::string, std::string, bool, std::int64_t, bool, double,
+                          std::uint64_t>>
+Manager1Adaptor::GetRules() {
+    return guarded("GetRules", [&] {
+        std::vector<sdbus::Struct<std::string, std::string, std::string, bool, std::int64_t, bool,
+                                  double, std::uint64_t>>
+            out;
+        for (const RuleStatus& rule : controller_.status().rules) {
+            const std::int64_t since =
+                rule.active && rule.since ? steady_to_unix_usec(*rule.since) : 0;
+            out.emplace_back(rule.name, rule.metric, rule.threshold, rule.active, since,
+                             rule.last_observed.has_value(), rule.last_observed.value_or(0.0),
+                             rule.trigger_count);
+        }
+        return out;
+    });
+}
+
+std::vector<ChangeStruct> Manager1Adaptor::GetRecentChanges(const std::uint32_t& limit) {
+    return guarded("GetRecentChanges", [&] {
+        const auto& recent = controller_.recent_changes();
+        std::size_t skip = 0;
+        if (limit != 0 && recent.size() > limit) {
+            skip = recent.size() - limit;
+        }
+        std::vector<ChangeStruct> out;
+        for (std::size_t i = skip; i < recent.size(); ++i) {
+            out.push_back(to_dbus(recent[i]));
+        }
+        return out;
+    });
+}
+
+std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>> Manager1Adaptor::GetTop(
+    const std::string& /*state*/, const std::string& /*by*/, const std::uint32_t& /*limit*/) {
+    return guarded(
+        "GetTop", [&]() -> std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>> {
+            throw sdbus::Error(kErrorNotSupported,
+                               "GetTop is not available in this build; run `tcptune top` locally");
+        });
+}
+
+std::vector<ChangeStruct> Manager1Adaptor::SetProfile(const std::string& name,
+                                                      const bool& dry_run) {
+    return guarded("SetProfile", [&] {
+        require_privileged("SetProfile");
+        auto records = value_or_throw(controller_.set_profile(name, dry_run));
+        publish_property_changes();
+        return to_dbus_list(records);
+    });
+}
+
+std::vector<ChangeStruct> Manager1Adaptor::Rollback(const bool& force) {
+    return guarded("Rollback", [&] {
+        require_privileged("Rollback");
+        return to_dbus_list(value_or_throw(controller_.rollback(force)));
+    });
+}
+
+void Manager1Adaptor::Reload() {
+    guarded("Reload", [&] {
+        require_privileged("Reload");
+        value_or_throw(hooks_.reload ? hooks_.reload() : controller_.reload());
+        publish_property_changes();
+    });
+}
+
+ChangeStruct Manager1Adaptor::Resume(const std::string& key) {
+    return guarded("Resume", [&] {
+        require_privileged("Resume");
+        return to_dbus(value_or_throw(controller_.resume(key)));
+    });
+}
+
+std::string Manager1Adaptor::ActiveProfile() {
+    return guarded("ActiveProfile", [&] { return controller_.profile().name; });
+}
+
+std::string Manager1Adaptor::Mode() {
+    return guarded("Mode", [&] { return mode_name(controller_.config().mode); });
+}
+
+double Manager1Adaptor::Interval() {
+    return guarded("Interval", [&] { return to_seconds(controller_.interval()); });
+}
+
+std::string Manager1Adaptor::Version() {
+    return guarded("Version", [&] { return std::string(kVersion); });
+}
+
+}  // namespace tcptune::daemon
