@@ -285,8 +285,9 @@ Result<DaemonOptions> load_daemon_options(const DaemonOverrides& flags) {
             return make_error(ErrorCode::kIo,
                               "cannot read config file " + options.config_file.string());
         }
-        auto parsed =
-            parse_daemon_config(text.str(), options.config_file.string(), std::move(options));
+        // Named first: the options are moved into the call below.
+        const std::string source = options.config_file.string();
+        auto parsed = parse_daemon_config(text.str(), source, std::move(options));
         if (!parsed) {
             return tl::unexpected(parsed.error());
         }

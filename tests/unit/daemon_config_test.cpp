@@ -114,6 +114,13 @@ TEST(DaemonConfigTest, FlagsWinOverTheFileWhichWinsOverDefaults) {
     EXPECT_EQ(options->bus, BusKind::kSession);
     EXPECT_EQ(options->state_dir, kDefaultStateDir);  // default
     EXPECT_EQ(options->config_file, file);
+
+    // Errors in the file name it (path:line:col).
+    std::ofstream(file) << "bus: session\nintervall: 5\n";
+    auto bad = load_daemon_options(flags);
+    ASSERT_FALSE(bad.has_value());
+    EXPECT_EQ(bad.error().message.rfind(file.string() + ":2:1: unknown setting", 0), 0U)
+        << bad.error().message;
     EXPECT_FALSE(options->profile_dirs.empty());  // default_profile_dirs()
 }
 
