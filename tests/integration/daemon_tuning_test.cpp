@@ -71,6 +71,38 @@ TEST_F(DaemonTuningTest, TimeWaitStormFiresTheRuleAndItRevertsAfterTheClearWindo
     EXPECT_EQ(daemon_->stop(), 0);
 }
 
+TEST_F(DaemonTuningTest, SynRecvSurgeSetsSyncookiesSynackRetriesAndSynBacklog) {
+    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+    // A host that turned SYN cookies off; the rest are the namespace's defaults.
+    ASSERT_TRUE(write_namespace_sysctl("net.ipv4.tcp_syncookies", "0").has_value());
+    const std::string retries_before = sysctl("net.ipv4.tcp_synack_retries");
+    const std::string backlog_before = sysctl("net.ipv4.tcp_max_syn_backlog");
+    ASSERT_NE(retries_before, "2");
+    ASSERT_NE(backlog_before, "8192");
+
+    launch({"--profile", "syn-flood"});
+    ASSERT_TRUE(daemon_->wait_for_log("ready: first poll done", 10s));
+    SocketFactory factory;
+    auto made = factory.add_syn_recv(IpFamily::kV4, 200);  // nft drops the final ACKs
+    ASSERT_TRUE(made.has_value()) << made.error().message;
+    auto shown = wait_until_ss_shows(factory.expected());
+    ASSERT_TRUE(shown.has_value()) << shown.error().message;
+
+    ASSERT_TRUE(sysctl_becomes("net.ipv4.tcp_syncookies", "1", 5s));
+    EXPECT_TRUE(sysctl_becomes("net.ipv4.tcp_synack_retries", "2", 2s));
+    EXPECT_TRUE(sysctl_becomes("net.ipv4.tcp_max_syn_backlog", "8192", 2s));
+    EXPECT_TRUE(daemon_->wait_for_log("rule syn-flood fired: syn_recv is 200", 2s))
+        << daemon_->log();
+    const auto entries = journal();
+    ASSERT_TRUE(entries.contains("net.ipv4.tcp_syncookies"));
+    EXPECT_EQ(entries.at("net.ipv4.tcp_syncookies").original, "0");
+    ASSERT_TRUE(entries.contains("net.ipv4.tcp_synack_retries"));
+    EXPECT_EQ(entries.at("net.ipv4.tcp_synack_retries").original, retries_before);
+    ASSERT_TRUE(entries.contains("net.ipv4.tcp_max_syn_backlog"));
+    EXPECT_EQ(entries.at("net.ipv4.tcp_max_syn_backlog").original, backlog_before);
+    EXPECT_EQ(daemon_->stop(), 0);
+}
+
 TEST_F(DaemonTuningTest, OutsideSysctlWriteIsMarkedOverriddenAndNeverWrittenAgain) {
     TCPTUNE_REQUIRE_PRIVATE_NETNS();
     launch({"--profile", "tw-storm"});
