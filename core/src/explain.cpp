@@ -28,7 +28,8 @@ const std::vector<Text>& texts() {
          "are here.",
          "Rises with concurrent clients and with connection pools; falls when either side "
          "closes. A count far above what the application serves usually means idle or dead "
-         "peers that nobody notices.",
+         "peers that nobody notices. `tcptune top established --by process` names who holds "
+         "them, `--by peer` with whom.",
          {"Myth: idle ESTABLISHED connections to crashed peers go away on their own. Fact: "
           "without keepalive (SO_KEEPALIVE) or an application timeout they stay forever; with "
           "keepalive, detection takes tcp_keepalive_time + tcp_keepalive_intvl x "
@@ -50,7 +51,9 @@ const std::vector<Text>& texts() {
          "queue.",
          "Rises with connection bursts, lossy or slow clients and SYN floods (spoofed sources "
          "never answer). Each entry is kept for tcp_synack_retries retransmissions: 5 retries "
-         "take about 63 s.",
+         "take about 63 s. `tcptune top syn_recv --by prefix` shows whether they come from one "
+         "network or from everywhere (a flood); `tcptune top` adds the listeners' accept "
+         "queues and ListenOverflows.",
          {"Myth: a SYN flood needs a bigger somaxconn. Fact: somaxconn limits the accept queue "
           "of completed connections; half-open ones live in the SYN queue, and SYN cookies "
           "(tcp_syncookies) keep the listener reachable when it overflows.",
@@ -73,7 +76,8 @@ const std::vector<Text>& texts() {
          "yet.",
          "Normal for a moment. Piles up when peers never close (buggy clients, middleboxes that "
          "drop the FIN). Once the application has closed the socket (an orphan), the kernel "
-         "gives up after tcp_fin_timeout seconds (default 60).",
+         "gives up after tcp_fin_timeout seconds (default 60). `tcptune top fin_wait2 --by "
+         "peer` shows which peers do not close.",
          {"Myth: tcp_fin_timeout shortens TIME_WAIT. Fact: it only bounds orphaned FIN_WAIT2; "
           "TIME_WAIT is fixed at 60 s in Linux."},
          {"net.ipv4.tcp_fin_timeout", "time_wait"}},
@@ -86,7 +90,9 @@ const std::vector<Text>& texts() {
          "second x 60. Clients and proxies that open many short outbound connections pay for "
          "it in ephemeral ports (one 4-tuple per TIME_WAIT); servers mostly pay a little "
          "memory. Above tcp_max_tw_buckets the kernel stops keeping them "
-         "(TCPTimeWaitOverflow).",
+         "(TCPTimeWaitOverflow). `tcptune top time_wait --by peer` shows the remote endpoint "
+         "they point to (one dominant one: pool those connections); `--by port` the local "
+         "port (a server that closes first).",
          {"Myth: tcp_fin_timeout shortens TIME_WAIT. Fact: TIME_WAIT is 60 s, hard-coded; "
           "tcp_fin_timeout is about FIN_WAIT2.",
           "Myth: tcp_tw_recycle fixes TIME_WAIT. Fact: it was removed in Linux 4.12 because it "
@@ -129,7 +135,9 @@ const std::vector<Text>& texts() {
          "tcp_max_syn_backlog) and an accept queue (completed connections, bounded by "
          "min(backlog, somaxconn)).",
          "Changes only when servers start or stop. When the accept queue is full, completed "
-         "handshakes are dropped and ListenOverflows rises.",
+         "handshakes are dropped and ListenOverflows rises. `tcptune top listen --trend 1s` "
+         "lists listeners whose accept queue is filling, with their backlog and the "
+         "ListenOverflows rate; `--by process` names the servers.",
          {"Myth: raising somaxconn fixes accept queue overflows at once. Fact: the limit is "
           "applied when the application calls listen(); running servers keep their backlog "
           "until they listen again, and an application that accepts too slowly stays too "
