@@ -13,6 +13,7 @@
 #include "dbus_service.hpp"
 #include "event_loop.hpp"
 #include "logging.hpp"
+#include "metrics_exporter.hpp"
 #include "sd_notify.hpp"
 #include "tcptune/applier.hpp"
 #include "tcptune/census.hpp"
@@ -96,6 +97,14 @@ int run_daemon(const DaemonOverrides& flags) {
 
     // ---- Metrics exporter (daemon/metrics_*): create it here, from
     // ---- options->metrics_address, observing controller.
+    auto metrics = MetricsExporter::start(options->metrics_address, controller, store);
+    if (!metrics) {
+        spdlog::critical("{}", metrics.error().message);
+        return kExitFailure;
+    }
+    if (*metrics) {
+        spdlog::info("serving metrics on http://{}/metrics", (*metrics)->listening_address());
+    }
 
     return runtime.run();
 }

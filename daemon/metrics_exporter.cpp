@@ -35,7 +35,10 @@ Result<std::unique_ptr<MetricsExporter>> MetricsExporter::start(const std::strin
     // Not make_unique: the constructor is private.
     std::unique_ptr<MetricsExporter> exporter(new MetricsExporter(controller, sysctls));
     // Publish before serving so the very first scrape already has build_info,
-    // rules and sysctls (and the counts, when a poll has run).
+    // rules and sysctls, and the counts when a poll ran before we were attached.
+    if (const auto last = controller.status().last_snapshot) {
+        exporter->model_.observe_poll(*last);
+    }
     exporter->refresh(true);
 
     try {
