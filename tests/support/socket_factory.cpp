@@ -173,9 +173,11 @@ std::size_t read_size_sysctl(std::string_view key, std::size_t fallback) {
     }
 }
 
-// Ports per destination the kernel can hand out before it wraps around and could
-// meet one of our own TIME_WAITs (which tcp_tw_reuse would then recycle).
-std::size_t time_waits_per_port() {
+// Connections to one server port. The kernel picks ephemeral ports with random
+// skips, so its search cost grows sharply as the ports used towards one destination
+// approach the range; an eighth of the range keeps connect() fast (and far from
+// wrapping onto our own TIME_WAITs, which tcp_tw_reuse could recycle).
+std::size_t connections_per_port() {
     auto range = read_sysctl("net.ipv4.ip_local_port_range");
     std::size_t low = 32768;
     std::size_t high = 60999;
@@ -183,7 +185,7 @@ std::size_t time_waits_per_port() {
         std::istringstream in(*range);
         in >> low >> high;
     }
-    return std::max<std::size_t>(1, (high - low + 1) / 2);
+    return std::max<std::size_t>(1, (high - low + 1) / 8);
 }
 
 Result<void> write_all(int fd, const std::string& text) {
@@ -249,7 +251,7 @@ Result<void> in_chunks(std::size_t total, std::size_t chunk, Fn&& fn) {
 SocketFactory::SocketFactory(FactoryOptions options)
     : options_(std::move(options)),
       backlog_cap_(read_size_sysctl("net.core.somaxconn", 4096)),
-      tw_per_port_(time_waits_per_port()),
+      conns_per_port_(connections_per_port()),
       next_port_(options_.first_server_port) {
     rlimit limit{};
     if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_max != RLIM_INFINITY) {
@@ -288,9 +290,16 @@ std::uint16_t SocketFactory::take_port() {
     return next_port_++;
 }
 
+namespace {
+
+struct PendingHolder {
+    pid_t pid = -1;
+    int status_fd = -1;
+};
+
 // Forks a holder: the child builds its sockets, reports success or the error over a
 // pipe, then sleeps holding them until the factory kills it (or its parent dies).
-Result<void> SocketFactory::run_in_holder(const std::function<Result<void>()>& build) {
+Result<PendingHolder> start_holder(const std::function<Result<void>()>& build) {
     int status_pipe[2];
     if (::pipe2(status_pipe, O_CLOEXEC) != 0) {
         return io_error("pipe");
@@ -325,11 +334,14 @@ Result<void> SocketFactory::run_in_holder(const std::function<Result<void>()>& b
         }
     }
     ::close(status_pipe[1]);
-    holders_.push_back(pid);
+    return PendingHolder{pid, status_pipe[0]};
+}
+
+Result<void> finish_holder(PendingHolder holder) {
     std::string report;
     char buf[512];
     for (;;) {
-        const ssize_t n = ::read(status_pipe[0], buf, sizeof(buf));
+        const ssize_t n = ::read(holder.status_fd, buf, sizeof(buf));
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -338,7 +350,7 @@ Result<void> SocketFactory::run_in_holder(const std::function<Result<void>()>& b
         }
         report.append(buf, static_cast<std::size_t>(n));
     }
-    ::close(status_pipe[0]);
+    ::close(holder.status_fd);
     if (report != "ok") {
         return make_error(ErrorCode::kIo, report.empty() ? "socket holder process died"
                                                          : "socket holder: " + report);
@@ -346,17 +358,49 @@ Result<void> SocketFactory::run_in_holder(const std::function<Result<void>()>& b
     return {};
 }
 
+}  // namespace
+
+// Runs each build in its own holder, at most options_.parallel_holders at a time.
+Result<void> SocketFactory::run_in_holders(
+    const std::vector<std::function<Result<void>()>>& builds) {
+    const std::size_t parallel = std::max<std::size_t>(1, options_.parallel_holders);
+    Result<void> outcome;
+    for (std::size_t first = 0; first < builds.size(); first += parallel) {
+        std::vector<PendingHolder> running;
+        for (std::size_t i = first; i < std::min(builds.size(), first + parallel); ++i) {
+            auto started = start_holder(builds[i]);
+            if (!started) {
+                outcome = tl::unexpected(started.error());
+                break;
+            }
+            holders_.push_back(started->pid);
+            running.push_back(*started);
+        }
+        for (const auto& holder : running) {
+            auto finished = finish_holder(holder);
+            if (!finished && outcome) {
+                outcome = finished;
+            }
+        }
+        if (!outcome) {
+            return outcome;
+        }
+    }
+    return outcome;
+}
+
 Result<void> SocketFactory::add_listeners(IpFamily family, std::size_t count) {
-    return in_chunks(count, options_.max_fds_per_holder, [&](std::size_t n) -> Result<void> {
+    std::vector<std::function<Result<void>()>> builds;
+    for (std::size_t done = 0; done < count; done += options_.max_fds_per_holder) {
         std::vector<Endpoint> endpoints;
-        for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t i = done; i < std::min(count, done + options_.max_fds_per_holder); ++i) {
             auto ep = server_endpoint(family, options_, take_port());
             if (!ep) {
                 return tl::unexpected(ep.error());
             }
             endpoints.push_back(*ep);
         }
-        auto built = run_in_holder([&]() -> Result<void> {
+        builds.emplace_back([endpoints]() -> Result<void> {
             for (const auto& ep : endpoints) {
                 auto fd = make_listener(ep, 16);
                 if (!fd) {
@@ -365,58 +409,79 @@ Result<void> SocketFactory::add_listeners(IpFamily family, std::size_t count) {
             }
             return {};
         });
-        if (!built) {
-            return built;
-        }
-        counts(family)[TcpState::kListen] += n;
-        return {};
-    });
+    }
+    if (auto built = run_in_holders(builds); !built) {
+        return built;
+    }
+    counts(family)[TcpState::kListen] += count;
+    return {};
 }
 
 Result<void> SocketFactory::add_established(IpFamily family, std::size_t pairs) {
     const std::size_t per_holder = options_.max_fds_per_holder / 2;
-    return in_chunks(pairs, per_holder, [&](std::size_t n) -> Result<void> {
-        auto ep = server_endpoint(family, options_, take_port());
-        if (!ep) {
-            return tl::unexpected(ep.error());
-        }
-        const std::size_t batch = std::max<std::size_t>(1, backlog_cap_ / 2);
-        auto built = run_in_holder([&]() -> Result<void> {
-            auto listener = make_listener(*ep, batch);
-            if (!listener) {
-                return tl::unexpected(listener.error());
+    const std::size_t per_port = conns_per_port_;
+    const std::size_t batch = std::max<std::size_t>(1, backlog_cap_ / 2);
+    std::vector<std::function<Result<void>()>> builds;
+    for (std::size_t done = 0; done < pairs; done += per_holder) {
+        const std::size_t n = std::min(per_holder, pairs - done);
+        std::vector<Endpoint> endpoints;
+        for (std::size_t p = 0; p < (n + per_port - 1) / per_port; ++p) {
+            auto ep = server_endpoint(family, options_, take_port());
+            if (!ep) {
+                return tl::unexpected(ep.error());
             }
-            // Connect a batch (the listen queue holds them), then accept the batch.
-            auto result = in_chunks(n, batch, [&](std::size_t b) -> Result<void> {
-                for (std::size_t i = 0; i < b; ++i) {
-                    if (auto c = connect_client(*ep); !c) {
-                        return tl::unexpected(c.error());
-                    }
-                }
-                for (std::size_t i = 0; i < b; ++i) {
-                    if (auto s = accept_one(*listener); !s) {
-                        return tl::unexpected(s.error());
-                    }
-                }
-                return {};
-            });
-            ::close(*listener);  // accepted sockets outlive their listener
-            return result;
-        });
-        if (!built) {
-            return built;
+            endpoints.push_back(*ep);
         }
-        counts(family)[TcpState::kEstablished] += 2 * n;
-        return {};
-    });
+        builds.emplace_back([endpoints, n, per_port, batch]() -> Result<void> {
+            std::size_t left = n;
+            for (const auto& ep : endpoints) {
+                const std::size_t here = std::min(left, per_port);
+                left -= here;
+                auto listener = make_listener(ep, batch);
+                if (!listener) {
+                    return tl::unexpected(listener.error());
+                }
+                // Connect a batch (the listen queue holds them), then accept it.
+                auto result = in_chunks(here, batch, [&](std::size_t b) -> Result<void> {
+                    for (std::size_t i = 0; i < b; ++i) {
+                        if (auto c = connect_client(ep); !c) {
+                            return tl::unexpected(c.error());
+                        }
+                    }
+                    for (std::size_t i = 0; i < b; ++i) {
+                        if (auto accepted = accept_one(*listener); !accepted) {
+                            return tl::unexpected(accepted.error());
+                        }
+                    }
+                    return {};
+                });
+                ::close(*listener);  // accepted sockets outlive their listener
+                if (!result) {
+                    return result;
+                }
+            }
+            return {};
+        });
+    }
+    if (auto built = run_in_holders(builds); !built) {
+        return built;
+    }
+    counts(family)[TcpState::kEstablished] += 2 * pairs;
+    return {};
 }
 
 Result<void> SocketFactory::add_close_wait(IpFamily family, std::size_t count) {
     // One listen queue holds at most `backlog_cap_` unaccepted connections.
-    const std::size_t per_queue = std::max<std::size_t>(1, backlog_cap_ - 1);
+    const std::size_t per_queue =
+        std::max<std::size_t>(1, std::min(backlog_cap_ - 1, conns_per_port_));
     const std::size_t per_holder = options_.max_fds_per_holder;
-    return in_chunks(count, per_holder, [&](std::size_t n) -> Result<void> {
+    const std::size_t backlog = backlog_cap_;
+    std::vector<std::function<Result<void>()>> builds;
+    std::size_t queues_total = 0;
+    for (std::size_t done = 0; done < count; done += per_holder) {
+        const std::size_t n = std::min(per_holder, count - done);
         const std::size_t queues = (n + per_queue - 1) / per_queue;
+        queues_total += queues;
         std::vector<Endpoint> endpoints;
         for (std::size_t q = 0; q < queues; ++q) {
             auto ep = server_endpoint(family, options_, take_port());
@@ -425,12 +490,12 @@ Result<void> SocketFactory::add_close_wait(IpFamily family, std::size_t count) {
             }
             endpoints.push_back(*ep);
         }
-        auto built = run_in_holder([&]() -> Result<void> {
+        builds.emplace_back([endpoints, n, per_queue, backlog]() -> Result<void> {
             std::size_t left = n;
             for (const auto& ep : endpoints) {
                 const std::size_t here = std::min(left, per_queue);
                 left -= here;
-                auto listener = make_listener(ep, backlog_cap_);
+                auto listener = make_listener(ep, backlog);
                 if (!listener) {
                     return tl::unexpected(listener.error());
                 }
@@ -448,15 +513,60 @@ Result<void> SocketFactory::add_close_wait(IpFamily family, std::size_t count) {
             }
             return {};
         });
-        if (!built) {
-            return built;
+    }
+    if (auto built = run_in_holders(builds); !built) {
+        return built;
+    }
+    counts(family)[TcpState::kCloseWait] += count;
+    counts(family)[TcpState::kFinWait2] += count;
+    counts(family)[TcpState::kListen] += queues_total;
+    return {};
+}
+
+namespace {
+
+// Makes `count` TIME_WAITs against one server endpoint.
+Result<void> make_time_waits(const Endpoint& ep, std::size_t count, std::size_t batch) {
+    auto listener = make_listener(ep, batch);
+    if (!listener) {
+        return tl::unexpected(listener.error());
+    }
+    std::vector<int> clients;
+    std::vector<int> servers;
+    auto result = in_chunks(count, batch, [&](std::size_t b) -> Result<void> {
+        for (std::size_t i = 0; i < b; ++i) {
+            auto c = connect_client(ep);
+            if (!c) {
+                return tl::unexpected(c.error());
+            }
+            clients.push_back(*c);
         }
-        counts(family)[TcpState::kCloseWait] += n;
-        counts(family)[TcpState::kFinWait2] += n;
-        counts(family)[TcpState::kListen] += queues;
+        for (std::size_t i = 0; i < b; ++i) {
+            auto accepted = accept_one(*listener);
+            if (!accepted) {
+                return tl::unexpected(accepted.error());
+            }
+            servers.push_back(*accepted);
+        }
+        close_all(clients);  // active close: these ends will be TIME_WAIT
+        // Wait for each client's FIN before closing the server end: closing earlier
+        // (loopback is not always synchronous) would be a simultaneous close, which
+        // leaves a TIME_WAIT on both ends.
+        for (int server : servers) {
+            if (auto eof = wait_for_eof(server); !eof) {
+                return eof;
+            }
+        }
+        close_all(servers);  // passive close: LAST_ACK, then gone
         return {};
     });
+    close_all(clients);
+    close_all(servers);
+    ::close(*listener);
+    return result;
 }
+
+}  // namespace
 
 Result<void> SocketFactory::add_time_wait(IpFamily family, std::size_t count) {
     const std::size_t max_tw = read_size_sysctl("net.ipv4.tcp_max_tw_buckets", 0);
@@ -470,64 +580,18 @@ Result<void> SocketFactory::add_time_wait(IpFamily family, std::size_t count) {
     }
     const std::size_t batch =
         std::max<std::size_t>(1, std::min(backlog_cap_ / 2, options_.max_fds_per_holder / 2));
-    // Ports are taken up front (the holder cannot report back which it used).
-    const std::size_t ports = (count + tw_per_port_ - 1) / tw_per_port_;
-    std::vector<Endpoint> endpoints;
-    for (std::size_t p = 0; p < ports; ++p) {
+    // One server port per holder, each used for fewer connections than there are
+    // ephemeral ports, so the kernel never wraps onto one of our own TIME_WAITs.
+    std::vector<std::function<Result<void>()>> builds;
+    for (std::size_t done = 0; done < count; done += conns_per_port_) {
+        const std::size_t n = std::min(conns_per_port_, count - done);
         auto ep = server_endpoint(family, options_, take_port());
         if (!ep) {
             return tl::unexpected(ep.error());
         }
-        endpoints.push_back(*ep);
+        builds.emplace_back([ep = *ep, n, batch] { return make_time_waits(ep, n, batch); });
     }
-    auto built = run_in_holder([&]() -> Result<void> {
-        std::size_t left = count;
-        for (const auto& ep : endpoints) {
-            const std::size_t here = std::min(left, tw_per_port_);
-            left -= here;
-            auto listener = make_listener(ep, batch);
-            if (!listener) {
-                return tl::unexpected(listener.error());
-            }
-            std::vector<int> clients;
-            std::vector<int> servers;
-            auto result = in_chunks(here, batch, [&](std::size_t b) -> Result<void> {
-                for (std::size_t i = 0; i < b; ++i) {
-                    auto c = connect_client(ep);
-                    if (!c) {
-                        return tl::unexpected(c.error());
-                    }
-                    clients.push_back(*c);
-                }
-                for (std::size_t i = 0; i < b; ++i) {
-                    auto s = accept_one(*listener);
-                    if (!s) {
-                        return tl::unexpected(s.error());
-                    }
-                    servers.push_back(*s);
-                }
-                close_all(clients);  // active close: these ends will be TIME_WAIT
-                // Wait for each client's FIN before closing the server end: closing
-                // earlier (loopback is not always synchronous) would be a simultaneous
-                // close, which leaves a TIME_WAIT on both ends.
-                for (int server : servers) {
-                    if (auto eof = wait_for_eof(server); !eof) {
-                        return eof;
-                    }
-                }
-                close_all(servers);  // passive close: LAST_ACK, then gone
-                return {};
-            });
-            close_all(clients);
-            close_all(servers);
-            ::close(*listener);
-            if (!result) {
-                return result;
-            }
-        }
-        return {};
-    });
-    if (!built) {
+    if (auto built = run_in_holders(builds); !built) {
         return built;
     }
     counts(family)[TcpState::kTimeWait] += count;
@@ -558,7 +622,8 @@ Result<void> SocketFactory::install_syn_drop_rule(IpFamily family, std::uint16_t
 Result<void> SocketFactory::add_syn_recv(IpFamily family, std::size_t count) {
     // A listener keeps at most `backlog` request sockets before falling back to
     // syncookies, which leave no socket behind.
-    const std::size_t per_queue = std::max<std::size_t>(1, backlog_cap_ - 1);
+    const std::size_t per_queue =
+        std::max<std::size_t>(1, std::min(backlog_cap_ - 1, conns_per_port_));
     const std::size_t queues = (count + per_queue - 1) / per_queue;
     std::vector<Endpoint> endpoints;
     for (std::size_t q = 0; q < queues; ++q) {
@@ -572,12 +637,13 @@ Result<void> SocketFactory::add_syn_recv(IpFamily family, std::size_t count) {
         }
         endpoints.push_back(*ep);
     }
-    auto built = run_in_holder([&]() -> Result<void> {
+    const std::size_t backlog = backlog_cap_;
+    auto built = run_in_holders({[endpoints, count, per_queue, backlog]() -> Result<void> {
         std::size_t left = count;
         for (const auto& ep : endpoints) {
             const std::size_t here = std::min(left, per_queue);
             left -= here;
-            auto listener = make_listener(ep, backlog_cap_);
+            auto listener = make_listener(ep, backlog);
             if (!listener) {
                 return tl::unexpected(listener.error());
             }
@@ -591,7 +657,7 @@ Result<void> SocketFactory::add_syn_recv(IpFamily family, std::size_t count) {
             }
         }
         return {};
-    });
+    }});
     if (!built) {
         return built;
     }

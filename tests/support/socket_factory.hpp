@@ -42,6 +42,8 @@ struct FactoryOptions {
     std::uint16_t first_server_port = 20000;
     // Descriptors one holder process may use (the hard limit is 20000 per process).
     std::size_t max_fds_per_holder = 15000;
+    // Holders building at the same time (more is faster for big populations).
+    std::size_t parallel_holders = 1;
 };
 
 class SocketFactory {
@@ -71,14 +73,14 @@ class SocketFactory {
     std::size_t holder_count() const { return holders_.size(); }
 
   private:
-    Result<void> run_in_holder(const std::function<Result<void>()>& build);
+    Result<void> run_in_holders(const std::vector<std::function<Result<void>()>>& builds);
     Result<void> install_syn_drop_rule(IpFamily family, std::uint16_t port);
     std::uint16_t take_port();
     StateCounts& counts(IpFamily family);
 
     FactoryOptions options_;
-    std::size_t backlog_cap_;  // net.core.somaxconn at construction
-    std::size_t tw_per_port_;  // TIME_WAITs per server port before ephemeral ports wrap
+    std::size_t backlog_cap_;     // net.core.somaxconn at construction
+    std::size_t conns_per_port_;  // connections per server port (see connections_per_port)
     std::uint16_t next_port_;
     bool nft_table_ready_ = false;
     std::vector<pid_t> holders_;

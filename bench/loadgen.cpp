@@ -1,0 +1,168 @@
+// tcptune-loadgen: fills the CURRENT network namespace with real TCP sockets in known
+// states, then (with --hold) keeps them until SIGINT/SIGTERM. Run it only inside a
+// throwaway namespace (`unshare -n`): it raises a few net.* limits there, and refuses
+// to when it would touch the host's namespace.
+//
+// Example:
+//   unshare -n sh -c 'ip link set lo up; tcptune-loadgen --time-wait 300000
+//     --close-wait 50000 --established 50000 --syn-recv 2000 --hold'
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+// GCC 12 at -O2 reports a false "potential null pointer dereference" inside CLI11's
+// inlined string splitting; it is not in our code.
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#include <CLI/CLI.hpp>
+
+#include "support/socket_factory.hpp"
+#include "tcptune/tcp_state.hpp"
+
+namespace {
+
+using tcptune::test::IpFamily;
+using tcptune::test::SocketFactory;
+
+volatile sig_atomic_t g_stop = 0;
+void on_signal(int) {
+    g_stop = 1;
+}
+
+struct Options {
+    std::size_t listen = 0;
+    std::size_t established = 0;
+    std::size_t close_wait = 0;
+    std::size_t time_wait = 0;
+    std::size_t syn_recv = 0;
+    unsigned ipv6_percent = 10;
+    std::size_t parallel = 4;
+    bool tune = true;
+    bool hold = false;
+    bool wait_settled = true;
+    std::string ready_file;
+};
+
+// Namespace-local limits a large population needs (all per network namespace).
+bool tune_namespace(const Options& o) {
+    const std::pair<const char*, std::string> settings[] = {
+        // Listen queues hold the CLOSE_WAITs and request sockets: fewer, longer queues.
+        {"net.core.somaxconn", "65535"},
+        {"net.ipv4.tcp_max_syn_backlog", "65535"},
+        // The default bucket limit (a share of the hash table) is below 300k.
+        {"net.ipv4.tcp_max_tw_buckets", std::to_string(o.time_wait * 2 + 1024)},
+        // More ephemeral ports per server port; server ports stay reserved.
+        {"net.ipv4.ip_local_port_range", "1024 65535"},
+        {"net.ipv4.ip_local_reserved_ports", "20000-29999"},
+        // Keep request sockets alive for the whole run (5 retries is only ~63 s).
+        {"net.ipv4.tcp_synack_retries", "12"},
+        // Never recycle our own TIME_WAITs for new connections.
+        {"net.ipv4.tcp_tw_reuse", "0"},
+    };
+    for (const auto& [key, value] : settings) {
+        auto written = tcptune::test::write_namespace_sysctl(key, value);
+        if (!written) {
+            std::cerr << "tcptune-loadgen: " << written.error().message << "\n";
+            return false;
+        }
+    }
+    return true;
+}
+
+bool build(SocketFactory& factory, const Options& o) {
+    using Adder = tcptune::Result<void> (SocketFactory::*)(IpFamily, std::size_t);
+    const struct {
+        const char* name;
+        std::size_t count;
+        Adder add;
+    } steps[] = {
+        // TIME_WAIT last: it is the only state that expires on its own (60 s).
+        {"listen", o.listen, &SocketFactory::add_listeners},
+        {"established pairs", o.established, &SocketFactory::add_established},
+        {"close_wait", o.close_wait, &SocketFactory::add_close_wait},
+        {"syn_recv", o.syn_recv, &SocketFactory::add_syn_recv},
+        {"time_wait", o.time_wait, &SocketFactory::add_time_wait},
+    };
+    for (const auto& step : steps) {
+        const std::size_t v6 = step.count * o.ipv6_percent / 100;
+        const std::size_t v4 = step.count - v6;
+        const auto start = std::chrono::steady_clock::now();
+        for (auto [family, n] : {std::pair{IpFamily::kV4, v4}, std::pair{IpFamily::kV6, v6}}) {
+            if (n == 0) {
+                continue;
+            }
+            auto added = (factory.*step.add)(family, n);
+            if (!added) {
+                std::cerr << "tcptune-loadgen: " << step.name << ": " << added.error().message
+                          << "\n";
+                return false;
+            }
+        }
+        const double secs =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::fprintf(stderr, "tcptune-loadgen: %zu %s in %.1f s\n", step.count, step.name, secs);
+    }
+    return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    CLI::App app{
+        "tcptune-loadgen: build a socket population in this network namespace.\n"
+        "Example: unshare -n sh -c 'ip link set lo up; tcptune-loadgen --time-wait 300000 "
+        "--close-wait 50000 --established 50000 --syn-recv 2000 --hold'",
+        "tcptune-loadgen"};
+    app.add_option("--listen", o.listen, "Extra LISTEN sockets");
+    app.add_option("--established", o.established, "ESTABLISHED pairs (2 sockets each)");
+    app.add_option("--close-wait", o.close_wait,
+                   "CLOSE_WAIT sockets (each with its FIN_WAIT2 client)");
+    app.add_option("--time-wait", o.time_wait, "TIME_WAIT sockets (they live 60 s)");
+    app.add_option("--syn-recv", o.syn_recv, "SYN_RECV request sockets (needs nft)");
+    app.add_option("--ipv6-percent", o.ipv6_percent, "Share of each state made over IPv6")
+        ->check(CLI::Range(0, 100));
+    app.add_option("--parallel", o.parallel, "Holder processes building at once");
+    app.add_flag("!--no-tune", o.tune, "Do not raise namespace limits (somaxconn, ...)");
+    app.add_flag("!--no-wait", o.wait_settled, "Do not wait for ss to show the population");
+    app.add_flag("--hold", o.hold, "Keep the sockets until SIGINT/SIGTERM");
+    app.add_option("--ready-file", o.ready_file, "Create this file once the population is up");
+    CLI11_PARSE(app, argc, argv);
+
+    if (o.tune && !tune_namespace(o)) {
+        return 1;
+    }
+    tcptune::test::FactoryOptions factory_options;
+    factory_options.parallel_holders = o.parallel;
+    SocketFactory factory(factory_options);
+    if (!build(factory, o)) {
+        return 1;
+    }
+    const auto expected = factory.expected();
+    std::fprintf(stderr, "tcptune-loadgen: expected {%s}, %llu sockets\n",
+                 tcptune::test::describe_counts(expected).c_str(),
+                 static_cast<unsigned long long>(expected.total()));
+    if (o.wait_settled) {
+        auto settled = tcptune::test::wait_until_ss_shows(expected, std::chrono::seconds(20));
+        if (!settled) {
+            std::fprintf(stderr, "tcptune-loadgen: warning: %s\n", settled.error().message.c_str());
+        }
+    }
+    if (!o.ready_file.empty()) {
+        std::ofstream(o.ready_file) << expected.total() << "\n";
+    }
+    if (o.hold) {
+        struct sigaction sa {};
+        sa.sa_handler = on_signal;
+        ::sigaction(SIGINT, &sa, nullptr);
+        ::sigaction(SIGTERM, &sa, nullptr);
+        while (g_stop == 0) {
+            ::pause();
+        }
+    }
+    return 0;  // the factory's destructor ends the holder processes
+}
