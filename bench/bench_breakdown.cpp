@@ -1,0 +1,158 @@
+// tcptune-bench-breakdown: what the diagnosis costs on top of the census. In one run
+// on the current namespace's population it times, in interleaved rounds over one
+// sock_diag socket, the plain census (NoSocketVisitor: the message is never copied)
+// against the same dump with a BreakdownCollector (space-saving tables for ports,
+// peers, remote endpoints; optionally prefixes), and prints medians and ratios.
+// The target (issue 8) is a breakdown at most 1.5x the plain census.
+//
+// Example (inside a populated namespace, see bench/run.sh for how to make one):
+//   tcptune-bench-breakdown --rounds 9 --json-out breakdown.json
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tcptune/breakdown.hpp"
+#include "tcptune/census_netlink.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double median(std::vector<double> v) {
+    if (v.empty()) {
+        return 0;
+    }
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+struct Variant {
+    std::string name;
+    std::function<bool()> run;  // one dump; false on error
+    std::vector<double> seconds;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int rounds = 9;
+    std::string json_out;
+    std::string label = "run";
+    std::uint64_t min_population = 0;
+    CLI::App app{
+        "Times the breakdown (tcptune top) against the plain census on the current "
+        "network namespace.\nExample: tcptune-bench-breakdown --rounds 9",
+        "tcptune-bench-breakdown"};
+    app.add_option("--rounds", rounds, "Interleaved rounds of every variant");
+    app.add_option("--label", label, "Name of this run in the output");
+    app.add_option("--json-out", json_out, "Also write the results as JSON here");
+    app.add_option("--min-population", min_population,
+                   "Start a round only while the namespace holds at least this many sockets "
+                   "(TIME_WAITs expire after 60 s)");
+    CLI11_PARSE(app, argc, argv);
+
+    auto census = tcptune::NetlinkCensus::open();
+    if (!census) {
+        std::cerr << "tcptune-bench-breakdown: " << census.error().message << "\n";
+        return 1;
+    }
+    tcptune::NetlinkCensus& c = **census;
+
+    auto population = [&c]() -> std::uint64_t {
+        auto counts = c.count_with(tcptune::NoSocketVisitor{});
+        return counts ? counts->total() : 0;
+    };
+
+    // Collectors are built once, as a long-running daemon would, and reset per dump
+    // (allocation is not part of the pass); finish() is timed with the pass.
+    auto make_variant = [&c](std::string name, tcptune::BreakdownOptions options) {
+        auto collector = std::make_shared<tcptune::BreakdownCollector>(std::move(options));
+        return Variant{std::move(name),
+                       [&c, collector]() {
+                           collector->reset();
+                           auto counts = c.count_with(*collector);
+                           if (!counts) {
+                               return false;
+                           }
+                           auto b = collector->finish(*counts, tcptune::NetstatCounters{});
+                           return b.has_value();
+                       },
+                       {}};
+    };
+
+    std::vector<Variant> variants;
+    variants.push_back(
+        Variant{"census (plain count)",
+                [&c]() { return c.count_with(tcptune::NoSocketVisitor{}).has_value(); },
+                {}});
+    tcptune::BreakdownOptions focus;  // time_wait + close_wait + syn_recv, ports & peers
+    variants.push_back(make_variant("breakdown focus states", focus));
+    tcptune::BreakdownOptions prefix = focus;
+    prefix.by_prefix = true;
+    variants.push_back(make_variant("breakdown focus + prefixes", prefix));
+    tcptune::BreakdownOptions all;
+    all.states.assign(tcptune::kAllTcpStates.begin(), tcptune::kAllTcpStates.end());
+    variants.push_back(make_variant("breakdown all 11 states", all));
+
+    const std::uint64_t before = population();
+    std::printf("population: %llu sockets, %d rounds\n", static_cast<unsigned long long>(before),
+                rounds);
+    std::uint64_t population_min = before;
+    int rounds_done = 0;
+    for (int round = 0; round < rounds; ++round) {
+        const std::uint64_t now = population();
+        population_min = std::min(population_min, now);
+        if (now < min_population) {
+            std::printf("population fell to %llu (< %llu) after %d rounds; stopping\n",
+                        static_cast<unsigned long long>(now),
+                        static_cast<unsigned long long>(min_population), rounds_done);
+            break;
+        }
+        ++rounds_done;
+        for (auto& v : variants) {
+            const auto start = Clock::now();
+            if (!v.run()) {
+                std::cerr << "tcptune-bench-breakdown: " << v.name << " failed\n";
+                return 1;
+            }
+            v.seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+        }
+    }
+    const std::uint64_t after = population();
+
+    const double base = median(variants.front().seconds);
+    nlohmann::json results = nlohmann::json::array();
+    std::printf("%-28s %12s %8s\n", "variant", "median ms", "ratio");
+    for (const auto& v : variants) {
+        const double m = median(v.seconds);
+        const double ratio = base > 0 ? m / base : 0;
+        std::printf("%-28s %12.2f %8.2f\n", v.name.c_str(), m * 1e3, ratio);
+        results.push_back({{"variant", v.name},
+                           {"median_seconds", m},
+                           {"ratio_to_census", ratio},
+                           {"seconds", v.seconds}});
+    }
+    std::printf("rounds: %d; population at round starts >= %llu, after: %llu sockets\n",
+                rounds_done, static_cast<unsigned long long>(population_min),
+                static_cast<unsigned long long>(after));
+    if (!json_out.empty()) {
+        std::ofstream(json_out) << nlohmann::json{{"label", label},
+                                                  {"population_before", before},
+                                                  {"population_min", population_min},
+                                                  {"population_after", after},
+                                                  {"rounds", rounds_done},
+                                                  {"results", results}}
+                                       .dump(2)
+                                << "\n";
+    }
+    return 0;
+}
