@@ -96,7 +96,7 @@ if "$bin/tcptuned" --help | grep -q -- '--bus' && command -v dbus-daemon >/dev/n
   <include>$root/systemd/net.tcptune.conf</include>
 </busconfig>
 EOF
-  dbus-daemon --nofork --nopidfile --config-file="$work/bus.conf" &
+  dbus-daemon --nofork --nopidfile --config-file="$work/bus.conf" 2>"$work/dbus.log" &
   pids+=($!)
   for _ in $(seq 50); do [[ -S $work/system_bus_socket ]] && break; sleep 0.1; done
   export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$work/system_bus_socket
@@ -143,16 +143,17 @@ in_ns "$bin/tcptune-loadgen" --time-wait 3000 --hold --ready-file "$work/load-re
 pids+=($!)
 for _ in $(seq 300); do [[ -e $work/load-ready ]] && break; sleep 0.1; done
 
-for i in 1 2 3 4 5; do
-  sleep 1
+# The rule needs 3 polls above its threshold (1 s interval, plus census time).
+for i in 2 4 6; do
+  sleep 2
   show "under load, ${i} s"
 done
 
 echo
 echo "== load gone (TIME_WAIT sockets destroyed with ss -K)"
 in_ns ss -K state time-wait >/dev/null 2>&1 || true
-for i in 1 2 3 4; do
-  sleep 1
+for i in 3 6; do
+  sleep 3
   show "after the load, ${i} s"
 done
 
