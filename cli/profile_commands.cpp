@@ -1,5 +1,7 @@
 // tcptune profiles / profile show / profile check: offline profile verbs. They
 // read YAML files only, so they work without the daemon and without root.
+#include <unistd.h>
+
 #include <algorithm>
 #include <iostream>
 #include <memory>
@@ -9,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
+#include "table.hpp"
 #include "tcptune/profile_catalog.hpp"
 #include "tcptune/profile_resolver.hpp"
 #include "tcptune/profile_writer.hpp"
@@ -47,10 +50,6 @@ void print_diagnostics(const ProfileDiagnostics& diagnostics) {
     }
 }
 
-std::string pad(const std::string& s, std::size_t width) {
-    return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
-}
-
 int run_list(const ProfileOptions& o) {
     const ProfileDirs dirs = search_dirs(o);
     const ProfileCatalog catalog = ProfileCatalog::scan(dirs);
@@ -80,18 +79,18 @@ int run_list(const ProfileOptions& o) {
         std::cout << "\n";
         return kExitOk;
     }
-    std::size_t width = 4;
-    for (const CatalogEntry& e : catalog.entries()) {
-        width = std::max(width, e.name.size());
-    }
-    width += 2;
-    std::cout << pad("NAME", width) << pad("STATUS", 10) << "DESCRIPTION / FILE\n";
+    // The free-text column goes last so long descriptions do not widen the table.
+    Table table({{"NAME"}, {"STATUS"}, {"FILE"}, {"DESCRIPTION"}});
     for (const CatalogEntry& e : catalog.entries()) {
         const std::string status = e.shadowed ? "shadowed" : e.valid() ? "ok" : "invalid";
-        std::cout << pad(e.name, width) << pad(status, 10)
-                  << (e.valid() ? e.description : e.problems.front().to_string()) << "\n"
-                  << std::string(width + 10, ' ') << e.file.string() << "\n";
+        // An invalid profile shows its first problem where the description would be.
+        table.add_row({e.name, status, e.valid() ? e.description : e.problems.front().message,
+                       e.file.string()},
+                      e.shadowed  ? RowStyle::kDim
+                      : e.valid() ? RowStyle::kNormal
+                                  : RowStyle::kWarn);
     }
+    std::cout << table.render(colour_enabled(STDOUT_FILENO));
     return kExitOk;
 }
 
