@@ -84,8 +84,8 @@ int run_list(const ProfileOptions& o) {
     for (const CatalogEntry& e : catalog.entries()) {
         const std::string status = e.shadowed ? "shadowed" : e.valid() ? "ok" : "invalid";
         // An invalid profile shows its first problem where the description would be.
-        table.add_row({e.name, status, e.valid() ? e.description : e.problems.front().message,
-                       e.file.string()},
+        table.add_row({e.name, status, e.file.string(),
+                       e.valid() ? e.description : e.problems.front().message},
                       e.shadowed  ? RowStyle::kDim
                       : e.valid() ? RowStyle::kNormal
                                   : RowStyle::kWarn);
