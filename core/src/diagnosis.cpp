@@ -165,6 +165,81 @@ std::vector<std::string> hints(const Breakdown& breakdown) {
     return out;
 }
 
+namespace {
+
+std::string share_of(double share, std::uint64_t total) {
+    char buf[48];
+    std::snprintf(buf, sizeof(buf), "%.1f%% of %llu", share * 100.0,
+                  static_cast<unsigned long long>(total));
+    return buf;
+}
+
+std::vector<TopRow> rows_of(const TopTable& table, std::uint64_t total, bool address_only) {
+    std::vector<TopRow> rows;
+    for (const auto& e : table.entries) {
+        TopRow row;
+        row.key = address_only ? format_address(e.key) : format_endpoint(e.key);
+        row.count = e.count;
+        row.detail = (table.exact ? "" : "~") + share_of(e.share, total);
+        if (!table.exact) {
+            row.detail += " (count may be over by " + std::to_string(e.error) + ")";
+        }
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+}  // namespace
+
+Result<std::vector<TopRow>> top_rows(const StateBreakdown& state, std::string_view by) {
+    if (by == "port") {
+        return rows_of(state.local_ports, state.total, false);
+    }
+    if (by == "peer") {
+        return rows_of(state.peers, state.total, true);
+    }
+    if (by == "endpoint") {
+        return rows_of(state.peer_services, state.total, false);
+    }
+    if (by == "prefix") {
+        if (state.peer_prefixes.capacity == 0) {
+            return make_error(ErrorCode::kNotFound,
+                              "the breakdown was taken without prefixes (by_prefix)");
+        }
+        return rows_of(state.peer_prefixes, state.total, false);
+    }
+    if (by == "process") {
+        if (!state.processes) {
+            return make_error(ErrorCode::kNotFound,
+                              "the breakdown was taken without processes (by_process)");
+        }
+        std::vector<TopRow> rows;
+        for (const auto& o : state.processes->owners) {
+            rows.push_back(TopRow{std::to_string(o.pid) + "/" + o.comm, o.count,
+                                  "local port " + std::to_string(o.local_port) + ", " +
+                                      share_of(o.share, state.total)});
+        }
+        return rows;
+    }
+    return make_error(ErrorCode::kNotFound, "unknown view '" + std::string(by) +
+                                                "' (port, peer, endpoint, prefix or process)");
+}
+
+Result<BreakdownOptions> top_view_options(TcpState state, std::string_view by, std::size_t limit) {
+    if (by != "port" && by != "peer" && by != "endpoint" && by != "prefix" && by != "process") {
+        return make_error(ErrorCode::kNotFound, "unknown view '" + std::string(by) +
+                                                    "' (port, peer, endpoint, prefix or process)");
+    }
+    BreakdownOptions options;
+    options.states = {state};
+    if (limit > 0) {
+        options.top_n = limit;
+    }
+    options.by_prefix = by == "prefix";
+    options.by_process = by == "process";
+    return options;
+}
+
 std::string hint(const Breakdown& breakdown) {
     std::string text;
     for (const auto& h : hints(breakdown)) {

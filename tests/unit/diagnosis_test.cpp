@@ -162,5 +162,57 @@ TEST(Hints, CollectsStatesQueuesAndOverflowRateInOrder) {
     EXPECT_EQ(hints(b).size(), 2U);
 }
 
+TEST(TopRows, FlattenEachViewWithSharesAndApproximation) {
+    StateBreakdown b;
+    b.state = TcpState::kTimeWait;
+    b.total = 40;
+    b.local_ports = table({{port_only(40001), 1}}, 40);
+    b.peers = table({{v4("127.0.0.2"), 30}, {v4("127.0.0.3"), 10}}, 40);
+    b.peer_services = table({{v4("127.0.0.2", 8080), 30}}, 40, /*exact=*/false);
+    b.peer_services.entries[0].error = 3;
+
+    auto peers = top_rows(b, "peer");
+    ASSERT_TRUE(peers);
+    ASSERT_EQ(peers->size(), 2U);
+    EXPECT_EQ((*peers)[0].key, "127.0.0.2");
+    EXPECT_EQ((*peers)[0].count, 30U);
+    EXPECT_EQ((*peers)[0].detail, "75.0% of 40");
+    auto endpoints = top_rows(b, "endpoint");
+    ASSERT_TRUE(endpoints);
+    EXPECT_EQ((*endpoints)[0].key, "127.0.0.2:8080");
+    EXPECT_EQ((*endpoints)[0].detail, "~75.0% of 40 (count may be over by 3)");
+    auto ports = top_rows(b, "port");
+    ASSERT_TRUE(ports);
+    EXPECT_EQ((*ports)[0].key, "40001");
+
+    EXPECT_FALSE(top_rows(b, "prefix")) << "not taken with by_prefix";
+    EXPECT_FALSE(top_rows(b, "process")) << "not taken with by_process";
+    EXPECT_EQ(top_rows(b, "colour").error().code, ErrorCode::kNotFound);
+
+    ProcessBreakdown p;
+    p.owners.push_back(ProcessOwner{99, "srv", 7070, 12, 0.3});
+    b.processes = p;
+    auto procs = top_rows(b, "process");
+    ASSERT_TRUE(procs);
+    EXPECT_EQ((*procs)[0].key, "99/srv");
+    EXPECT_EQ((*procs)[0].count, 12U);
+    EXPECT_EQ((*procs)[0].detail, "local port 7070, 30.0% of 40");
+}
+
+TEST(TopViewOptions, AskForWhatTheViewNeeds) {
+    auto o = top_view_options(TcpState::kCloseWait, "process", 5);
+    ASSERT_TRUE(o);
+    ASSERT_EQ(o->states.size(), 1U);
+    EXPECT_EQ(o->states[0], TcpState::kCloseWait);
+    EXPECT_EQ(o->top_n, 5U);
+    EXPECT_TRUE(o->by_process);
+    EXPECT_FALSE(o->by_prefix);
+    auto p = top_view_options(TcpState::kSynRecv, "prefix", 0);
+    ASSERT_TRUE(p);
+    EXPECT_TRUE(p->by_prefix);
+    EXPECT_EQ(p->top_n, BreakdownOptions{}.top_n);
+    EXPECT_FALSE(top_view_options(TcpState::kTimeWait, "nope", 1));
+}
+
 }  // namespace
 }  // namespace tcptune

@@ -4,7 +4,10 @@
 // e.g. "TIME_WAIT: 80% towards 10.0.0.5:5432 — connection pooling would help".
 // Used by `tcptune top`, the daemon's status and change records, and D-Bus GetTop.
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tcptune/breakdown.hpp"
@@ -27,6 +30,24 @@ std::vector<std::string> hints(const Breakdown& breakdown);
 
 // hints() joined with newlines (empty when there is nothing to say).
 std::string hint(const Breakdown& breakdown);
+
+// Flat rows for a view that cannot carry the whole Breakdown (D-Bus GetTop's a(sts),
+// status lines): key, count and a detail with the share, approximation and owner.
+struct TopRow {
+    std::string key;  // "8080", "10.0.0.5", "10.0.0.5:5432", "10.0.0.0/24", "1234/nginx"
+    std::uint64_t count = 0;
+    std::string detail;  // "75.0% of 40", "~60.0% of 100 (count may be over by 3)",
+                         // "local port 7070, 100.0% of 12"
+};
+
+// by: "port" (local ports), "peer" (remote addresses), "endpoint" (remote
+// address:port), "prefix" (remote /24 or /64; needs by_prefix), "process" (needs
+// by_process). An unknown or unavailable view is ErrorCode::kNotFound.
+Result<std::vector<TopRow>> top_rows(const StateBreakdown& state, std::string_view by);
+
+// Options for take_breakdown() so that top_rows(state, by) is available, with
+// `limit` rows (0 means the default of 10). An unknown `by` is ErrorCode::kNotFound.
+Result<BreakdownOptions> top_view_options(TcpState state, std::string_view by, std::size_t limit);
 
 // The fixed sentence for CLOSE_WAIT (design.md §1).
 inline constexpr const char* kCloseWaitFact =
