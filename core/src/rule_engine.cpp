@@ -211,4 +211,31 @@ std::vector<RuleStatus> rule_statuses(const ResolvedProfile& profile, const Engi
     return out;
 }
 
+std::vector<DesiredSysctl> desired_sysctls(const ResolvedProfile& profile,
+                                           const EngineState& state) {
+    std::vector<DesiredSysctl> out;
+    for (const SysctlSetting& s : profile.sysctls) {
+        out.push_back(DesiredSysctl{s.key, s.value, ""});
+    }
+    if (state.profile != profile.name) {
+        return out;
+    }
+    for (const Rule& rule : profile.rules) {
+        auto it = state.rules.find(rule.name);
+        if (it == state.rules.end() || !it->second.active) {
+            continue;
+        }
+        for (const SysctlSetting& s : rule.apply) {
+            auto existing = std::find_if(out.begin(), out.end(),
+                                         [&](const DesiredSysctl& d) { return d.key == s.key; });
+            if (existing != out.end()) {
+                *existing = DesiredSysctl{s.key, s.value, rule.name};
+            } else {
+                out.push_back(DesiredSysctl{s.key, s.value, rule.name});
+            }
+        }
+    }
+    return out;
+}
+
 }  // namespace tcptune

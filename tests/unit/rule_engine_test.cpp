@@ -357,5 +357,30 @@ TEST(RuleEngine, StatusReportsEachRule) {
     EXPECT_EQ(after[0].cooldown_until, fired + 5min);
 }
 
+TEST(RuleEngine, DesiredSysctlsOverlayActiveRulesOnTheBaseline) {
+    EngineDriver d(profile_from(R"(name: p
+description: test
+sysctls:
+  net.ipv4.tcp_synack_retries: 4
+  net.ipv4.tcp_fin_timeout: 30
+rules:
+  - name: syn
+    when: { state: syn_recv, above: 10 }
+    apply: { net.ipv4.tcp_synack_retries: 2, net.ipv4.tcp_tw_reuse: 1 }
+    revert: true
+    why: test
+)"));
+    const std::vector<DesiredSysctl> baseline = {{"net.ipv4.tcp_synack_retries", "4", ""},
+                                                 {"net.ipv4.tcp_fin_timeout", "30", ""}};
+    EXPECT_EQ(desired_sysctls(d.profile_, d.state_), baseline);
+    d.poll_state(TcpState::kSynRecv, 50);
+    const std::vector<DesiredSysctl> active = {{"net.ipv4.tcp_synack_retries", "2", "syn"},
+                                               {"net.ipv4.tcp_fin_timeout", "30", ""},
+                                               {"net.ipv4.tcp_tw_reuse", "1", "syn"}};
+    EXPECT_EQ(desired_sysctls(d.profile_, d.state_), active);
+    d.poll_state(TcpState::kSynRecv, 0);
+    EXPECT_EQ(desired_sysctls(d.profile_, d.state_), baseline);
+}
+
 }  // namespace
 }  // namespace tcptune

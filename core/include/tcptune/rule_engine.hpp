@@ -86,4 +86,17 @@ struct RuleStatus {
 std::vector<RuleStatus> rule_statuses(const ResolvedProfile& profile, const EngineState& state,
                                       SteadyTime now);
 
+// What the profile wants a key to be right now, and who wants it: the baseline
+// (`rule` empty) overlaid by the `apply` of every active rule. For status views
+// ("desired" / "owner") and for reconciling after a change the gate held back.
+struct DesiredSysctl {
+    std::string key;
+    std::string value;
+    std::string rule;  // empty: the profile's baseline
+    bool operator==(const DesiredSysctl&) const = default;
+};
+
+std::vector<DesiredSysctl> desired_sysctls(const ResolvedProfile& profile,
+                                           const EngineState& state);
+
 }  // namespace tcptune
