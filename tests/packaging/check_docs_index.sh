@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# docs/README.md is a complete and correct index: every page and directory in
+# docs/ is linked from it, and every relative link in it (and in
+# docs/architecture.md) points at a file that exists.
+#
+#   check_docs_index.sh SOURCE_DIR
+set -uo pipefail
+docs=$1/docs
+failures=0
+checks=0
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+
+for entry in "$docs"/*; do
+    name=$(basename "$entry")
+    [[ $name == README.md ]] && continue
+    [[ -d $entry ]] && name=$name/
+    checks=$((checks + 1))
+    grep -qF "]($name)" "$docs/README.md" || fail "docs/README.md does not link $name"
+done
+
+for page in README.md architecture.md; do
+    while IFS= read -r target; do
+        checks=$((checks + 1))
+        [[ -e $docs/${target%%#*} ]] || fail "docs/$page links $target, which does not exist"
+    done < <(grep -oE '\]\([^)#:]+(#[^)]*)?\)' "$docs/$page" | sed 's/^](\(.*\))$/\1/')
+done
+
+# Files architecture.md names as real code must exist.
+while IFS= read -r path; do
+    checks=$((checks + 1))
+    [[ -e $1/$path ]] || fail "docs/architecture.md names $path, which does not exist"
+done < <(grep -oE '`(core|daemon|cli|tests|systemd)/[A-Za-z0-9_./-]+`' "$docs/architecture.md" |
+    tr -d '`' | sort -u)
+
+# Every source file or header it names by file name exists somewhere in the tree.
+while IFS= read -r file; do
+    checks=$((checks + 1))
+    found=$(find "$1/core" "$1/daemon" "$1/cli" "$1/tests" -name "$file" -print -quit)
+    [[ -n $found ]] || fail "docs/architecture.md names $file, which is nowhere in the tree"
+done < <(grep -oP '[A-Za-z0-9_.]+\.(hpp|cpp)(?![A-Za-z0-9_.])' "$docs/architecture.md" | sort -u)
+
+echo "$((checks - failures)) passed, $failures failed"
+((failures == 0))
