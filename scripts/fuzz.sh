@@ -22,8 +22,7 @@ cmake --build "$build" -j"$jobs" --target profile_loader_fuzz
 # Seeds are copied so the fuzzer's discoveries never land in the source tree.
 corpus="$build/fuzz-corpus"
 mkdir -p "$corpus"
-find profiles tests/data/profiles -name '*.yaml' -exec cp -t "$corpus" {} +
-# Files in different dirs may share a name; keep each under a unique one.
+# Files in different dirs may share a name; give each seed a unique one.
 n=0
 while IFS= read -r -d '' f; do
   cp "$f" "$corpus/seed-$n.yaml"
