@@ -1,0 +1,54 @@
+#pragma once
+
+// A private dbus-daemon configured like Debian's system bus (same default deny
+// rules for method calls and name ownership), listening on a socket in a fresh
+// temporary directory, so tests exercise the project's real policy file without
+// a system bus on the machine. Unix sockets live in the file system, so the bus
+// works across network namespaces and for any uid (the directory is 0755).
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "tcptune/result.hpp"
+
+namespace tcptune::test {
+
+enum class BusPolicy {
+    // system.conf-like defaults plus <include> of the project's systemd/net.tcptune.conf.
+    kProject,
+    // Everyone may own and call everything: a misconfigured bus. Proves the
+    // daemon's own uid check.
+    kAllowAll,
+};
+
+class PrivateBus {
+  public:
+    // Writes the config and starts `dbus-daemon --nofork`; returns once the bus
+    // has printed its address (it is then accepting connections).
+    static Result<std::unique_ptr<PrivateBus>> start(BusPolicy policy);
+    ~PrivateBus();  // terminates the daemon and removes the directory
+    PrivateBus(const PrivateBus&) = delete;
+    PrivateBus& operator=(const PrivateBus&) = delete;
+
+    // "unix:path=/tmp/tcptune-bus-XXXXXX/system_bus_socket"
+    const std::string& address() const { return address_; }
+    const std::filesystem::path& config_file() const { return config_file_; }
+    // setenv("DBUS_SYSTEM_BUS_ADDRESS", address()): the daemon, the CLI and
+    // busctl started afterwards use this bus as "the system bus".
+    void export_as_system_bus() const;
+
+  private:
+    PrivateBus() = default;
+    std::filesystem::path dir_;
+    std::filesystem::path config_file_;
+    std::string address_;
+    pid_t pid_ = -1;
+};
+
+// The busconfig document for a policy (exposed for inspection in failures).
+std::string private_bus_config(BusPolicy policy, const std::filesystem::path& socket_path);
+
+}  // namespace tcptune::test
