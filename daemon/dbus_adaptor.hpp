@@ -39,7 +39,6 @@ inline constexpr const char* kErrorRefused = "net.tcptune.Error.Refused";
 inline constexpr const char* kErrorCorruptJournal = "net.tcptune.Error.CorruptJournal";
 inline constexpr const char* kErrorFailed = "net.tcptune.Error.Failed";
 inline constexpr const char* kErrorInternal = "net.tcptune.Error.Internal";
-inline constexpr const char* kErrorNotSupported = "net.tcptune.Error.NotSupported";
 
 // The D-Bus error name for a tcptune error class.
 const char* dbus_error_name(ErrorCode code);

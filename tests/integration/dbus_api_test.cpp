@@ -278,6 +278,18 @@ TEST_F(DbusApiTest, ReadMethodsAndPropertiesRoundTrip) {
     ASSERT_EQ(r.exit_code, 0) << describe(r);
     EXPECT_EQ(json::parse(r.out).at("data")[0].size(), status.at("recent_changes").size());
 
+    // GetTop: the TIME_WAIT sockets all point at the factory's server address.
+    r = busctl_call("GetTop", {"ssu", "time_wait", "peer", "5"});
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    const json top = json::parse(r.out).at("data")[0];
+    ASSERT_FALSE(top.empty()) << r.out;
+    EXPECT_EQ(top[0][0], "127.0.0.2") << r.out;
+    EXPECT_EQ(top[0][1].get<std::uint64_t>(), expected_tw) << r.out;
+    r = busctl_call("GetTop", {"ssu", "no_such_state", "peer", "5"});
+    EXPECT_NE(r.exit_code, 0) << describe(r);
+    r = busctl_call("GetTop", {"ssu", "time_wait", "process", "5"}, /*nobody=*/true);
+    EXPECT_NE(r.exit_code, 0) << "process names are root-only: " << describe(r);
+
     // GetSysctls through busctl: same rows as the CLI.
     r = busctl_call("GetSysctls");
     ASSERT_EQ(r.exit_code, 0) << describe(r);
