@@ -156,12 +156,22 @@ int main(int argc, char** argv) {
         std::ofstream(o.ready_file) << expected.total() << "\n";
     }
     if (o.hold) {
+        // Block the signals, then wait for them atomically: no lost wake-up between
+        // checking the flag and sleeping.
         struct sigaction sa {};
         sa.sa_handler = on_signal;
         ::sigaction(SIGINT, &sa, nullptr);
         ::sigaction(SIGTERM, &sa, nullptr);
+        sigset_t blocked;
+        sigset_t waiting;
+        ::sigemptyset(&blocked);
+        ::sigaddset(&blocked, SIGINT);
+        ::sigaddset(&blocked, SIGTERM);
+        ::sigprocmask(SIG_BLOCK, &blocked, &waiting);
+        ::sigdelset(&waiting, SIGINT);
+        ::sigdelset(&waiting, SIGTERM);
         while (g_stop == 0) {
-            ::pause();
+            ::sigsuspend(&waiting);
         }
     }
     return 0;  // the factory's destructor ends the holder processes
