@@ -49,6 +49,9 @@ for f in /usr/bin/tcptune /usr/sbin/tcptuned /etc/tcptune/tcptune.yaml; do
     [[ -e $f ]] && skip "$f exists and belongs to no package; not overwriting it"
 done
 
+etc_existed=0
+[[ -e /etc/tcptune ]] && etc_existed=1
+
 work=$(mktemp -d)
 installed=0
 cleanup() {
@@ -193,7 +196,10 @@ fi
 check
 if dpkg --purge tcptune >"$work/purge.log" 2>&1; then
     installed=0
-    [[ ! -e /etc/tcptune ]] || fail "dpkg --purge left /etc/tcptune: $(ls -R /etc/tcptune)"
+    if ((!etc_existed)) && [[ -e /etc/tcptune ]]; then
+        fail "dpkg --purge left /etc/tcptune: $(ls -R /etc/tcptune)"
+    fi
+    [[ ! -e /etc/tcptune/tcptune.yaml ]] || fail "dpkg --purge left the conffile"
     left=$(for p in $contents; do [[ -f $p ]] && echo "$p"; done)
     [[ -z $left ]] || fail "files left after purge: $left"
     dpkg-query -W tcptune >/dev/null 2>&1 && fail "dpkg still knows tcptune after purge"
