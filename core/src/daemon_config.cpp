@@ -1,5 +1,7 @@
 #include "tcptune/daemon_config.hpp"
 
+#include "tcptune/metrics_endpoint.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <array>
@@ -111,30 +113,17 @@ Result<std::chrono::milliseconds> parse_interval(std::string_view text) {
 }
 
 Result<std::string> parse_metrics_address(std::string_view text) {
-    if (text == "none") {
-        return std::string(text);
+    // One parser for the shape: the exporter's own, which is strict because
+    // civetweb binds only numeric addresses. Checking here as well turns a host
+    // name or a malformed value into a config error at start (with file:line)
+    // instead of a bind failure later.
+    auto endpoint = parse_metrics_endpoint(text);
+    if (!endpoint) {
+        return tl::unexpected(endpoint.error());
     }
-    const auto colon = text.rfind(':');
-    auto bad = [&](const std::string& why) {
-        return make_error(ErrorCode::kParse, "metrics address \"" + std::string(text) + "\" " +
-                                                 why + " (use HOST:PORT, [V6]:PORT or none)");
-    };
-    if (colon == std::string_view::npos || colon == 0) {
-        return bad("has no host");
-    }
-    const std::string_view host = text.substr(0, colon);
-    const std::string_view port_text = text.substr(colon + 1);
-    if (host.front() == '[' && host.back() != ']') {
-        return bad("has an unclosed [");
-    }
-    if (host.front() != '[' && host.find(':') != std::string_view::npos) {
-        return bad("needs brackets around an IPv6 host");
-    }
-    unsigned port = 0;
-    auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (port_text.empty() || ec != std::errc() || ptr != port_text.data() + port_text.size() ||
-        port == 0 || port > 65535) {
-        return bad("has no valid port (1-65535)");
+    if (*endpoint && (*endpoint)->port == 0) {
+        return make_error(ErrorCode::kParse, "metrics address \"" + std::string(text) +
+                                                 "\" has no valid port (1-65535)");
     }
     return std::string(text);
 }
