@@ -27,8 +27,9 @@ void register_profile_commands(CLI::App& app, CommandContext& ctx);  // profiles
 void register_explain_command(CLI::App& app, CommandContext& ctx);
 void register_top_command(CLI::App& app, CommandContext& ctx);  // top [STATE] --by ...
 
-void register_status_command(CLI::App& app, CommandContext& ctx);    // status (D-Bus)
-void register_control_commands(CLI::App& app, CommandContext& ctx);  // apply, rollback, reload, resume
-void register_watch_command(CLI::App& app, CommandContext& ctx);     // watch (D-Bus)
+void register_status_command(CLI::App& app, CommandContext& ctx);  // status (D-Bus)
+void register_control_commands(CLI::App& app,
+                               CommandContext& ctx);              // apply, rollback, reload, resume
+void register_watch_command(CLI::App& app, CommandContext& ctx);  // watch (D-Bus)
 
 }  // namespace tcptune::cli
