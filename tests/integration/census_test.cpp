@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/netns.hpp"
+#include "support/run_command.hpp"
 #include "support/socket_factory.hpp"
 #include "tcptune/census.hpp"
 #include "tcptune/census_netlink.hpp"
@@ -20,26 +21,7 @@ namespace {
 using test::IpFamily;
 using test::SocketFactory;
 
-struct ProcessOutput {
-    int exit_code = -1;
-    std::string out;
-};
-
-ProcessOutput run(const std::string& command) {
-    ProcessOutput result;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (pipe == nullptr) {
-        return result;
-    }
-    char buf[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) {
-        result.out.append(buf, n);
-    }
-    const int status = ::pclose(pipe);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
-}
+using test::run_command;
 
 StateCounts census_counts() {
     auto source = make_netlink_census_source();
@@ -146,7 +128,7 @@ TEST(CensusIntegration, CensusCommandPrintsTheSameCountsAsJson) {
     ASSERT_TRUE(factory.add_time_wait(IpFamily::kV4, 5));
     ASSERT_TRUE(test::wait_until_ss_shows(factory.expected()));
 
-    const auto result = run(std::string(TCPTUNE_BIN_DIR) + "/tcptune census --json");
+    const auto result = run_command(std::string(TCPTUNE_BIN_DIR) + "/tcptune census --json");
     ASSERT_EQ(result.exit_code, 0) << result.out;
     const auto json = nlohmann::json::parse(result.out);
     ASSERT_TRUE(json.contains("states"));
@@ -159,7 +141,7 @@ TEST(CensusIntegration, CensusCommandPrintsTheSameCountsAsJson) {
     EXPECT_GE(json["duration_seconds"].get<double>(), 0.0);
     EXPECT_TRUE(json["netstat"].contains("listen_overflows"));
 
-    const auto table = run(std::string(TCPTUNE_BIN_DIR) + "/tcptune census");
+    const auto table = run_command(std::string(TCPTUNE_BIN_DIR) + "/tcptune census");
     ASSERT_EQ(table.exit_code, 0) << table.out;
     EXPECT_NE(table.out.find("time_wait"), std::string::npos) << table.out;
     EXPECT_NE(table.out.find("ListenOverflows"), std::string::npos) << table.out;

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/netns.hpp"
+#include "support/run_command.hpp"
 #include "support/socket_factory.hpp"
 #include "tcptune/census_snapshot.hpp"
 
@@ -33,26 +34,7 @@ constexpr const char* kLeakyComm = "tcptune-leaky";
 constexpr std::uint16_t kLeakyPort = 7070;
 constexpr std::size_t kCloseWaitCount = 12;
 
-struct ProcessOutput {
-    int exit_code = -1;
-    std::string out;
-};
-
-ProcessOutput run(const std::string& command) {
-    ProcessOutput result;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (pipe == nullptr) {
-        return result;
-    }
-    char buf[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) {
-        result.out.append(buf, n);
-    }
-    const int status = ::pclose(pipe);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
-}
+using test::run_command;
 
 std::string tcptune(const std::string& args) {
     return std::string(TCPTUNE_BIN_DIR) + "/tcptune " + args;
@@ -194,7 +176,7 @@ class LeakyChild {
 };
 
 nlohmann::json top_json(const std::string& args) {
-    const auto result = run(tcptune("top " + args + " --json"));
+    const auto result = run_command(tcptune("top " + args + " --json"));
     EXPECT_EQ(result.exit_code, 0) << result.out;
     auto j = nlohmann::json::parse(result.out, nullptr, false);
     EXPECT_FALSE(j.is_discarded()) << result.out;
@@ -268,7 +250,7 @@ TEST_F(TopIntegration, CloseWaitByProcessNamesTheChildItsPortAndTheExactCount) {
         << cw["hint"];
 
     // The human view says the same in words.
-    const auto text = run(tcptune("top close_wait --by process"));
+    const auto text = run_command(tcptune("top close_wait --by process"));
     EXPECT_EQ(text.exit_code, 0);
     EXPECT_NE(text.out.find(kLeakyComm), std::string::npos) << text.out;
     EXPECT_NE(text.out.find(std::to_string(leaky_->pid())), std::string::npos) << text.out;
@@ -337,10 +319,10 @@ TEST_F(TopIntegration, FocusStatesAndTheFillingAcceptQueueInOneCall) {
 }
 
 TEST(TopCli, RejectsUnknownStatesAndViewsAsUsageErrors) {
-    EXPECT_EQ(run(tcptune("top no_such_state 2>/dev/null")).exit_code, 2);
-    EXPECT_EQ(run(tcptune("top time_wait --by colour 2>/dev/null")).exit_code, 2);
-    EXPECT_EQ(run(tcptune("top --trend soon 2>/dev/null")).exit_code, 2);
-    const auto help = run(tcptune("top --help"));
+    EXPECT_EQ(run_command(tcptune("top no_such_state 2>/dev/null")).exit_code, 2);
+    EXPECT_EQ(run_command(tcptune("top time_wait --by colour 2>/dev/null")).exit_code, 2);
+    EXPECT_EQ(run_command(tcptune("top --trend soon 2>/dev/null")).exit_code, 2);
+    const auto help = run_command(tcptune("top --help"));
     EXPECT_EQ(help.exit_code, 0);
     EXPECT_NE(help.out.find("Example"), std::string::npos);
 }
