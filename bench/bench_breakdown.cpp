@@ -19,8 +19,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "tcptune/breakdown.hpp"
-#include "tcptune/census_netlink.hpp"
+#include "tcptune/census/census_netlink.hpp"
+#include "tcptune/diagnosis/breakdown.hpp"
 
 namespace {
 

@@ -25,7 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "raw_floor.h"
-#include "tcptune/census_netlink.hpp"
+#include "tcptune/census/census_netlink.hpp"
 
 extern char** environ;
 

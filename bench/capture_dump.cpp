@@ -10,7 +10,7 @@
 #include <fstream>
 #include <string>
 
-#include "tcptune/netlink_diag_socket.hpp"
+#include "tcptune/census/netlink_diag_socket.hpp"
 
 int main(int argc, char** argv) {
     if (argc != 2) {

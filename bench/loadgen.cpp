@@ -21,7 +21,7 @@
 #include <CLI/CLI.hpp>
 
 #include "support/socket_factory.hpp"
-#include "tcptune/tcp_state.hpp"
+#include "tcptune/census/tcp_state.hpp"
 
 namespace {
 

@@ -12,8 +12,8 @@
 
 #include "command.hpp"
 #include "table.hpp"
-#include "tcptune/census.hpp"
-#include "tcptune/tcp_state.hpp"
+#include "tcptune/census/census.hpp"
+#include "tcptune/census/tcp_state.hpp"
 
 namespace tcptune::cli {
 

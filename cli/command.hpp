@@ -4,7 +4,7 @@
 
 namespace tcptune::cli {
 
-// Exit codes are a contract (design.md §4, tcptune(1)).
+// Exit codes are a contract (docs/man/tcptune.1.scd, EXIT STATUS).
 enum ExitCode : int {
     kExitOk = 0,
     kExitFailure = 1,

@@ -19,7 +19,7 @@ namespace tcptune::cli {
 namespace {
 
 struct ControlOptions {
-    BusChoice bus = BusChoice::kSystem;
+    BusKind bus = BusKind::kSystem;
     bool json = false;
     bool dry_run = false;
     bool force = false;

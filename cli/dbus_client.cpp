@@ -9,40 +9,27 @@
 
 #include "command.hpp"
 #include "net.tcptune.Manager1.proxy.h"
+#include "tcptune/dbus/contract.hpp"
 
 namespace tcptune::cli {
 
 namespace {
 
-constexpr const char* kService = "net.tcptune";
-constexpr const char* kObject = "/net/tcptune/Manager1";
-
 // A daemon busy with a census of a million sockets still answers within seconds;
 // anything slower is reported instead of hanging the operator's shell.
 constexpr std::chrono::seconds kCallTimeout{15};
 
-// Errors that mean "nobody is serving net.tcptune on this bus".
-bool is_unreachable(const std::string& name) {
-    static const std::set<std::string> kNames = {
-        "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner",
-        "org.freedesktop.DBus.Error.NoReply",        "org.freedesktop.DBus.Error.Disconnected",
-        "org.freedesktop.DBus.Error.NoServer",       "org.freedesktop.DBus.Error.TimedOut",
-        "org.freedesktop.DBus.Error.UnknownObject",
-    };
-    return kNames.count(name) != 0;
-}
-
 int exit_code_for(const std::string& name) {
-    if (name == "org.freedesktop.DBus.Error.AccessDenied") {
+    if (name == dbus::error::kAccessDenied) {
         return kExitPermissionDenied;
     }
-    if (name == "net.tcptune.Error.Refused") {
+    if (name == dbus::error::kRefused) {
         return kExitRefused;
     }
-    if (name == "net.tcptune.Error.InvalidProfile") {
+    if (name == dbus::error::kInvalidProfile) {
         return kExitInvalidProfile;
     }
-    if (is_unreachable(name)) {
+    if (dbus::means_unreachable(name)) {
         return kExitDaemonUnreachable;
     }
     return kExitFailure;
@@ -50,7 +37,7 @@ int exit_code_for(const std::string& name) {
 
 [[noreturn]] void rethrow(const sdbus::Error& e) {
     const std::string name = e.getName();
-    throw DaemonError(name, e.getMessage(), exit_code_for(name), is_unreachable(name));
+    throw DaemonError(name, e.getMessage(), exit_code_for(name), dbus::means_unreachable(name));
 }
 
 // Runs one proxy call, translating sdbus errors.
@@ -63,9 +50,7 @@ auto call(F&& f) -> decltype(f()) {
     }
 }
 
-using ChangeStruct =
-    sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string,
-                  std::string, std::string, std::string, std::int64_t>;
+using dbus::ChangeStruct;
 
 ChangeRow from_dbus(const ChangeStruct& c) {
     return ChangeRow{c.get<0>(), c.get<1>(), c.get<2>(), c.get<3>(), c.get<4>(),
@@ -92,7 +77,7 @@ nlohmann::json or_null(const std::string& s) {
 class DaemonClient::Proxy final : public sdbus::ProxyInterfaces<net::tcptune::Manager1_proxy> {
   public:
     explicit Proxy(sdbus::IConnection& connection)
-        : ProxyInterfaces(connection, kService, kObject) {
+        : ProxyInterfaces(connection, dbus::kServiceName, dbus::kObjectPath) {
         registerProxy();
     }
     ~Proxy() { unregisterProxy(); }
@@ -115,21 +100,25 @@ DaemonError::DaemonError(std::string name, const std::string& message, int exit_
       exit_code_(exit_code),
       unreachable_(unreachable) {}
 
-void add_bus_option(CLI::App& cmd, BusChoice& bus) {
-    cmd.add_option("--bus", bus,
-                   "Bus the daemon serves on: system (default; honours "
-                   "DBUS_SYSTEM_BUS_ADDRESS) or session")
-        ->transform(CLI::CheckedTransformer(
-            std::map<std::string, BusChoice>{{"system", BusChoice::kSystem},
-                                             {"session", BusChoice::kSession}},
-            CLI::ignore_case));
+void add_bus_option(CLI::App& cmd, BusKind& bus) {
+    // Parsed by core's parse_bus_kind, the same words tcptuned and tcptune.yaml
+    // take; `none` means nothing to a client, so only the two buses are members.
+    cmd.add_option_function<std::string>(
+           "--bus",
+           [&bus](const std::string& text) {
+               if (auto parsed = parse_bus_kind(text)) {
+                   bus = *parsed;
+               }
+           },
+           "Bus the daemon serves on: system (default; honours "
+           "DBUS_SYSTEM_BUS_ADDRESS) or session")
+        ->transform(CLI::IsMember({"system", "session"}, CLI::ignore_case));
 }
 
-DaemonClient::DaemonClient(BusChoice bus) {
-    const char* which = bus == BusChoice::kSystem ? "system" : "session";
+DaemonClient::DaemonClient(BusKind bus) {
+    const std::string which(to_string(bus));
     try {
-        connection_ = bus == BusChoice::kSystem ? sdbus::createSystemBusConnection()
-                                                : sdbus::createSessionBusConnection();
+        connection_ = dbus::open_bus(bus);
         connection_->setMethodCallTimeout(kCallTimeout);
         proxy_ = std::make_unique<Proxy>(*connection_);
     } catch (const sdbus::Error& e) {

@@ -1,7 +1,7 @@
 #pragma once
 
 // The CLI's side of net.tcptune.Manager1: a proxy generated from
-// daemon/net.tcptune.Manager1.xml, wrapped so commands see plain structs and
+// dbus/net.tcptune.Manager1.xml, wrapped so commands see plain structs and
 // one exception type that already knows its exit code.
 //
 // No sdbus-c++ event-loop thread is started: the CLI owns the connection and
@@ -17,6 +17,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tcptune/config/daemon_config.hpp"
+
 namespace sdbus {
 class IConnection;
 class Error;
@@ -24,11 +26,9 @@ class Error;
 
 namespace tcptune::cli {
 
-enum class BusChoice { kSystem, kSession };
-
 // Adds `--bus system|session` (default system; the system bus honours
 // DBUS_SYSTEM_BUS_ADDRESS) to a verb that talks to the daemon.
-void add_bus_option(CLI::App& cmd, BusChoice& bus);
+void add_bus_option(CLI::App& cmd, BusKind& bus);
 
 // A failed call, classified. `exit_code` follows command.hpp; `unreachable`
 // is true when no daemon answered at all.
@@ -118,7 +118,7 @@ struct DaemonProperties {
 class DaemonClient {
   public:
     // Connects to the bus (throws DaemonError, exit 3, when it cannot).
-    explicit DaemonClient(BusChoice bus);
+    explicit DaemonClient(BusKind bus);  // kSystem or kSession
     ~DaemonClient();
     DaemonClient(const DaemonClient&) = delete;
     DaemonClient& operator=(const DaemonClient&) = delete;

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "command.hpp"
-#include "tcptune/explain.hpp"
+#include "tcptune/diagnosis/explain.hpp"
 
 namespace tcptune::cli {
 

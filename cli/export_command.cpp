@@ -8,9 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
+#include "tcptune/apply/journal.hpp"
+#include "tcptune/apply/sysctl_export.hpp"
 #include "tcptune/clock.hpp"
-#include "tcptune/journal.hpp"
-#include "tcptune/sysctl_export.hpp"
 
 namespace tcptune::cli {
 

@@ -12,9 +12,9 @@
 
 #include "command.hpp"
 #include "table.hpp"
-#include "tcptune/profile_catalog.hpp"
-#include "tcptune/profile_resolver.hpp"
-#include "tcptune/profile_writer.hpp"
+#include "tcptune/profile/profile_catalog.hpp"
+#include "tcptune/profile/profile_resolver.hpp"
+#include "tcptune/profile/profile_writer.hpp"
 
 namespace tcptune::cli {
 

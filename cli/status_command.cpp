@@ -17,9 +17,9 @@
 #include "dbus_client.hpp"
 #include "dbus_format.hpp"
 #include "table.hpp"
-#include "tcptune/census.hpp"
-#include "tcptune/profile_resolver.hpp"
-#include "tcptune/sysctl_store.hpp"
+#include "tcptune/apply/sysctl_store.hpp"
+#include "tcptune/census/census.hpp"
+#include "tcptune/profile/profile_resolver.hpp"
 
 namespace tcptune::cli {
 
@@ -27,7 +27,7 @@ namespace {
 
 struct StatusOptions {
     bool json = false;
-    BusChoice bus = BusChoice::kSystem;
+    BusKind bus = BusKind::kSystem;
     std::uint32_t changes = 10;
     std::string profile;  // for the local view; default: the configured one
     std::string config = "/etc/tcptune/tcptune.yaml";

@@ -1,6 +1,6 @@
 // tcptune top [STATE] [--by port|peer|prefix|process] [-n N] [--json]: who holds the
 // sockets of a state, and why. One sock_diag dump, broken down while it streams
-// (core/include/tcptune/breakdown.hpp); no daemon needed.
+// (core/tcptune/diagnosis/breakdown.hpp); no daemon needed.
 #include <unistd.h>
 
 #include <chrono>
@@ -15,11 +15,11 @@
 
 #include "command.hpp"
 #include "table.hpp"
-#include "tcptune/breakdown.hpp"
-#include "tcptune/breakdown_json.hpp"
-#include "tcptune/diagnosis.hpp"
+#include "tcptune/census/tcp_state.hpp"
+#include "tcptune/diagnosis/breakdown.hpp"
+#include "tcptune/diagnosis/breakdown_json.hpp"
+#include "tcptune/diagnosis/diagnosis.hpp"
 #include "tcptune/duration.hpp"
-#include "tcptune/tcp_state.hpp"
 
 namespace tcptune::cli {
 

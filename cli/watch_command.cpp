@@ -25,7 +25,7 @@ namespace tcptune::cli {
 namespace {
 
 struct WatchOptions {
-    BusChoice bus = BusChoice::kSystem;
+    BusKind bus = BusKind::kSystem;
     double interval_seconds = 2.0;
     int iterations = 0;  // 0 = until q / Ctrl-C
     std::uint32_t changes = 5;

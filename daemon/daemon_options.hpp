@@ -1,13 +1,13 @@
 #pragma once
 
 // tcptuned's command line. The merged settings (defaults <- config file <- flags)
-// are a tcptune::DaemonOptions (core/include/tcptune/daemon_config.hpp); the D-Bus
+// are a tcptune::DaemonOptions (core/tcptune/config/daemon_config.hpp); the D-Bus
 // service and the metrics exporter read `bus` and `metrics_address` from it.
 
 #include <optional>
 
-#include "tcptune/controller.hpp"
-#include "tcptune/daemon_config.hpp"
+#include "tcptune/config/daemon_config.hpp"
+#include "tcptune/engine/controller.hpp"
 
 namespace tcptune::daemon {
 

@@ -13,7 +13,7 @@
 #include "event_loop.hpp"
 #include "sd_notify.hpp"
 #include "signals.hpp"
-#include "tcptune/controller.hpp"
+#include "tcptune/engine/controller.hpp"
 #include "tcptune/result.hpp"
 
 namespace tcptune::daemon {

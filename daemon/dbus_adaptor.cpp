@@ -7,26 +7,22 @@
 
 #include <spdlog/spdlog.h>
 
-#include "tcptune/breakdown.hpp"
-#include "tcptune/diagnosis.hpp"
-#include "tcptune/profile_catalog.hpp"
-#include "tcptune/profile_resolver.hpp"
-#include "tcptune/profile_writer.hpp"
+#include "tcptune/diagnosis/breakdown.hpp"
+#include "tcptune/diagnosis/diagnosis.hpp"
+#include "tcptune/profile/profile_catalog.hpp"
+#include "tcptune/profile/profile_resolver.hpp"
+#include "tcptune/profile/profile_writer.hpp"
 #include "tcptune/version.hpp"
 
 namespace tcptune::daemon {
 
 namespace {
 
-std::int64_t to_unix_usec(std::chrono::system_clock::time_point at) {
-    return std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch()).count();
-}
-
 // The engine keeps monotonic times; operators and clients want wall-clock times.
 std::int64_t steady_to_unix_usec(std::chrono::steady_clock::time_point at) {
     const auto age = std::chrono::steady_clock::now() - at;
-    return to_unix_usec(std::chrono::system_clock::now() -
-                        std::chrono::duration_cast<std::chrono::system_clock::duration>(age));
+    return dbus::to_unix_usec(std::chrono::system_clock::now() -
+                              std::chrono::duration_cast<std::chrono::system_clock::duration>(age));
 }
 
 double to_seconds(std::chrono::nanoseconds d) {
@@ -38,7 +34,7 @@ std::string mode_name(ApplyMode mode) {
 }
 
 [[noreturn]] void throw_error(const Error& error) {
-    throw sdbus::Error(dbus_error_name(error.code), error.message);
+    throw sdbus::Error(dbus::error_name(error.code), error.message);
 }
 
 template <typename T>
@@ -51,55 +47,20 @@ T value_or_throw(Result<T> result) {
     }
 }
 
-std::vector<ChangeStruct> to_dbus_list(const std::vector<ChangeRecord>& records) {
+std::vector<ChangeStruct> to_wire_list(const std::vector<ChangeRecord>& records) {
     std::vector<ChangeStruct> out;
     out.reserve(records.size());
     for (const auto& record : records) {
-        out.push_back(to_dbus(record));
+        out.push_back(dbus::to_wire(record));
     }
     return out;
 }
 
 }  // namespace
 
-const char* dbus_error_name(ErrorCode code) {
-    switch (code) {
-        case ErrorCode::kInvalidProfile:
-            return kErrorInvalidProfile;
-        case ErrorCode::kNotFound:
-            return kErrorNotFound;
-        case ErrorCode::kRefused:
-            return kErrorRefused;
-        case ErrorCode::kPermissionDenied:
-            return kErrorAccessDenied;
-        case ErrorCode::kCorruptJournal:
-            return kErrorCorruptJournal;
-        case ErrorCode::kInternal:
-            return kErrorInternal;
-        case ErrorCode::kIo:
-        case ErrorCode::kNetlink:
-        case ErrorCode::kParse:
-            return kErrorFailed;
-    }
-    return kErrorFailed;
-}
-
-ChangeStruct to_dbus(const ChangeRecord& record) {
-    return ChangeStruct{record.key,
-                        record.old_value,
-                        record.new_value,
-                        record.profile,
-                        record.rule,
-                        record.reason,
-                        std::string(to_string(record.result)),
-                        record.detail,
-                        record.replay_command,
-                        to_unix_usec(record.at)};
-}
-
 Manager1Adaptor::Manager1Adaptor(sdbus::IConnection& connection, Controller& controller,
                                  AdaptorHooks hooks)
-    : AdaptorInterfaces(connection, kDbusObjectPath),
+    : AdaptorInterfaces(connection, dbus::kObjectPath),
       controller_(controller),
       hooks_(std::move(hooks)) {
     published_profile_ = controller_.profile().name;
@@ -120,23 +81,24 @@ auto Manager1Adaptor::guarded(const char* method, F&& body) -> decltype(body()) 
         }
         return body();
     } catch (const sdbus::Error& e) {
-        if (e.getName() != kErrorAccessDenied) {
+        if (e.getName() != dbus::error::kAccessDenied) {
             spdlog::debug("D-Bus {}: {}: {}", method, e.getName(), e.getMessage());
         }
         throw;
     } catch (const std::exception& e) {
         spdlog::error("D-Bus {}: internal error: {}", method, e.what());
-        throw sdbus::Error(kErrorInternal, std::string(method) + ": internal error: " + e.what());
+        throw sdbus::Error(dbus::error::kInternal,
+                           std::string(method) + ": internal error: " + e.what());
     } catch (...) {
         spdlog::error("D-Bus {}: internal error (unknown exception)", method);
-        throw sdbus::Error(kErrorInternal, std::string(method) + ": internal error");
+        throw sdbus::Error(dbus::error::kInternal, std::string(method) + ": internal error");
     }
 }
 
 void Manager1Adaptor::require_privileged(const char* method) {
     const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
     if (message == nullptr) {
-        throw sdbus::Error(kErrorAccessDenied, "cannot identify the caller");
+        throw sdbus::Error(dbus::error::kAccessDenied, "cannot identify the caller");
     }
     uid_t uid = 0;
     try {
@@ -147,13 +109,14 @@ void Manager1Adaptor::require_privileged(const char* method) {
     } catch (const sdbus::Error& e) {
         spdlog::warn("D-Bus {}: denied, caller credentials unavailable: {}", method,
                      e.getMessage());
-        throw sdbus::Error(kErrorAccessDenied,
+        throw sdbus::Error(dbus::error::kAccessDenied,
                            std::string("cannot determine the caller's uid: ") + e.getMessage());
     }
     if (uid != hooks_.privileged_uid) {
         spdlog::warn("D-Bus {}: denied for uid {} (sender {})", method, uid, message->getSender());
-        throw sdbus::Error(kErrorAccessDenied, std::string(method) + " requires root (caller uid " +
-                                                   std::to_string(uid) + ")");
+        throw sdbus::Error(
+            dbus::error::kAccessDenied,
+            std::string(method) + " requires root (caller uid " + std::to_string(uid) + ")");
     }
 }
 
@@ -175,7 +138,7 @@ void Manager1Adaptor::publish_property_changes() {
         changed.emplace_back("Interval");
     }
     if (!changed.empty()) {
-        getObject().emitPropertiesChangedSignal(kDbusInterfaceName, changed);
+        getObject().emitPropertiesChangedSignal(dbus::kInterfaceName, changed);
     }
 }
 
@@ -251,13 +214,13 @@ std::tuple<std::string, std::string> Manager1Adaptor::ShowProfile(const std::str
         // Anyone may call ShowProfile, and the daemon runs as root: resolving an
         // arbitrary path would let any user read (the parse errors of) any file.
         if (looks_like_profile_path(name)) {
-            throw sdbus::Error(kErrorInvalidArgs,
+            throw sdbus::Error(dbus::error::kInvalidArgs,
                                "ShowProfile takes a profile name, not a path; use `tcptune "
                                "profile show FILE` to read a file yourself");
         }
         const ProfileDirs& dirs = controller_.config().profile_dirs;
         if (!find_profile(name, dirs)) {
-            throw sdbus::Error(kErrorNotFound, "no profile named '" + name + "'");
+            throw sdbus::Error(dbus::error::kNotFound, "no profile named '" + name + "'");
         }
         auto resolved = resolve_profile(name, dirs);
         if (!resolved) {
@@ -307,7 +270,7 @@ std::vector<ChangeStruct> Manager1Adaptor::GetRecentChanges(const std::uint32_t&
         }
         std::vector<ChangeStruct> out;
         for (std::size_t i = skip; i < recent.size(); ++i) {
-            out.push_back(to_dbus(recent[i]));
+            out.push_back(dbus::to_wire(recent[i]));
         }
         return out;
     });
@@ -321,7 +284,7 @@ std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>> Manager1Adap
         const std::string view = by.empty() ? "port" : by;
         const auto parsed = parse_state(state_text);
         if (!parsed) {
-            throw sdbus::Error(kErrorInvalidArgs, "unknown TCP state '" + state_text + "'");
+            throw sdbus::Error(dbus::error::kInvalidArgs, "unknown TCP state '" + state_text + "'");
         }
         // Naming processes reads every process's fd table: what `ss -p` shows only
         // to root, the daemon (root) shows only to root.
@@ -330,7 +293,7 @@ std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>> Manager1Adap
         }
         auto options = top_view_options(*parsed, view, limit);
         if (!options) {
-            throw sdbus::Error(kErrorInvalidArgs, options.error().message);
+            throw sdbus::Error(dbus::error::kInvalidArgs, options.error().message);
         }
         // One extra sock_diag dump on the loop thread (milliseconds for thousands
         // of sockets); the daemon's own census is left untouched.
@@ -353,14 +316,14 @@ std::vector<ChangeStruct> Manager1Adaptor::SetProfile(const std::string& name,
         require_privileged("SetProfile");
         auto records = value_or_throw(controller_.set_profile(name, dry_run));
         publish_property_changes();
-        return to_dbus_list(records);
+        return to_wire_list(records);
     });
 }
 
 std::vector<ChangeStruct> Manager1Adaptor::Rollback(const bool& force) {
     return guarded("Rollback", [&] {
         require_privileged("Rollback");
-        return to_dbus_list(value_or_throw(controller_.rollback(force)));
+        return to_wire_list(value_or_throw(controller_.rollback(force)));
     });
 }
 
@@ -375,7 +338,7 @@ void Manager1Adaptor::Reload() {
 ChangeStruct Manager1Adaptor::Resume(const std::string& key) {
     return guarded("Resume", [&] {
         require_privileged("Resume");
-        return to_dbus(value_or_throw(controller_.resume(key)));
+        return dbus::to_wire(value_or_throw(controller_.resume(key)));
     });
 }
 

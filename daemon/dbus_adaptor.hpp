@@ -20,34 +20,14 @@
 #include <sdbus-c++/sdbus-c++.h>
 
 #include "net.tcptune.Manager1.adaptor.h"
-#include "tcptune/change_record.hpp"
-#include "tcptune/controller.hpp"
+#include "tcptune/apply/change_record.hpp"
+#include "tcptune/dbus/contract.hpp"
+#include "tcptune/engine/controller.hpp"
 #include "tcptune/result.hpp"
 
 namespace tcptune::daemon {
 
-inline constexpr const char* kDbusServiceName = "net.tcptune";
-inline constexpr const char* kDbusObjectPath = "/net/tcptune/Manager1";
-inline constexpr const char* kDbusInterfaceName = "net.tcptune.Manager1";
-
-// D-Bus error names (documented in docs/dbus-api.md).
-inline constexpr const char* kErrorAccessDenied = "org.freedesktop.DBus.Error.AccessDenied";
-inline constexpr const char* kErrorInvalidArgs = "org.freedesktop.DBus.Error.InvalidArgs";
-inline constexpr const char* kErrorInvalidProfile = "net.tcptune.Error.InvalidProfile";
-inline constexpr const char* kErrorNotFound = "net.tcptune.Error.NotFound";
-inline constexpr const char* kErrorRefused = "net.tcptune.Error.Refused";
-inline constexpr const char* kErrorCorruptJournal = "net.tcptune.Error.CorruptJournal";
-inline constexpr const char* kErrorFailed = "net.tcptune.Error.Failed";
-inline constexpr const char* kErrorInternal = "net.tcptune.Error.Internal";
-
-// The D-Bus error name for a tcptune error class.
-const char* dbus_error_name(ErrorCode code);
-
-// Change records travel as (sssssssssx); see the XML.
-using ChangeStruct =
-    sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string,
-                  std::string, std::string, std::string, std::int64_t>;
-ChangeStruct to_dbus(const ChangeRecord& record);
+using dbus::ChangeStruct;
 
 // Hooks the daemon provides for what is not the Controller's business.
 struct AdaptorHooks {

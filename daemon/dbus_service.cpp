@@ -37,16 +37,15 @@ std::uint32_t to_epoll_events(short poll_events) {
 }  // namespace
 
 Result<std::unique_ptr<DbusService>> DbusService::create(EventLoop& loop, Controller& controller,
-                                                         DbusBusType bus, AdaptorHooks hooks) {
-    const char* bus_name = bus == DbusBusType::kSystem ? "system" : "session";
+                                                         BusKind bus, AdaptorHooks hooks) {
+    const std::string bus_name(to_string(bus));
     if (const char* fault = std::getenv("TCPTUNE_DBUS_FAULT"); fault != nullptr) {
         hooks.fault_method = fault;
         spdlog::warn("TCPTUNE_DBUS_FAULT={}: that D-Bus method will fail (test seam)", fault);
     }
     std::unique_ptr<DbusService> service;
     try {
-        auto connection = bus == DbusBusType::kSystem ? sdbus::createSystemBusConnection()
-                                                      : sdbus::createSessionBusConnection();
+        auto connection = dbus::open_bus(bus);
         connection->setMethodCallTimeout(
             std::chrono::duration_cast<std::chrono::microseconds>(kMethodCallTimeout).count());
         service.reset(new DbusService(loop, controller, std::move(connection)));
@@ -54,16 +53,16 @@ Result<std::unique_ptr<DbusService>> DbusService::create(EventLoop& loop, Contro
         // name without the object behind it.
         service->adaptor_ =
             std::make_unique<Manager1Adaptor>(*service->connection_, controller, std::move(hooks));
-        service->connection_->requestName(kDbusServiceName);
+        service->connection_->requestName(dbus::kServiceName);
     } catch (const sdbus::Error& e) {
-        return make_error(ErrorCode::kIo, std::string("D-Bus: cannot serve ") + kDbusServiceName +
+        return make_error(ErrorCode::kIo, std::string("D-Bus: cannot serve ") + dbus::kServiceName +
                                               " on the " + bus_name + " bus: " + e.getName() +
                                               ": " + e.getMessage());
     }
     controller.add_observer(service.get());
     service->timer_ = loop.add_timer([raw = service.get()] { raw->process(); });
     service->rearm();
-    spdlog::info("D-Bus: serving {} at {} on the {} bus", kDbusServiceName, kDbusObjectPath,
+    spdlog::info("D-Bus: serving {} at {} on the {} bus", dbus::kServiceName, dbus::kObjectPath,
                  bus_name);
     return service;
 }
@@ -83,7 +82,7 @@ DbusService::~DbusService() {
     try {
         adaptor_.reset();
         if (!disabled_) {
-            connection_->releaseName(kDbusServiceName);
+            connection_->releaseName(dbus::kServiceName);
         }
     } catch (const sdbus::Error& e) {
         spdlog::debug("D-Bus: shutdown: {}", e.getMessage());
@@ -189,7 +188,7 @@ void DbusService::on_change(const ChangeRecord& record) {
         });
         return;
     }
-    emit("SysctlChanged", [&] { adaptor_->emitSysctlChanged(to_dbus(record)); });
+    emit("SysctlChanged", [&] { adaptor_->emitSysctlChanged(dbus::to_wire(record)); });
 }
 
 void DbusService::on_profile_changed(const std::string& profile) {
@@ -208,9 +207,7 @@ Result<std::unique_ptr<DbusService>> make_dbus_service(EventLoop& loop, Controll
     }
     AdaptorHooks hooks;
     hooks.reload = std::move(reload);
-    auto service = DbusService::create(
-        loop, controller, bus == BusKind::kSystem ? DbusBusType::kSystem : DbusBusType::kSession,
-        std::move(hooks));
+    auto service = DbusService::create(loop, controller, bus, std::move(hooks));
     if (!service) {
         return make_error(service.error().code, service.error().message +
                                                     " (start with --bus none to run without "

@@ -19,26 +19,21 @@
 
 #include "dbus_adaptor.hpp"
 #include "event_loop.hpp"
-#include "tcptune/controller.hpp"
-#include "tcptune/daemon_config.hpp"
+#include "tcptune/config/daemon_config.hpp"
+#include "tcptune/engine/controller.hpp"
 #include "tcptune/result.hpp"
 
 namespace tcptune::daemon {
 
-enum class DbusBusType {
-    kSystem,   // sd_bus_open_system: honours DBUS_SYSTEM_BUS_ADDRESS
-    kSession,  // sd_bus_open_user: honours DBUS_SESSION_BUS_ADDRESS
-};
-
 class DbusService final : public ControllerObserver {
   public:
-    // Connects, publishes the object, requests the name and starts serving on
-    // `loop`. Registers itself as an observer of `controller` (and removes
-    // itself on destruction). Fails (kIo) when the bus is unreachable or the
-    // name is owned by someone else or denied by the bus policy.
-    // Env TCPTUNE_DBUS_FAULT=<Method> makes that handler throw (tests only).
+    // Connects (BusKind::kSystem or kSession), publishes the object, requests the name and starts
+    // serving on `loop`. Registers itself as an observer of `controller` (and removes itself on
+    // destruction). Fails (kIo) when the bus is unreachable or the name is owned by someone else or
+    // denied by the bus policy. Env TCPTUNE_DBUS_FAULT=<Method> makes that handler throw (tests
+    // only).
     static Result<std::unique_ptr<DbusService>> create(EventLoop& loop, Controller& controller,
-                                                       DbusBusType bus, AdaptorHooks hooks = {});
+                                                       BusKind bus, AdaptorHooks hooks = {});
     ~DbusService() override;
     DbusService(const DbusService&) = delete;
     DbusService& operator=(const DbusService&) = delete;

@@ -9,8 +9,8 @@
 #include <optional>
 #include <string>
 
-#include "tcptune/controller.hpp"
-#include "tcptune/daemon_config.hpp"
+#include "tcptune/config/daemon_config.hpp"
+#include "tcptune/engine/controller.hpp"
 
 namespace tcptune::daemon {
 

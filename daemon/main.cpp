@@ -15,11 +15,11 @@
 #include "logging.hpp"
 #include "metrics_exporter.hpp"
 #include "sd_notify.hpp"
-#include "tcptune/applier.hpp"
-#include "tcptune/census.hpp"
+#include "tcptune/apply/applier.hpp"
+#include "tcptune/apply/sysctl_store.hpp"
+#include "tcptune/census/census.hpp"
 #include "tcptune/clock.hpp"
-#include "tcptune/controller.hpp"
-#include "tcptune/sysctl_store.hpp"
+#include "tcptune/engine/controller.hpp"
 #include "tcptune/version.hpp"
 
 namespace {

@@ -13,7 +13,7 @@
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
-#include "tcptune/metrics_model.hpp"
+#include "tcptune/metrics/metrics_model.hpp"
 
 namespace tcptune {
 

@@ -8,8 +8,8 @@
 
 #include <prometheus/exposer.h>
 
-#include "tcptune/metrics_endpoint.hpp"
-#include "tcptune/sysctl_registry.hpp"
+#include "tcptune/apply/sysctl_registry.hpp"
+#include "tcptune/metrics/metrics_endpoint.hpp"
 #include "tcptune/version.hpp"
 
 namespace tcptune {

@@ -1,7 +1,7 @@
 #pragma once
 
 // Prometheus exporter of tcptuned: serves http://<address>/metrics with the
-// metric set of design.md §4 (see docs/metrics.md).
+// metric set of docs/metrics.md.
 //
 // It is a ControllerObserver: on every controller event (poll, poll error, rule
 // change, sysctl change, profile switch) it reads controller.status() on the
@@ -13,10 +13,10 @@
 #include <string>
 
 #include "metrics_collectable.hpp"
-#include "tcptune/controller.hpp"
-#include "tcptune/metrics_model.hpp"
+#include "tcptune/apply/sysctl_store.hpp"
+#include "tcptune/engine/controller.hpp"
+#include "tcptune/metrics/metrics_model.hpp"
 #include "tcptune/result.hpp"
-#include "tcptune/sysctl_store.hpp"
 
 namespace prometheus {
 class Exposer;

@@ -7,9 +7,9 @@
 #include <string_view>
 #include <vector>
 
+#include "tcptune/apply/sysctl_store.hpp"
 #include "tcptune/clock.hpp"
 #include "tcptune/result.hpp"
-#include "tcptune/sysctl_store.hpp"
 
 namespace tcptune::test {
 

@@ -10,7 +10,7 @@
 #include <optional>
 #include <utility>
 
-#include "tcptune/census.hpp"
+#include "tcptune/census/census.hpp"
 
 namespace tcptune::test {
 

@@ -8,9 +8,9 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "tcptune/profile_loader.hpp"
-#include "tcptune/profile_resolver.hpp"
-#include "tcptune/profile_writer.hpp"
+#include "tcptune/profile/profile_loader.hpp"
+#include "tcptune/profile/profile_resolver.hpp"
+#include "tcptune/profile/profile_writer.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);

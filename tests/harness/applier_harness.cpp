@@ -23,9 +23,9 @@
 #include <string>
 #include <string_view>
 
-#include "tcptune/applier.hpp"
+#include "tcptune/apply/applier.hpp"
+#include "tcptune/apply/sysctl_store.hpp"
 #include "tcptune/clock.hpp"
-#include "tcptune/sysctl_store.hpp"
 
 namespace {
 

@@ -1,7 +1,7 @@
 // The applier against the real /proc/sys, inside a private network namespace
 // (net.ipv4 TCP sysctls and net.core.somaxconn are per namespace, so the host is
 // never touched).
-#include "tcptune/applier.hpp"
+#include "tcptune/apply/applier.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -14,7 +14,7 @@
 
 #include "fakes/applier_fakes.hpp"
 #include "support/netns.hpp"
-#include "tcptune/sysctl_registry.hpp"
+#include "tcptune/apply/sysctl_registry.hpp"
 
 namespace tcptune {
 namespace {

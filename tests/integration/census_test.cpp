@@ -11,9 +11,9 @@
 #include "support/netns.hpp"
 #include "support/run_command.hpp"
 #include "support/socket_factory.hpp"
-#include "tcptune/census.hpp"
-#include "tcptune/census_netlink.hpp"
-#include "tcptune/tcp_state.hpp"
+#include "tcptune/census/census.hpp"
+#include "tcptune/census/census_netlink.hpp"
+#include "tcptune/census/tcp_state.hpp"
 
 namespace tcptune {
 namespace {

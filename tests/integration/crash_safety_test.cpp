@@ -22,8 +22,8 @@
 
 #include "fakes/applier_fakes.hpp"
 #include "support/netns.hpp"
-#include "tcptune/journal.hpp"
-#include "tcptune/sysctl_store.hpp"
+#include "tcptune/apply/journal.hpp"
+#include "tcptune/apply/sysctl_store.hpp"
 
 namespace tcptune {
 namespace {

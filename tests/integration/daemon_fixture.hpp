@@ -17,7 +17,7 @@
 #include "support/daemon_process.hpp"
 #include "support/netns.hpp"
 #include "support/socket_factory.hpp"
-#include "tcptune/journal.hpp"
+#include "tcptune/apply/journal.hpp"
 
 namespace tcptune::test {
 

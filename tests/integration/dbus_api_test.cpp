@@ -49,9 +49,9 @@ sysctls:
   net.ipv4.tcp_tw_recycle: 1
 )";
 
-constexpr const char* kService = "net.tcptune";
-constexpr const char* kObject = "/net/tcptune/Manager1";
-constexpr const char* kInterface = "net.tcptune.Manager1";
+constexpr const char* kService = tcptune::dbus::kServiceName;
+constexpr const char* kObject = tcptune::dbus::kObjectPath;
+constexpr const char* kInterface = tcptune::dbus::kInterfaceName;
 
 void write_file(const fs::path& path, const std::string& text) {
     std::ofstream out(path);
@@ -475,7 +475,7 @@ class DbusAuthorizationTest : public DbusApiTest {
         for (const auto& [method, args] : sends) {
             const ProcessResult r = dbus_send(method, args, /*nobody=*/true);
             EXPECT_NE(r.exit_code, 0) << method << ": " << describe(r);
-            EXPECT_NE(r.err.find("org.freedesktop.DBus.Error.AccessDenied"), std::string::npos)
+            EXPECT_NE(r.err.find(tcptune::dbus::error::kAccessDenied), std::string::npos)
                 << method << ": " << describe(r);
             // Who refused: the bus (policy file) or tcptuned itself (uid check).
             const char* refused_by =
@@ -540,7 +540,7 @@ TEST_F(DbusApiTest, HandlerErrorsBecomeDbusErrorsAndDaemonKeepsServing) {
     for (int i = 0; i < 3; ++i) {
         const ProcessResult r = dbus_send("GetRules", {});
         EXPECT_NE(r.exit_code, 0) << describe(r);
-        EXPECT_NE(r.err.find("net.tcptune.Error.Internal"), std::string::npos) << describe(r);
+        EXPECT_NE(r.err.find(tcptune::dbus::error::kInternal), std::string::npos) << describe(r);
     }
     ProcessResult r = cli({"status"});
     EXPECT_EQ(r.exit_code, 1) << describe(r);

@@ -26,6 +26,7 @@
 
 #include "net.tcptune.Manager1.proxy.h"
 #include "support/private_bus.hpp"
+#include "tcptune/dbus/contract.hpp"
 
 namespace tcptune::test {
 
@@ -96,16 +97,14 @@ inline std::string describe(const ProcessResult& r) {
     return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
 }
 
-using ChangeStruct =
-    sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string,
-                  std::string, std::string, std::string, std::int64_t>;
+using tcptune::dbus::ChangeStruct;
 
 // A client of net.tcptune.Manager1 on its own connection, pumped by the test
 // (no sdbus thread), recording every signal it receives.
 class TestProxy final : public sdbus::ProxyInterfaces<net::tcptune::Manager1_proxy> {
   public:
     explicit TestProxy(std::unique_ptr<sdbus::IConnection> connection)
-        : ProxyInterfaces(*connection, "net.tcptune", "/net/tcptune/Manager1"),
+        : ProxyInterfaces(*connection, tcptune::dbus::kServiceName, tcptune::dbus::kObjectPath),
           connection_(std::move(connection)) {
         getProxy()
             .uponSignal("PropertiesChanged")

@@ -28,7 +28,7 @@
 #include "support/daemon_process.hpp"
 #include "support/netns.hpp"
 #include "support/socket_factory.hpp"
-#include "tcptune/tcp_state.hpp"
+#include "tcptune/census/tcp_state.hpp"
 #include "tcptune/version.hpp"
 
 namespace tcptune::test {

@@ -25,7 +25,7 @@
 #include "support/netns.hpp"
 #include "support/run_command.hpp"
 #include "support/socket_factory.hpp"
-#include "tcptune/census_snapshot.hpp"
+#include "tcptune/census/census_snapshot.hpp"
 
 namespace tcptune {
 namespace {

@@ -111,7 +111,7 @@ for key in $(sed -n 's/^#\([a-z_]*\):.*/\1/p' "$src/systemd/tcptune.yaml"); do
 done
 dbus_section=$(section "$daemon_page" "D-BUS")
 for member in $(grep -oE '<(method|signal|property) name="[A-Za-z]+"' \
-    "$src/daemon/net.tcptune.Manager1.xml" | sed 's/.*name="\(.*\)"/\1/'); do
+    "$src/dbus/net.tcptune.Manager1.xml" | sed 's/.*name="\(.*\)"/\1/'); do
     check
     grep -qF "*$member*" <<<"$dbus_section" || fail "tcptuned(8) D-BUS misses $member"
 done

@@ -20,7 +20,7 @@
 #include <sstream>
 #include <thread>
 
-#include "tcptune/tcp_state.hpp"
+#include "tcptune/census/tcp_state.hpp"
 
 namespace tcptune::test {
 

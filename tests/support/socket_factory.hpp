@@ -3,7 +3,7 @@
 // Builds exact numbers of real TCP sockets in chosen states on loopback, inside the
 // current network namespace (use it only in a private one: see netns.hpp).
 //
-// How each state is made (design.md §6):
+// How each state is made:
 //   LISTEN       listening sockets.
 //   ESTABLISHED  connected pairs: the client and the accepted server socket (2 each).
 //   CLOSE_WAIT   unaccepted connections in a listen queue whose client half-closes
@@ -29,7 +29,7 @@
 #include <string_view>
 #include <vector>
 
-#include "tcptune/census_snapshot.hpp"
+#include "tcptune/census/census_snapshot.hpp"
 #include "tcptune/result.hpp"
 
 namespace tcptune::test {

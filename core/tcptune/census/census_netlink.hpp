@@ -1,0 +1,66 @@
+#pragma once
+
+// The netlink-backed CensusSource. Exposed (not only through the factory in
+// census.hpp) so diagnosis code can run the same dump with its own per-socket
+// visitor: census.poll_with(visitor) counts exactly like poll() and also hands every
+// inet_diag_msg to the visitor, without per-socket allocation.
+
+#include <chrono>
+#include <memory>
+
+#include "tcptune/census/census.hpp"
+#include "tcptune/census/netlink_diag_socket.hpp"
+#include "tcptune/census/proc_net.hpp"
+
+namespace tcptune {
+
+class NetlinkCensus final : public CensusSource {
+  public:
+    static Result<std::unique_ptr<NetlinkCensus>> open(NetlinkCensusOptions options = {});
+
+    Result<CensusSnapshot> poll() override { return poll_with(NoSocketVisitor{}); }
+
+    // `visit(const inet_diag_msg&, TcpState)` is called once per socket; if the dump
+    // has to be retried, visit.reset() (when it exists) is called first.
+    template <typename Visitor>
+    Result<CensusSnapshot> poll_with(Visitor&& visit);
+
+    // Counts only, without the /proc/net files.
+    template <typename Visitor>
+    Result<StateCounts> count_with(Visitor&& visit) {
+        return socket_.count_tcp(visit, options_.max_dump_attempts);
+    }
+
+  private:
+    NetlinkCensus(InetDiagSocket socket, NetlinkCensusOptions options)
+        : socket_(std::move(socket)), options_(std::move(options)) {}
+
+    InetDiagSocket socket_;
+    NetlinkCensusOptions options_;
+};
+
+template <typename Visitor>
+Result<CensusSnapshot> NetlinkCensus::poll_with(Visitor&& visit) {
+    CensusSnapshot snapshot;
+    snapshot.taken_at = std::chrono::steady_clock::now();
+    auto counts = socket_.count_tcp(visit, options_.max_dump_attempts);
+    if (!counts) {
+        return tl::unexpected(counts.error());
+    }
+    snapshot.counts = *counts;
+    auto netstat = read_netstat(options_.proc_net_dir);
+    if (!netstat) {
+        return tl::unexpected(netstat.error());
+    }
+    snapshot.netstat = *netstat;
+    auto sockstat = read_sockstat(options_.proc_net_dir);
+    if (!sockstat) {
+        return tl::unexpected(sockstat.error());
+    }
+    snapshot.sockstat = *sockstat;
+    snapshot.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::steady_clock::now() - snapshot.taken_at);
+    return snapshot;
+}
+
+}  // namespace tcptune

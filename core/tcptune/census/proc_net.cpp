@@ -1,0 +1,222 @@
+#include "tcptune/census/proc_net.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <optional>
+#include <vector>
+
+namespace tcptune {
+
+namespace {
+
+std::vector<std::string_view> split_words(std::string_view line) {
+    std::vector<std::string_view> words;
+    std::size_t pos = 0;
+    while (pos < line.size()) {
+        const std::size_t start = line.find_first_not_of(" \t\r", pos);
+        if (start == std::string_view::npos) {
+            break;
+        }
+        const std::size_t end = std::min(line.find_first_of(" \t\r", start), line.size());
+        words.push_back(line.substr(start, end - start));
+        pos = end;
+    }
+    return words;
+}
+
+// Lines starting with `prefix` (e.g. "TCP:"), in order.
+std::vector<std::string_view> lines_with_prefix(std::string_view text, std::string_view prefix) {
+    std::vector<std::string_view> found;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        std::size_t end = text.find('\n', pos);
+        if (end == std::string_view::npos) {
+            end = text.size();
+        }
+        const std::string_view line = text.substr(pos, end - pos);
+        if (line.starts_with(prefix)) {
+            found.push_back(line);
+        }
+        pos = end + 1;
+    }
+    return found;
+}
+
+std::optional<std::uint64_t> parse_u64(std::string_view word) {
+    std::uint64_t value = 0;
+    const auto* end = word.data() + word.size();
+    const auto [ptr, ec] = std::from_chars(word.data(), end, value);
+    if (ec != std::errc() || ptr != end) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+// "TCP: inuse 5 orphan 0 tw 3 alloc 6 mem 1": key/value pairs after the prefix.
+Result<void> parse_key_values(
+    std::string_view line, const char* file,
+    const std::vector<std::pair<std::string_view, std::uint64_t*>>& keys) {
+    const auto words = split_words(line);
+    for (auto [key, out] : keys) {
+        bool found = false;
+        for (std::size_t i = 1; i + 1 < words.size(); i += 2) {
+            if (words[i] == key) {
+                const auto value = parse_u64(words[i + 1]);
+                if (!value) {
+                    return make_error(ErrorCode::kParse,
+                                      std::string(file) + ": value of '" + std::string(key) +
+                                          "' is not a number: '" + std::string(words[i + 1]) + "'");
+                }
+                *out = *value;
+                found = true;
+                break;
+            }
+        }
+        if (!found) {
+            return make_error(ErrorCode::kParse, std::string(file) + ": no '" + std::string(key) +
+                                                     "' in line '" + std::string(line) + "'");
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<SockstatSummary> parse_sockstat(std::string_view sockstat, std::string_view sockstat6) {
+    SockstatSummary summary;
+    const auto tcp = lines_with_prefix(sockstat, "TCP:");
+    if (tcp.size() != 1) {
+        return make_error(ErrorCode::kParse, "sockstat: expected one 'TCP:' line, found " +
+                                                 std::to_string(tcp.size()));
+    }
+    auto parsed = parse_key_values(tcp.front(), "sockstat",
+                                   {{"inuse", &summary.tcp_inuse},
+                                    {"orphan", &summary.tcp_orphan},
+                                    {"tw", &summary.tcp_tw},
+                                    {"alloc", &summary.tcp_alloc},
+                                    {"mem", &summary.tcp_mem_pages}});
+    if (!parsed) {
+        return tl::unexpected(parsed.error());
+    }
+    if (!sockstat6.empty()) {
+        const auto tcp6 = lines_with_prefix(sockstat6, "TCP6:");
+        if (tcp6.size() != 1) {
+            return make_error(ErrorCode::kParse, "sockstat6: expected one 'TCP6:' line, found " +
+                                                     std::to_string(tcp6.size()));
+        }
+        parsed = parse_key_values(tcp6.front(), "sockstat6", {{"inuse", &summary.tcp6_inuse}});
+        if (!parsed) {
+            return tl::unexpected(parsed.error());
+        }
+    }
+    return summary;
+}
+
+Result<NetstatCounters> parse_netstat(std::string_view netstat) {
+    // The file is pairs of lines: "TcpExt: Name Name ..." then "TcpExt: 1 2 ...".
+    const auto lines = lines_with_prefix(netstat, "TcpExt:");
+    if (lines.size() != 2) {
+        return make_error(ErrorCode::kParse,
+                          "netstat: expected a TcpExt header and value line, found " +
+                              std::to_string(lines.size()) + " TcpExt lines");
+    }
+    const auto names = split_words(lines[0]);
+    const auto values = split_words(lines[1]);
+    if (names.size() != values.size()) {
+        return make_error(ErrorCode::kParse, "netstat: TcpExt has " + std::to_string(names.size()) +
+                                                 " names but " + std::to_string(values.size()) +
+                                                 " values");
+    }
+    NetstatCounters counters;
+    const std::array<std::pair<std::string_view, std::uint64_t*>, 8> wanted = {{
+        {"ListenOverflows", &counters.listen_overflows},
+        {"ListenDrops", &counters.listen_drops},
+        {"SyncookiesSent", &counters.syncookies_sent},
+        {"SyncookiesRecv", &counters.syncookies_recv},
+        {"SyncookiesFailed", &counters.syncookies_failed},
+        {"TCPTimeWaitOverflow", &counters.timewait_overflows},
+        {"TCPReqQFullDrop", &counters.reqq_full_drop},
+        {"TCPReqQFullDoCookies", &counters.reqq_full_do_cookies},
+    }};
+    std::string missing;
+    for (auto [name, out] : wanted) {
+        bool found = false;
+        for (std::size_t i = 1; i < names.size(); ++i) {
+            if (names[i] == name) {
+                const auto value = parse_u64(values[i]);
+                if (!value) {
+                    return make_error(ErrorCode::kParse, "netstat: TcpExt " + std::string(name) +
+                                                             " is not a number: '" +
+                                                             std::string(values[i]) + "'");
+                }
+                *out = *value;
+                found = true;
+                break;
+            }
+        }
+        if (!found) {
+            missing += missing.empty() ? "" : ", ";
+            missing += name;
+        }
+    }
+    if (!missing.empty()) {
+        return make_error(ErrorCode::kParse, "netstat: TcpExt lacks " + missing);
+    }
+    return counters;
+}
+
+Result<std::string> read_proc_file(const std::filesystem::path& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        const int err = errno;
+        return make_error(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
+                          "cannot open " + path.string() + ": " + std::strerror(err));
+    }
+    std::string text;
+    std::array<char, 4096> chunk{};
+    for (;;) {
+        const ssize_t got = ::read(fd, chunk.data(), chunk.size());
+        if (got < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            const int err = errno;
+            ::close(fd);
+            return make_error(ErrorCode::kIo,
+                              "cannot read " + path.string() + ": " + std::strerror(err));
+        }
+        if (got == 0) {
+            break;
+        }
+        text.append(chunk.data(), static_cast<std::size_t>(got));
+    }
+    ::close(fd);
+    return text;
+}
+
+Result<SockstatSummary> read_sockstat(const std::filesystem::path& proc_net_dir) {
+    auto sockstat = read_proc_file(proc_net_dir / "sockstat");
+    if (!sockstat) {
+        return tl::unexpected(sockstat.error());
+    }
+    auto sockstat6 = read_proc_file(proc_net_dir / "sockstat6");
+    if (!sockstat6 && sockstat6.error().code != ErrorCode::kNotFound) {
+        return tl::unexpected(sockstat6.error());
+    }
+    return parse_sockstat(*sockstat, sockstat6 ? std::string_view(*sockstat6) : std::string_view());
+}
+
+Result<NetstatCounters> read_netstat(const std::filesystem::path& proc_net_dir) {
+    auto netstat = read_proc_file(proc_net_dir / "netstat");
+    if (!netstat) {
+        return tl::unexpected(netstat.error());
+    }
+    return parse_netstat(*netstat);
+}
+
+}  // namespace tcptune

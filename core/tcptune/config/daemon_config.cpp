@@ -1,0 +1,325 @@
+#include "tcptune/config/daemon_config.hpp"
+
+#include "tcptune/metrics/metrics_endpoint.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+#include <utility>
+
+#include "tcptune/duration.hpp"
+
+namespace tcptune {
+
+std::string_view to_string(BusKind bus) {
+    switch (bus) {
+        case BusKind::kSystem:
+            return "system";
+        case BusKind::kSession:
+            return "session";
+        case BusKind::kNone:
+            return "none";
+    }
+    return "unknown";
+}
+
+Result<BusKind> parse_bus_kind(std::string_view text) {
+    if (text == "system") {
+        return BusKind::kSystem;
+    }
+    if (text == "session") {
+        return BusKind::kSession;
+    }
+    if (text == "none") {
+        return BusKind::kNone;
+    }
+    return make_error(ErrorCode::kParse,
+                      "unknown bus \"" + std::string(text) + "\" (use system, session or none)");
+}
+
+namespace {
+
+struct LevelName {
+    LogLevel level;
+    std::string_view name;
+};
+constexpr std::array<LevelName, 7> kLevelNames = {{
+    {LogLevel::kTrace, "trace"},
+    {LogLevel::kDebug, "debug"},
+    {LogLevel::kInfo, "info"},
+    {LogLevel::kWarning, "warning"},
+    {LogLevel::kError, "error"},
+    {LogLevel::kCritical, "critical"},
+    {LogLevel::kOff, "off"},
+}};
+
+}  // namespace
+
+std::string_view to_string(LogLevel level) {
+    for (const auto& entry : kLevelNames) {
+        if (entry.level == level) {
+            return entry.name;
+        }
+    }
+    return "unknown";
+}
+
+Result<LogLevel> parse_log_level(std::string_view text) {
+    if (text == "warn") {
+        return LogLevel::kWarning;
+    }
+    for (const auto& entry : kLevelNames) {
+        if (entry.name == text) {
+            return entry.level;
+        }
+    }
+    return make_error(ErrorCode::kParse,
+                      "unknown log level \"" + std::string(text) +
+                          "\" (use trace, debug, info, warning, error, critical or off)");
+}
+
+Result<std::chrono::milliseconds> parse_interval(std::string_view text) {
+    std::chrono::milliseconds value{0};
+    double seconds = 0;
+    const char* end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, seconds);
+    if (!text.empty() && ec == std::errc() && ptr == end) {
+        if (!std::isfinite(seconds) || seconds < 0) {
+            return make_error(ErrorCode::kParse,
+                              "interval \"" + std::string(text) + "\" is not a positive number");
+        }
+        value = std::chrono::milliseconds(std::llround(seconds * 1000.0));
+    } else {
+        auto parsed = parse_duration(text);
+        if (!parsed) {
+            return make_error(ErrorCode::kParse,
+                              "interval \"" + std::string(text) +
+                                  "\" is neither seconds (5, 0.25) nor a duration (250ms, 1m)");
+        }
+        value = *parsed;
+    }
+    if (value < kMinPollInterval || value > kMaxPollInterval) {
+        return make_error(ErrorCode::kParse,
+                          "interval \"" + std::string(text) + "\" is outside 1ms .. 1h");
+    }
+    return value;
+}
+
+Result<std::string> parse_metrics_address(std::string_view text) {
+    // One parser for the shape: the exporter's own, which is strict because
+    // civetweb binds only numeric addresses. Checking here as well turns a host
+    // name or a malformed value into a config error at start (with file:line)
+    // instead of a bind failure later.
+    auto endpoint = parse_metrics_endpoint(text);
+    if (!endpoint) {
+        return tl::unexpected(endpoint.error());
+    }
+    if (*endpoint && (*endpoint)->port == 0) {
+        return make_error(ErrorCode::kParse, "metrics address \"" + std::string(text) +
+                                                 "\" has no valid port (1-65535)");
+    }
+    return std::string(text);
+}
+
+namespace {
+
+constexpr std::array<std::string_view, 9> kConfigKeys = {
+    "profile", "profile_dirs", "state_dir", "interval",   "metrics_address",
+    "bus",     "advise",       "log_level", "stop_policy"};
+
+std::string at(std::string_view source, const YAML::Mark& mark) {
+    return std::string(source) + ":" + std::to_string(mark.line + 1) + ":" +
+           std::to_string(mark.column + 1) + ": ";
+}
+
+tl::unexpected<Error> config_error(std::string_view source, const YAML::Node& node,
+                                   const std::string& message) {
+    return make_error(ErrorCode::kParse, at(source, node.Mark()) + message);
+}
+
+Result<std::string> scalar(std::string_view source, std::string_view key, const YAML::Node& node) {
+    if (!node.IsScalar()) {
+        return config_error(source, node, std::string(key) + " must be a single value");
+    }
+    return node.Scalar();
+}
+
+// A parse function's error, re-located at the node that held the text.
+template <typename T>
+Result<T> located(std::string_view source, const YAML::Node& node, Result<T> parsed) {
+    if (!parsed) {
+        return config_error(source, node, parsed.error().message);
+    }
+    return parsed;
+}
+
+}  // namespace
+
+Result<DaemonOptions> parse_daemon_config(std::string_view yaml_text, std::string_view source,
+                                          DaemonOptions base) {
+    YAML::Node root;
+    try {
+        root = YAML::Load(std::string(yaml_text));
+    } catch (const YAML::Exception& e) {
+        return make_error(ErrorCode::kParse, at(source, e.mark) + e.msg);
+    }
+    if (root.IsNull()) {
+        return base;  // an empty (or all-comment) file changes nothing
+    }
+    if (!root.IsMap()) {
+        return config_error(source, root, "the config file must be a mapping of settings");
+    }
+    DaemonOptions out = std::move(base);
+    for (const auto& item : root) {
+        const std::string key = item.first.Scalar();
+        const YAML::Node& value = item.second;
+        bool known = false;
+        for (auto k : kConfigKeys) {
+            known = known || k == key;
+        }
+        if (!known) {
+            std::string list;
+            for (auto k : kConfigKeys) {
+                list += (list.empty() ? "" : ", ") + std::string(k);
+            }
+            return config_error(source, item.first,
+                                "unknown setting \"" + key + "\" (known: " + list + ")");
+        }
+        if (key == "profile_dirs") {
+            if (!value.IsSequence()) {
+                return config_error(source, value, "profile_dirs must be a list of directories");
+            }
+            ProfileDirs dirs;
+            for (const auto& dir : value) {
+                auto text = scalar(source, key, dir);
+                if (!text) {
+                    return tl::unexpected(text.error());
+                }
+                dirs.emplace_back(*text);
+            }
+            out.profile_dirs = std::move(dirs);
+            continue;
+        }
+        auto text = scalar(source, key, value);
+        if (!text) {
+            return tl::unexpected(text.error());
+        }
+        if (key == "profile") {
+            if (text->empty()) {
+                return config_error(source, value, "profile must not be empty");
+            }
+            out.profile = *text;
+        } else if (key == "state_dir") {
+            if (text->empty()) {
+                return config_error(source, value, "state_dir must not be empty");
+            }
+            out.state_dir = *text;
+        } else if (key == "interval") {
+            auto parsed = located(source, value, parse_interval(*text));
+            if (!parsed) {
+                return tl::unexpected(parsed.error());
+            }
+            out.interval = *parsed;
+        } else if (key == "metrics_address") {
+            auto parsed = located(source, value, parse_metrics_address(*text));
+            if (!parsed) {
+                return tl::unexpected(parsed.error());
+            }
+            out.metrics_address = *parsed;
+        } else if (key == "bus") {
+            auto parsed = located(source, value, parse_bus_kind(*text));
+            if (!parsed) {
+                return tl::unexpected(parsed.error());
+            }
+            out.bus = *parsed;
+        } else if (key == "advise") {
+            if (*text != "true" && *text != "false") {
+                return config_error(source, value, "advise must be true or false");
+            }
+            out.advise = *text == "true";
+        } else if (key == "log_level") {
+            auto parsed = located(source, value, parse_log_level(*text));
+            if (!parsed) {
+                return tl::unexpected(parsed.error());
+            }
+            out.log_level = *parsed;
+        } else if (key == "stop_policy") {
+            auto parsed = located(source, value, parse_stop_policy(*text));
+            if (!parsed) {
+                return tl::unexpected(parsed.error());
+            }
+            out.stop_policy = *parsed;
+        }
+    }
+    return out;
+}
+
+Result<DaemonOptions> load_daemon_options(const DaemonOverrides& flags) {
+    DaemonOptions options;
+    options.profile_dirs = default_profile_dirs();
+    options.config_file = flags.config_file.value_or(std::filesystem::path(kDefaultConfigFile));
+
+    std::ifstream in(options.config_file);
+    if (in) {
+        std::ostringstream text;
+        text << in.rdbuf();
+        if (in.bad()) {
+            return make_error(ErrorCode::kIo,
+                              "cannot read config file " + options.config_file.string());
+        }
+        // Named first: the options are moved into the call below.
+        const std::string source = options.config_file.string();
+        auto parsed = parse_daemon_config(text.str(), source, std::move(options));
+        if (!parsed) {
+            return tl::unexpected(parsed.error());
+        }
+        options = std::move(*parsed);
+    } else {
+        const int err = errno;
+        const bool missing = err == ENOENT;
+        if (flags.config_file || !missing) {
+            return make_error(missing ? ErrorCode::kNotFound : ErrorCode::kIo,
+                              "cannot open config file " + options.config_file.string() + ": " +
+                                  std::strerror(err));
+        }
+        // The default file is optional: a package may not install one.
+    }
+
+    if (flags.profile) {
+        options.profile = *flags.profile;
+    }
+    if (!flags.profile_dirs.empty()) {
+        options.profile_dirs = flags.profile_dirs;
+    }
+    if (flags.state_dir) {
+        options.state_dir = *flags.state_dir;
+    }
+    if (flags.interval) {
+        options.interval = *flags.interval;
+    }
+    if (flags.metrics_address) {
+        options.metrics_address = *flags.metrics_address;
+    }
+    if (flags.bus) {
+        options.bus = *flags.bus;
+    }
+    if (flags.advise) {
+        options.advise = *flags.advise;
+    }
+    if (flags.log_level) {
+        options.log_level = *flags.log_level;
+    }
+    if (flags.stop_policy) {
+        options.stop_policy = *flags.stop_policy;
+    }
+    return options;
+}
+
+}  // namespace tcptune

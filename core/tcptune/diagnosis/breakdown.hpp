@@ -1,0 +1,230 @@
+#pragma once
+
+// Diagnosis: who holds the sockets. A breakdown is computed in the same single
+// streaming pass over the sock_diag dump as the census (BreakdownCollector is the
+// per-socket visitor of netlink_diag_parser.hpp), with bounded memory: every table
+// is a fixed-capacity space-saving top-k (top_k.hpp), allocated once up front, so
+// nothing allocates per socket. Counts are exact while the distinct keys fit the
+// capacity; a table says when they are approximate.
+//
+// Use:
+//   auto b = take_breakdown(TcpState::kTimeWait);               // opens its own socket
+//   auto b = take_breakdown(census, options);                   // reuses a NetlinkCensus
+//   // or, inside a poll loop, one dump for counts AND breakdown:
+//   BreakdownCollector collector(options);
+//   auto snapshot = census.poll_with(collector);
+//   auto b = collector.finish(*snapshot);
+// hint()/hints() in diagnosis.hpp turn a Breakdown into "why" sentences.
+
+#include <linux/inet_diag.h>
+#include <sys/types.h>
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tcptune/census/census_snapshot.hpp"
+#include "tcptune/census/tcp_state.hpp"
+#include "tcptune/diagnosis/top_k.hpp"
+#include "tcptune/result.hpp"
+
+namespace tcptune {
+
+class NetlinkCensus;
+
+// An address, an address with a port, a prefix, or a bare port: the keys of the
+// breakdown tables. IPv4-mapped IPv6 addresses (::ffff:a.b.c.d, from dual-stack
+// sockets) are stored as IPv4 so one peer is one entry.
+struct Endpoint {
+    std::uint8_t family = 0;                 // AF_INET, AF_INET6, or 0 for a bare port
+    std::uint8_t prefix_len = 0;             // 32 / 128 for a whole address, 24 / 64 for a prefix
+    std::uint16_t port = 0;                  // host order; 0 when the port is not part of the key
+    std::array<std::uint8_t, 16> address{};  // network order; IPv4 uses the first 4 bytes
+
+    bool operator==(const Endpoint&) const = default;
+};
+
+struct EndpointHash {
+    std::size_t operator()(const Endpoint& e) const noexcept;
+};
+
+// "10.0.0.5", "10.0.0.5:5432", "[2001:db8::1]:443", "10.0.0.0/24", "2001:db8::/64",
+// or just "8080" for a bare port.
+std::string format_endpoint(const Endpoint& e);
+// The address part only ("10.0.0.5", "2001:db8::1"); empty for a bare port.
+std::string format_address(const Endpoint& e);
+
+// One row of a top table.
+struct TopEntry {
+    Endpoint key;
+    std::uint64_t count = 0;  // exact when the table is exact; else an upper bound
+    std::uint64_t error = 0;  // count - error is a lower bound (0 when exact)
+    double share = 0.0;       // count / sockets in the state
+};
+
+struct TopTable {
+    std::vector<TopEntry> entries;  // largest first, at most BreakdownOptions::top_n
+    bool exact = true;              // false: more distinct keys than `capacity` were seen
+    std::size_t capacity = 0;
+    std::size_t distinct = 0;  // distinct keys tracked (== seen when exact)
+};
+
+// Who holds sockets of a state, from /proc/<pid>/fd (process_map.hpp).
+struct ProcessOwner {
+    pid_t pid = 0;
+    std::string comm;  // /proc/<pid>/comm
+    std::uint16_t local_port = 0;
+    std::uint64_t count = 0;  // sockets of the state this process holds on the port
+    double share = 0.0;       // count / sockets in the state
+};
+
+struct ProcessBreakdown {
+    std::vector<ProcessOwner> owners;  // largest first, at most top_n
+    // Sockets whose inode was collected (at most BreakdownOptions::max_process_inodes).
+    std::uint64_t sockets_examined = 0;
+    // Sockets with no inode: not attached to any file (TIME_WAIT, SYN_RECV, orphans,
+    // connections still waiting in a listen queue). No process can be named for them.
+    std::uint64_t without_owner = 0;
+    // Sockets with an inode that no readable /proc/<pid>/fd links to (another PID
+    // namespace, a process we may not inspect, or closed meanwhile).
+    std::uint64_t unmatched = 0;
+    // True when the state had more sockets with inodes than max_process_inodes; the
+    // owners then describe a sample.
+    bool capped = false;
+    std::uint64_t processes_scanned = 0;
+    std::uint64_t processes_unreadable = 0;  // /proc/<pid>/fd we could not list
+};
+
+struct StateBreakdown {
+    TcpState state = TcpState::kTimeWait;
+    std::uint64_t total = 0;  // sockets in the state (exact)
+    TopTable local_ports;     // key: bare port
+    TopTable peers;           // key: remote address
+    TopTable peer_services;   // key: remote address:port ("towards 10.0.0.5:5432")
+    TopTable peer_prefixes;   // key: remote /24 (IPv4) or /64 (IPv6); only with by_prefix
+    std::optional<ProcessBreakdown> processes;  // only with by_process
+};
+
+// A listening socket whose accept queue holds connections (inet_diag: idiag_rqueue
+// is the current accept queue, idiag_wqueue the backlog for LISTEN sockets).
+struct ListenQueue {
+    Endpoint local;  // address:port the socket listens on
+    std::uint32_t queued = 0;
+    std::uint32_t backlog = 0;
+    std::uint32_t inode = 0;
+    // The kernel refuses new connections once queued > backlog (sk_acceptq_is_full).
+    bool full() const { return queued > backlog; }
+    double fill() const {
+        return backlog == 0 ? (queued == 0 ? 0.0 : 1.0)
+                            : static_cast<double>(queued) / static_cast<double>(backlog);
+    }
+};
+
+struct ListenBreakdown {
+    std::uint64_t listeners = 0;         // LISTEN sockets seen
+    std::uint64_t listeners_queued = 0;  // ... with a non-empty accept queue
+    std::uint64_t listeners_full = 0;    // ... whose accept queue is full
+    std::vector<ListenQueue> filling;    // non-empty queues, fullest first, at most top_n
+    std::uint64_t listen_overflows = 0;  // TcpExt ListenOverflows (since boot)
+    std::uint64_t listen_drops = 0;      // TcpExt ListenDrops
+    // ListenOverflows per second over BreakdownOptions::trend_interval, when sampled.
+    std::optional<double> listen_overflows_per_second;
+    std::optional<double> trend_seconds;  // the interval actually measured
+};
+
+struct Breakdown {
+    StateCounts counts;                  // the full census of the same dump
+    std::vector<StateBreakdown> states;  // in BreakdownOptions::states order
+    ListenBreakdown listen;
+    std::chrono::nanoseconds duration{0};  // dump + breakdown (+ /proc scan), no trend wait
+
+    const StateBreakdown* find(TcpState s) const {
+        for (const auto& b : states) {
+            if (b.state == s) {
+                return &b;
+            }
+        }
+        return nullptr;
+    }
+};
+
+// The focus states an operator asks about first.
+inline constexpr std::array<TcpState, 3> kFocusStates = {TcpState::kTimeWait, TcpState::kCloseWait,
+                                                         TcpState::kSynRecv};
+
+struct BreakdownOptions {
+    std::vector<TcpState> states{kFocusStates.begin(), kFocusStates.end()};
+    std::size_t top_n = 10;
+    // Counters per table: memory is O(capacity) per table whatever the socket count.
+    std::size_t capacity = 1024;
+    bool by_prefix = false;   // also fill peer_prefixes
+    bool by_process = false;  // also map socket inodes to processes via /proc/<pid>/fd
+    std::size_t max_process_inodes = 65536;  // inodes collected per breakdown, in total
+    std::filesystem::path proc_root = "/proc";
+    std::filesystem::path proc_net_dir = "/proc/net";  // for ListenOverflows
+    // Sample ListenOverflows twice this far apart to give a rate (0: just the counter).
+    std::chrono::milliseconds trend_interval{0};
+};
+
+// The per-socket visitor. Construct once (all memory is allocated here), pass to
+// NetlinkCensus::poll_with / InetDiagSocket::count_tcp, then finish(). Reusable:
+// reset() (called automatically when a dump is retried) clears it.
+class BreakdownCollector {
+  public:
+    explicit BreakdownCollector(BreakdownOptions options);
+
+    void operator()(const inet_diag_msg& msg, TcpState state) noexcept;
+    void reset() noexcept;
+
+    // Builds the breakdown from what was visited plus the census of the same dump;
+    // with by_process also scans options.proc_root. Does not reset the collector.
+    Result<Breakdown> finish(const StateCounts& counts, const NetstatCounters& netstat) const;
+    Result<Breakdown> finish(const CensusSnapshot& snapshot) const {
+        return finish(snapshot.counts, snapshot.netstat);
+    }
+
+    const BreakdownOptions& options() const { return options_; }
+
+  private:
+    using Table = SpaceSavingTopK<Endpoint, EndpointHash>;
+    struct PerState {
+        TcpState state;
+        Table local_ports;
+        Table peers;
+        Table peer_services;
+        Table peer_prefixes;
+        std::uint64_t without_inode = 0;
+        std::uint64_t with_inode = 0;
+    };
+    struct InodeRecord {
+        std::uint32_t inode;
+        std::uint16_t local_port;
+        std::uint8_t state_slot;
+    };
+
+    void visit_listener(const inet_diag_msg& msg) noexcept;
+
+    BreakdownOptions options_;
+    std::array<std::int8_t, kTcpStateCount> slot_of_state_{};  // -1: not broken down
+    std::vector<PerState> per_state_;
+    std::vector<InodeRecord> inodes_;  // reserved to max_process_inodes up front
+    bool inodes_capped_ = false;
+    std::uint64_t listeners_ = 0;
+    std::uint64_t listeners_queued_ = 0;
+    std::uint64_t listeners_full_ = 0;
+    std::vector<ListenQueue> filling_;  // reserved to top_n up front, fullest first
+};
+
+// One dump of this network namespace broken down by options.states.
+Result<Breakdown> take_breakdown(NetlinkCensus& census, const BreakdownOptions& options);
+// Same, opening (and closing) its own sock_diag socket.
+Result<Breakdown> take_breakdown(const BreakdownOptions& options);
+// Convenience: one state with default options otherwise.
+Result<Breakdown> take_breakdown(TcpState state, BreakdownOptions options = {});
+
+}  // namespace tcptune

@@ -1,0 +1,465 @@
+#include "tcptune/engine/controller.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <utility>
+
+namespace tcptune {
+
+std::string_view to_string(SysctlOwner owner) {
+    switch (owner) {
+        case SysctlOwner::kTcptune:
+            return "tcptune";
+        case SysctlOwner::kAdministrator:
+            return "administrator";
+        case SysctlOwner::kUnmanaged:
+            return "unmanaged";
+    }
+    return "unknown";
+}
+
+namespace {
+
+// Every sysctl the profile may read or write: baseline, rule `apply` keys and
+// the `of` keys percentage thresholds are computed from.
+std::set<std::string> keys_of(const ResolvedProfile& profile) {
+    std::set<std::string> keys;
+    for (const auto& setting : profile.sysctls) {
+        keys.insert(setting.key);
+    }
+    for (const auto& rule : profile.rules) {
+        for (const auto& setting : rule.apply) {
+            keys.insert(setting.key);
+        }
+        if (!rule.when.of.empty()) {
+            keys.insert(rule.when.of);
+        }
+    }
+    return keys;
+}
+
+// Keys the profile may write (status lists these; `of` keys are only read).
+std::set<std::string> writable_keys_of(const ResolvedProfile& profile) {
+    std::set<std::string> keys;
+    for (const auto& setting : profile.sysctls) {
+        keys.insert(setting.key);
+    }
+    for (const auto& rule : profile.rules) {
+        for (const auto& setting : rule.apply) {
+            keys.insert(setting.key);
+        }
+    }
+    return keys;
+}
+
+}  // namespace
+
+struct Controller::Impl {
+    Impl(CensusSource& census_source, SysctlStore& sysctl_store, const Clock& steady_clock,
+         Applier& sysctl_applier, ControllerConfig initial_config)
+        : census(census_source),
+          store(sysctl_store),
+          clock(steady_clock),
+          applier(sysctl_applier),
+          config(std::move(initial_config)) {}
+
+    CensusSource& census;
+    SysctlStore& store;
+    const Clock& clock;
+    Applier& applier;
+    ControllerConfig config;
+
+    ResolvedProfile profile;
+    std::filesystem::path profile_file;
+    bool started = false;
+    EngineState engine;
+
+    std::vector<ControllerObserver*> observers;
+    std::optional<CensusSnapshot> last_snapshot;
+    std::uint64_t polls = 0;
+    std::uint64_t poll_errors = 0;
+    std::optional<Error> last_poll_error;
+    std::deque<ChangeRecord> recent;
+    // Changes the gate refused for timing (key cooldown, rate limit). The rule
+    // engine plans a change once, so the controller keeps the latest wanted
+    // value per key and offers it again once the gate would allow it; a newer
+    // plan for the key, an override or a profile switch replaces or drops it.
+    std::map<std::string, PlannedChange> deferred;
+
+    struct Resolved {
+        ResolvedProfile profile;
+        std::filesystem::path file;
+    };
+
+    static Result<Resolved> resolve(const std::string& name_or_path, const ProfileDirs& dirs) {
+        auto resolved = resolve_profile(name_or_path, dirs);
+        if (!resolved) {
+            return tl::unexpected(to_error(resolved.error()));
+        }
+        Resolved out{std::move(*resolved), {}};
+        if (!out.profile.sources.empty()) {
+            out.file = out.profile.sources.front();
+        }
+        return out;
+    }
+
+    void remember(const ChangeRecord& record) {
+        if (config.recent_changes_capacity == 0) {
+            return;
+        }
+        while (recent.size() >= config.recent_changes_capacity) {
+            recent.pop_front();
+        }
+        recent.push_back(record);
+    }
+
+    void publish(const std::vector<ChangeRecord>& records) {
+        for (const auto& record : records) {
+            remember(record);
+        }
+        for (const auto& record : records) {
+            for (auto* observer : observers) {
+                observer->on_change(record);
+            }
+        }
+    }
+
+    SysctlValues read_profile_values(const ResolvedProfile& p) const {
+        SysctlValues values;
+        for (const auto& key : keys_of(p)) {
+            if (auto live = store.read(key)) {
+                values.emplace(key, std::move(*live));
+            }
+            // An unreadable key is left out: the engine treats a missing `of`
+            // sysctl as "cannot compute this poll", and the applier reports the
+            // read failure when it tries to change the key.
+        }
+        return values;
+    }
+
+    // One poll's work after a successful census.
+    std::vector<ChangeRecord> run_pipeline(const CensusSnapshot& snapshot) {
+        std::vector<ChangeRecord> records = applier.check_overrides();
+        const SysctlValues values = read_profile_values(profile);
+        EngineOutput output =
+            evaluate_rules(EngineInput{profile, snapshot, values, engine, clock.now()});
+        Plan plan = with_deferred(std::move(output.plan));
+        std::vector<ChangeRecord> applied = applier.apply(plan);
+        remember_deferred(plan, applied);
+        records.insert(records.end(), std::make_move_iterator(applied.begin()),
+                       std::make_move_iterator(applied.end()));
+
+        // Update our own state before anyone is told, so status() is consistent
+        // inside observer callbacks.
+        EngineState previous = std::exchange(engine, std::move(output.state));
+        last_snapshot = snapshot;
+        ++polls;
+        last_poll_error.reset();
+
+        for (auto* observer : observers) {
+            observer->on_poll(snapshot);
+        }
+        notify_rule_transitions(previous);
+        publish(records);
+        return records;
+    }
+
+    Plan with_deferred(Plan plan) {
+        for (const auto& change : plan) {
+            deferred.erase(change.key);  // superseded by what the engine wants now
+        }
+        for (auto it = deferred.begin(); it != deferred.end();) {
+            if (applier.is_overridden(it->first)) {
+                it = deferred.erase(it);  // the administrator decides now
+            } else if (applier.gate().check_timing(it->first)) {
+                ++it;  // still waiting; retried silently, the refusal was reported once
+            } else {
+                plan.push_back(it->second);
+                it = deferred.erase(it);
+            }
+        }
+        return plan;
+    }
+
+    // A refusal after the live value was read (old_value set) is a timing
+    // refusal: value, journal and override checks come before the read.
+    void remember_deferred(const Plan& plan, std::vector<ChangeRecord>& records) {
+        for (std::size_t i = 0; i < records.size() && i < plan.size(); ++i) {
+            auto& record = records[i];
+            if (record.result == ChangeResult::kRefused && !record.old_value.empty()) {
+                if (!deferred.contains(record.key)) {
+                    record.detail += "; will be applied when the gate allows it";
+                }
+                deferred[record.key] = plan[i];
+            }
+        }
+    }
+
+    void notify_rule_transitions(const EngineState& previous) {
+        if (observers.empty()) {
+            return;
+        }
+        const auto statuses = rule_statuses(profile, engine, clock.now());
+        for (const auto& status : statuses) {
+            bool was_active = false;
+            if (previous.profile == engine.profile) {
+                if (auto it = previous.rules.find(status.name); it != previous.rules.end()) {
+                    was_active = it->second.active;
+                }
+            }
+            if (was_active != status.active) {
+                for (auto* observer : observers) {
+                    observer->on_rule_changed(status);
+                }
+            }
+        }
+    }
+
+    Result<std::vector<ChangeRecord>> poll() {
+        auto snapshot = census.poll();
+        if (!snapshot) {
+            ++poll_errors;
+            last_poll_error = snapshot.error();
+            for (auto* observer : observers) {
+                observer->on_poll_error(snapshot.error());
+            }
+            return tl::unexpected(snapshot.error());
+        }
+        return run_pipeline(*snapshot);
+    }
+
+    void adopt(Resolved resolved) {
+        const bool renamed = resolved.profile.name != profile.name;
+        profile = std::move(resolved.profile);
+        profile_file = std::move(resolved.file);
+        deferred.clear();
+        if (renamed) {
+            // The engine would discard a state for another profile anyway; doing it
+            // here keeps status() honest between the switch and the next poll.
+            engine = EngineState{};
+        } else {
+            // Same profile, edited (reload): re-plan its baseline so edited
+            // values take effect; rule states (and their revert targets) stay.
+            engine.baseline_planned = false;
+        }
+        for (auto* observer : observers) {
+            observer->on_profile_changed(profile.name);
+        }
+    }
+
+    // The desired value of each key under the current engine state: the
+    // baseline, overridden by every active rule's `apply`.
+    std::map<std::string, std::string> desired_values() const {
+        std::map<std::string, std::string> desired;
+        for (const auto& setting : profile.sysctls) {
+            desired[setting.key] = setting.value;
+        }
+        for (const auto& rule : profile.rules) {
+            auto it = engine.rules.find(rule.name);
+            if (it == engine.rules.end() || !it->second.active) {
+                continue;
+            }
+            for (const auto& setting : rule.apply) {
+                desired[setting.key] = setting.value;
+            }
+        }
+        return desired;
+    }
+};
+
+Controller::Controller(CensusSource& census, SysctlStore& store, const Clock& clock,
+                       Applier& applier, ControllerConfig config)
+    : impl_(std::make_unique<Impl>(census, store, clock, applier, std::move(config))) {
+    impl_->applier.set_mode(impl_->config.mode);
+}
+
+Controller::~Controller() = default;
+
+Result<void> Controller::start() {
+    auto resolved = Impl::resolve(impl_->config.profile, impl_->config.profile_dirs);
+    if (!resolved) {
+        return tl::unexpected(resolved.error());
+    }
+    impl_->adopt(std::move(*resolved));
+    impl_->started = true;
+    return {};
+}
+
+void Controller::add_observer(ControllerObserver* observer) {
+    if (observer != nullptr && std::find(impl_->observers.begin(), impl_->observers.end(),
+                                         observer) == impl_->observers.end()) {
+        impl_->observers.push_back(observer);
+    }
+}
+
+void Controller::remove_observer(ControllerObserver* observer) {
+    std::erase(impl_->observers, observer);
+}
+
+Result<void> Controller::poll_once() {
+    if (!impl_->started) {
+        return make_error(ErrorCode::kInternal, "Controller::poll_once called before start()");
+    }
+    auto records = impl_->poll();
+    if (!records) {
+        return tl::unexpected(records.error());
+    }
+    return {};
+}
+
+Result<std::vector<ChangeRecord>> Controller::set_profile(const std::string& name_or_path,
+                                                          bool dry_run) {
+    auto resolved = Impl::resolve(name_or_path, impl_->config.profile_dirs);
+    if (!resolved) {
+        return tl::unexpected(resolved.error());
+    }
+    if (dry_run) {
+        // What activation would do right now: the new profile's first poll (its
+        // baseline, plus any rule already satisfied for a single poll) against
+        // the last census, run through the applier in advice mode.
+        CensusSnapshot snapshot = impl_->last_snapshot.value_or(CensusSnapshot{});
+        const SysctlValues values = impl_->read_profile_values(resolved->profile);
+        EngineOutput output = evaluate_rules(
+            EngineInput{resolved->profile, snapshot, values, EngineState{}, impl_->clock.now()});
+        const ApplyMode mode = impl_->applier.mode();
+        impl_->applier.set_mode(ApplyMode::kAdvise);
+        std::vector<ChangeRecord> records = impl_->applier.apply(output.plan);
+        impl_->applier.set_mode(mode);
+        return records;
+    }
+    impl_->config.profile = name_or_path;
+    impl_->adopt(std::move(*resolved));
+    impl_->started = true;
+    // Activate now rather than at the next tick, so the caller sees what happened.
+    auto records = impl_->poll();
+    if (!records) {
+        return std::vector<ChangeRecord>{};  // switched; the census error went to observers
+    }
+    return std::move(*records);
+}
+
+Result<std::vector<ChangeRecord>> Controller::rollback(bool force) {
+    auto records = impl_->applier.rollback(RollbackOptions{force});
+    if (!records) {
+        return tl::unexpected(records.error());
+    }
+    impl_->publish(*records);
+    return records;
+}
+
+Result<void> Controller::reload(std::optional<ControllerConfig> new_config) {
+    ControllerConfig next = new_config ? std::move(*new_config) : impl_->config;
+    auto resolved = Impl::resolve(next.profile, next.profile_dirs);
+    if (!resolved) {
+        return tl::unexpected(resolved.error());
+    }
+    const bool content_changed = resolved->profile != impl_->profile;
+    impl_->config = std::move(next);
+    impl_->applier.set_mode(impl_->config.mode);
+    while (impl_->config.recent_changes_capacity > 0 &&
+           impl_->recent.size() > impl_->config.recent_changes_capacity) {
+        impl_->recent.pop_front();
+    }
+    if (content_changed || !impl_->started) {
+        impl_->adopt(std::move(*resolved));
+    }
+    impl_->started = true;
+    return {};
+}
+
+Result<ChangeRecord> Controller::resume(const std::string& key) {
+    auto record = impl_->applier.resume(key);
+    if (!record) {
+        return tl::unexpected(record.error());
+    }
+    impl_->publish({*record});
+    return record;
+}
+
+std::vector<ChangeRecord> Controller::stop() {
+    auto records = impl_->applier.on_stop(impl_->config.stop_policy);
+    if (!records) {
+        ChangeRecord failure;
+        failure.key = "*";
+        failure.profile = impl_->profile.name;
+        failure.result = ChangeResult::kFailed;
+        failure.reason = "stop policy " + std::string(to_string(impl_->config.stop_policy));
+        failure.detail = records.error().message;
+        failure.at = impl_->clock.wall_now();
+        impl_->publish({failure});
+        return {failure};
+    }
+    impl_->publish(*records);
+    return std::move(*records);
+}
+
+ControllerStatus Controller::status() const {
+    const Impl& s = *impl_;
+    ControllerStatus out;
+    out.profile = s.profile.name;
+    out.profile_file = s.profile_file;
+    out.description = s.profile.description;
+    out.mode = s.applier.mode();
+    out.interval = interval();
+    out.last_snapshot = s.last_snapshot;
+    out.polls = s.polls;
+    out.poll_errors = s.poll_errors;
+    out.last_poll_error = s.last_poll_error;
+    out.rules = rule_statuses(s.profile, s.engine, s.clock.now());
+    out.journal_error = s.applier.journal_error();
+
+    const auto desired = s.desired_values();
+    std::set<std::string> keys = writable_keys_of(s.profile);
+    const Journal* journal = s.applier.journal();
+    if (journal != nullptr) {
+        for (const auto& [key, entry] : journal->entries()) {
+            keys.insert(key);
+        }
+    }
+    for (const auto& key : keys) {
+        SysctlView view;
+        view.key = key;
+        if (auto live = s.store.read(key)) {
+            view.current = std::move(*live);
+        }
+        if (auto it = desired.find(key); it != desired.end()) {
+            view.desired = it->second;
+        }
+        const JournalEntry* entry = journal != nullptr ? journal->find(key) : nullptr;
+        if (entry != nullptr) {
+            view.original = entry->original;
+        }
+        if (s.applier.is_overridden(key)) {
+            view.owner = SysctlOwner::kAdministrator;
+        } else if (entry != nullptr) {
+            // Changed since tcptune's last write but not yet noticed by a poll:
+            // already the administrator's value.
+            view.owner = view.current == entry->last_written ? SysctlOwner::kTcptune
+                                                             : SysctlOwner::kAdministrator;
+        }
+        out.sysctls.push_back(std::move(view));
+    }
+    return out;
+}
+
+const std::deque<ChangeRecord>& Controller::recent_changes() const {
+    return impl_->recent;
+}
+
+const ResolvedProfile& Controller::profile() const {
+    return impl_->profile;
+}
+
+std::chrono::milliseconds Controller::interval() const {
+    if (impl_->config.interval_override) {
+        return *impl_->config.interval_override;
+    }
+    return impl_->profile.interval;
+}
+
+const ControllerConfig& Controller::config() const {
+    return impl_->config;
+}
+
+}  // namespace tcptune

@@ -1,0 +1,250 @@
+#include "tcptune/metrics/metrics_model.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+#include <utility>
+
+#include "tcptune/apply/sysctl_registry.hpp"
+#include "tcptune/census/tcp_state.hpp"
+
+namespace tcptune {
+
+Histogram::Histogram(std::vector<double> upper_bounds)
+    : upper_bounds_(std::move(upper_bounds)), counts_(upper_bounds_.size(), 0) {
+    std::sort(upper_bounds_.begin(), upper_bounds_.end());
+}
+
+void Histogram::observe(double value) {
+    // First bucket whose bound is >= value; past the last bound only +Inf counts it.
+    const auto it = std::lower_bound(upper_bounds_.begin(), upper_bounds_.end(), value);
+    if (it != upper_bounds_.end()) {
+        ++counts_[static_cast<std::size_t>(it - upper_bounds_.begin())];
+    }
+    ++count_;
+    sum_ += value;
+}
+
+HistogramData Histogram::data() const {
+    HistogramData out;
+    out.upper_bounds = upper_bounds_;
+    out.cumulative_counts.reserve(counts_.size());
+    std::uint64_t running = 0;
+    for (const auto n : counts_) {
+        running += n;
+        out.cumulative_counts.push_back(running);
+    }
+    out.count = count_;
+    out.sum = sum_;
+    return out;
+}
+
+const std::vector<double>& poll_duration_buckets() {
+    static const std::vector<double> buckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
+                                                1.0,    2.5,     5.0,    10.0};
+    return buckets;
+}
+
+const std::vector<ChangeResult>& all_change_results() {
+    // Keep in step with ChangeResult (change_record.hpp); the unit test checks
+    // that every entry has a distinct, non-empty name.
+    static const std::vector<ChangeResult> results = {
+        ChangeResult::kApplied,  ChangeResult::kFailed,  ChangeResult::kSkipped,
+        ChangeResult::kAdvised,  ChangeResult::kRefused, ChangeResult::kOverridden,
+        ChangeResult::kRestored, ChangeResult::kResumed,
+    };
+    return results;
+}
+
+std::vector<MetricSample> sysctl_value_samples(std::string_view key, std::string_view value) {
+    const auto numbers = parse_sysctl_integers(value);
+    if (!numbers) {
+        return {};
+    }
+    const std::string key_label(key);
+    if (numbers->size() == 1) {
+        return {MetricSample{{{"key", key_label}}, static_cast<double>(numbers->front())}};
+    }
+    if (numbers->size() == 2) {
+        return {
+            MetricSample{{{"key", key_label}, {"bound", "low"}},
+                         static_cast<double>((*numbers)[0])},
+            MetricSample{{{"key", key_label}, {"bound", "high"}},
+                         static_cast<double>((*numbers)[1])},
+        };
+    }
+    return {};
+}
+
+MetricsModel::MetricsModel(std::string version)
+    : version_(std::move(version)), poll_duration_(poll_duration_buckets()) {}
+
+void MetricsModel::observe_poll(const CensusSnapshot& snapshot) {
+    last_snapshot_ = snapshot;
+    poll_duration_.observe(std::chrono::duration<double>(snapshot.duration).count());
+}
+
+void MetricsModel::count_change(const ChangeRecord& record) {
+    // Profiles only name registry keys, but the label must stay bounded even if
+    // a record ever carries something else.
+    const std::string key = find_sysctl(record.key) != nullptr ? record.key : "other";
+    ++changes_[{key, record.result}];
+}
+
+void MetricsModel::set_status(const ControllerStatus& status) {
+    poll_errors_ = status.poll_errors;
+    rules_ = status.rules;
+    sysctls_ = status.sysctls;
+    for (const auto& view : sysctls_) {
+        for (const auto result : all_change_results()) {
+            changes_.try_emplace({view.key, result}, 0);
+        }
+    }
+}
+
+void MetricsModel::set_other_sysctl_values(std::map<std::string, std::string> values) {
+    other_sysctl_values_ = std::move(values);
+}
+
+namespace {
+
+MetricFamilyData family(std::string name, MetricKind kind, std::string help) {
+    MetricFamilyData f;
+    f.name = std::move(name);
+    f.kind = kind;
+    f.help = std::move(help);
+    return f;
+}
+
+MetricSample unlabelled(double value) {
+    return MetricSample{{}, value};
+}
+
+// The netstat counters are the kernel's own monotonic counters: exposed as the
+// kernel reports them (a counter whose value is the snapshot), not re-counted.
+struct NetstatMetric {
+    const char* name;
+    const char* help;
+    std::uint64_t NetstatCounters::*field;
+};
+
+constexpr NetstatMetric kNetstatMetrics[] = {
+    {"tcptune_tcp_listen_overflows_total",
+     "Times a full accept queue made the kernel drop a connection (TcpExt ListenOverflows in "
+     "/proc/net/netstat, this network namespace).",
+     &NetstatCounters::listen_overflows},
+    {"tcptune_tcp_listen_drops_total",
+     "SYNs dropped by listening sockets for any reason, overflows included (TcpExt ListenDrops).",
+     &NetstatCounters::listen_drops},
+    {"tcptune_tcp_syncookies_sent_total",
+     "SYN cookies sent because a SYN queue was full, a sign of a SYN flood (TcpExt "
+     "SyncookiesSent).",
+     &NetstatCounters::syncookies_sent},
+    {"tcptune_tcp_syncookies_failed_total",
+     "ACKs carrying an invalid SYN cookie (TcpExt SyncookiesFailed).",
+     &NetstatCounters::syncookies_failed},
+    {"tcptune_tcp_timewait_overflows_total",
+     "TIME_WAIT sockets the kernel could not create because net.ipv4.tcp_max_tw_buckets was "
+     "reached (TcpExt TCPTimeWaitOverflow).",
+     &NetstatCounters::timewait_overflows},
+};
+
+}  // namespace
+
+std::vector<MetricFamilyData> MetricsModel::families() const {
+    std::vector<MetricFamilyData> out;
+
+    auto build_info = family("tcptune_build_info", MetricKind::kGauge,
+                             "Always 1; the version label is the running tcptuned's version.");
+    build_info.samples.push_back(MetricSample{{{"version", version_}}, 1.0});
+    out.push_back(std::move(build_info));
+
+    auto sockets =
+        family("tcptune_tcp_sockets", MetricKind::kGauge,
+               "TCP sockets in this network namespace by state (IPv4 and IPv6), from the last "
+               "successful poll's sock_diag census; SYN_RECV includes request sockets.");
+    if (last_snapshot_) {
+        for (const auto state : kAllTcpStates) {
+            sockets.samples.push_back(
+                MetricSample{{{"state", std::string(state_name(state))}},
+                             static_cast<double>(last_snapshot_->counts[state])});
+        }
+    }
+    out.push_back(std::move(sockets));
+
+    auto duration = family("tcptune_poll_duration_seconds", MetricKind::kHistogram,
+                           "Wall time of each successful census poll (sock_diag dump and "
+                           "/proc/net reads), in seconds.");
+    duration.histogram = poll_duration_.data();
+    out.push_back(std::move(duration));
+
+    auto errors = family("tcptune_poll_errors_total", MetricKind::kCounter,
+                         "Census polls that failed; counts and rules are stale while they fail.");
+    errors.samples.push_back(unlabelled(static_cast<double>(poll_errors_)));
+    out.push_back(std::move(errors));
+
+    auto active = family("tcptune_rule_active", MetricKind::kGauge,
+                         "1 while the active profile's rule is firing, 0 otherwise.");
+    auto triggers = family("tcptune_rule_triggers_total", MetricKind::kCounter,
+                           "Times the active profile's rule has fired (resets when the profile "
+                           "is switched or reloaded).");
+    for (const auto& rule : rules_) {
+        active.samples.push_back(MetricSample{{{"rule", rule.name}}, rule.active ? 1.0 : 0.0});
+        triggers.samples.push_back(
+            MetricSample{{{"rule", rule.name}}, static_cast<double>(rule.trigger_count)});
+    }
+    out.push_back(std::move(active));
+    out.push_back(std::move(triggers));
+
+    auto values = family("tcptune_sysctl_value", MetricKind::kGauge,
+                         "Live value of a sysctl tcptune manages or knows (its allowlist); "
+                         "integer pairs such as ip_local_port_range give two series, "
+                         "bound=\"low\" and bound=\"high\".");
+    auto overridden = family("tcptune_sysctl_overridden", MetricKind::kGauge,
+                             "1 when an administrator changed a key tcptune manages; tcptune "
+                             "leaves it alone until `tcptune resume KEY`.");
+    std::set<std::string> seen;
+    for (const auto& view : sysctls_) {
+        if (!seen.insert(view.key).second) {
+            continue;
+        }
+        for (auto& sample : sysctl_value_samples(view.key, view.current)) {
+            values.samples.push_back(std::move(sample));
+        }
+        overridden.samples.push_back(MetricSample{
+            {{"key", view.key}}, view.owner == SysctlOwner::kAdministrator ? 1.0 : 0.0});
+    }
+    for (const auto& [key, value] : other_sysctl_values_) {
+        if (!seen.insert(key).second) {
+            continue;
+        }
+        for (auto& sample : sysctl_value_samples(key, value)) {
+            values.samples.push_back(std::move(sample));
+        }
+    }
+    out.push_back(std::move(values));
+
+    auto changes = family("tcptune_sysctl_changes_total", MetricKind::kCounter,
+                          "Sysctl changes by key and outcome since tcptuned started: applied, "
+                          "failed, skipped, advised, refused, overridden, restored, resumed.");
+    for (const auto& [key_result, count] : changes_) {
+        changes.samples.push_back(MetricSample{
+            {{"key", key_result.first}, {"result", std::string(to_string(key_result.second))}},
+            static_cast<double>(count)});
+    }
+    out.push_back(std::move(changes));
+    out.push_back(std::move(overridden));
+
+    for (const auto& metric : kNetstatMetrics) {
+        auto counter = family(metric.name, MetricKind::kCounter, metric.help);
+        if (last_snapshot_) {
+            counter.samples.push_back(
+                unlabelled(static_cast<double>(last_snapshot_->netstat.*(metric.field))));
+        }
+        out.push_back(std::move(counter));
+    }
+    return out;
+}
+
+}  // namespace tcptune

@@ -1,0 +1,126 @@
+#pragma once
+
+// The Prometheus metric set of tcptune (docs/metrics.md) as plain data, built from
+// what the Controller reports. It knows names, help texts, types and labels, and
+// nothing about HTTP or prometheus-cpp: the daemon's exporter turns the families
+// into prometheus-cpp structures and serves them. Keeping the mapping here makes
+// it testable without a server and keeps label cardinality reviewable in one
+// place: every label value comes from a bounded set (the 11 TCP states, the
+// profile's rule names, the sysctl registry, the ChangeResult enum).
+//
+// Threading: not synchronized. The exporter updates it on the controller's loop
+// thread and publishes copies of families() to its HTTP threads.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "tcptune/apply/change_record.hpp"
+#include "tcptune/census/census_snapshot.hpp"
+#include "tcptune/engine/controller.hpp"
+
+namespace tcptune {
+
+enum class MetricKind { kGauge, kCounter, kHistogram };
+
+struct MetricLabel {
+    std::string name;
+    std::string value;
+    bool operator==(const MetricLabel&) const = default;
+};
+
+// One series of a gauge or counter family.
+struct MetricSample {
+    std::vector<MetricLabel> labels;
+    double value = 0.0;
+    bool operator==(const MetricSample&) const = default;
+};
+
+// A histogram's state in exposition shape: cumulative counts per upper bound.
+struct HistogramData {
+    std::vector<double> upper_bounds;              // ascending, +Inf implied
+    std::vector<std::uint64_t> cumulative_counts;  // same size as upper_bounds
+    std::uint64_t count = 0;                       // the +Inf bucket
+    double sum = 0.0;
+    bool operator==(const HistogramData&) const = default;
+};
+
+struct MetricFamilyData {
+    std::string name;
+    std::string help;
+    MetricKind kind = MetricKind::kGauge;
+    std::vector<MetricSample> samples;       // gauges and counters
+    std::optional<HistogramData> histogram;  // kHistogram: one unlabelled series
+};
+
+// Fixed-bucket histogram (le semantics: a value equal to a bound counts in it).
+class Histogram {
+  public:
+    explicit Histogram(std::vector<double> upper_bounds);
+    void observe(double value);
+    HistogramData data() const;
+
+  private:
+    std::vector<double> upper_bounds_;
+    std::vector<std::uint64_t> counts_;  // per bucket, not cumulative
+    std::uint64_t count_ = 0;
+    double sum_ = 0.0;
+};
+
+// Bucket bounds of tcptune_poll_duration_seconds: 100 µs to 10 s, roughly
+// 1-2.5-5 per decade. A poll of an idle host takes well under a millisecond; one
+// with 500k sockets takes a few hundred milliseconds, and a poll that takes
+// seconds means the host is in trouble.
+const std::vector<double>& poll_duration_buckets();
+
+// Every ChangeResult, in declaration order (the `result` label values).
+const std::vector<ChangeResult>& all_change_results();
+
+// Splits a sysctl value into the series of tcptune_sysctl_value{key}. One
+// integer: one series labelled {key}. An integer pair ("32768 60999",
+// ip_local_port_range): two series {key, bound="low"} and {key, bound="high"}.
+// Anything else (unreadable, not numeric): no series.
+std::vector<MetricSample> sysctl_value_samples(std::string_view key, std::string_view value);
+
+class MetricsModel {
+  public:
+    explicit MetricsModel(std::string version);
+
+    // A successful poll: its counts and netstat counters become the current
+    // values and its duration is observed by the poll-duration histogram.
+    void observe_poll(const CensusSnapshot& snapshot);
+
+    // One ChangeRecord from the controller: counted by key and result.
+    void count_change(const ChangeRecord& record);
+
+    // The controller's view after any event: rules, managed sysctls (values and
+    // overrides) and the poll error count are taken from it as they are.
+    void set_status(const ControllerStatus& status);
+
+    // Live values of registry keys the status does not cover (read by the
+    // exporter through the SysctlStore), so alerts can relate counts to limits
+    // such as net.ipv4.tcp_max_tw_buckets even when no profile manages them.
+    void set_other_sysctl_values(std::map<std::string, std::string> values);
+
+    // The complete exposition, every family with HELP text, in a stable order.
+    // Families that have nothing to report yet (no poll so far) have no samples.
+    std::vector<MetricFamilyData> families() const;
+
+  private:
+    std::string version_;
+    std::optional<CensusSnapshot> last_snapshot_;
+    Histogram poll_duration_;
+    std::uint64_t poll_errors_ = 0;
+    std::vector<RuleStatus> rules_;
+    std::vector<SysctlView> sysctls_;
+    std::map<std::string, std::string> other_sysctl_values_;
+    // (key, result) -> count; pre-seeded with 0 for every managed key and result
+    // so `increase()` sees the first failure instead of a series appearing at 1.
+    std::map<std::pair<std::string, ChangeResult>, std::uint64_t> changes_;
+};
+
+}  // namespace tcptune

@@ -1,0 +1,88 @@
+#include "tcptune/profile/profile.hpp"
+
+#include <charconv>
+#include <cmath>
+
+namespace tcptune {
+
+namespace {
+constexpr std::array<std::string_view, kNetstatCounterCount> kCounterNames = {
+    "listen_overflows",  "listen_drops",       "syncookies_sent", "syncookies_recv",
+    "syncookies_failed", "timewait_overflows", "reqq_full_drop",  "reqq_full_do_cookies",
+};
+}  // namespace
+
+std::string ProfileDiagnostic::to_string() const {
+    std::string out = where.file.empty() ? std::string("<profile>") : where.file;
+    if (where.line > 0) {
+        out += ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
+    }
+    return out + ": " + message;
+}
+
+std::string format_number(double value) {
+    // Whole numbers print without exponent ("1000000", not "1e+06").
+    if (std::abs(value) < 1e15 && value == std::floor(value)) {
+        return std::to_string(static_cast<long long>(value));
+    }
+    char buffer[64];
+    auto [ptr, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+    return ec == std::errc{} ? std::string(buffer, ptr) : std::string("?");
+}
+
+std::string format_threshold(const Threshold& t) {
+    return format_number(t.value) + (t.percent ? "%" : "");
+}
+
+std::string_view counter_name(NetstatCounter c) {
+    return kCounterNames[static_cast<std::size_t>(c)];
+}
+
+std::optional<NetstatCounter> parse_counter(std::string_view name) {
+    for (NetstatCounter c : kAllNetstatCounters) {
+        if (counter_name(c) == name) {
+            return c;
+        }
+    }
+    return std::nullopt;
+}
+
+std::uint64_t counter_value(const NetstatCounters& counters, NetstatCounter c) {
+    switch (c) {
+        case NetstatCounter::kListenOverflows:
+            return counters.listen_overflows;
+        case NetstatCounter::kListenDrops:
+            return counters.listen_drops;
+        case NetstatCounter::kSyncookiesSent:
+            return counters.syncookies_sent;
+        case NetstatCounter::kSyncookiesRecv:
+            return counters.syncookies_recv;
+        case NetstatCounter::kSyncookiesFailed:
+            return counters.syncookies_failed;
+        case NetstatCounter::kTimewaitOverflows:
+            return counters.timewait_overflows;
+        case NetstatCounter::kReqqFullDrop:
+            return counters.reqq_full_drop;
+        case NetstatCounter::kReqqFullDoCookies:
+            return counters.reqq_full_do_cookies;
+    }
+    return 0;
+}
+
+std::string Metric::describe() const {
+    if (kind == Kind::kState) {
+        return std::string(state_name(state));
+    }
+    return "increase(" + std::string(counter_name(counter)) + ")";
+}
+
+const Rule* ResolvedProfile::find_rule(std::string_view rule_name) const {
+    for (const Rule& r : rules) {
+        if (r.name == rule_name) {
+            return &r;
+        }
+    }
+    return nullptr;
+}
+
+}  // namespace tcptune

@@ -1,0 +1,121 @@
+#include "tcptune/profile/profile_writer.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include "tcptune/duration.hpp"
+
+namespace tcptune {
+
+namespace {
+
+void emit_settings(YAML::Emitter& out, const std::vector<SysctlSetting>& settings) {
+    out << YAML::BeginMap;
+    for (const SysctlSetting& s : settings) {
+        out << YAML::Key << s.key << YAML::Value << s.value;
+    }
+    out << YAML::EndMap;
+}
+
+void emit_rule(YAML::Emitter& out, const Rule& rule) {
+    out << YAML::BeginMap;
+    out << YAML::Key << "name" << YAML::Value << rule.name;
+    out << YAML::Key << "when" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    if (rule.when.metric.kind == Metric::Kind::kState) {
+        out << YAML::Key << "state" << YAML::Value
+            << std::string(state_name(rule.when.metric.state));
+    } else {
+        out << YAML::Key << "increase" << YAML::Value
+            << std::string(counter_name(rule.when.metric.counter));
+    }
+    out << YAML::Key << "above" << YAML::Value << format_threshold(rule.when.above);
+    if (!rule.when.of.empty()) {
+        out << YAML::Key << "of" << YAML::Value << rule.when.of;
+    }
+    out << YAML::Key << "for" << YAML::Value << rule.when.polls << YAML::EndMap;
+    out << YAML::Key << "clear" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    // Without an explicit `below`, a rule clears when the value drops below
+    // `above`; an explicit `below` equal to `above` is refused (it would flap),
+    // so the default is printed by leaving it out.
+    if (rule.clear.below != rule.when.above) {
+        out << YAML::Key << "below" << YAML::Value << format_threshold(rule.clear.below);
+    }
+    out << YAML::Key << "for" << YAML::Value << rule.clear.polls << YAML::EndMap;
+    out << YAML::Key << "cooldown" << YAML::Value << format_duration(rule.cooldown);
+    if (!rule.apply.empty()) {
+        out << YAML::Key << "apply" << YAML::Value;
+        emit_settings(out, rule.apply);
+    }
+    out << YAML::Key << "revert" << YAML::Value << (rule.revert ? "true" : "false");
+    out << YAML::Key << "why" << YAML::Value << YAML::DoubleQuoted << rule.why;
+    out << YAML::EndMap;
+}
+
+nlohmann::json settings_json(const std::vector<SysctlSetting>& settings) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const SysctlSetting& s : settings) {
+        j[s.key] = s.value;
+    }
+    return j;
+}
+
+}  // namespace
+
+std::string profile_to_yaml(const ResolvedProfile& profile) {
+    YAML::Emitter out;
+    std::string lineage;
+    for (const std::string& name : profile.lineage) {
+        lineage += (lineage.empty() ? "" : " <- ") + name;
+    }
+    out << YAML::Comment("resolved profile: " + lineage);
+    out << YAML::BeginMap;
+    out << YAML::Key << "name" << YAML::Value << profile.name;
+    out << YAML::Key << "description" << YAML::Value << YAML::DoubleQuoted << profile.description;
+    out << YAML::Key << "interval" << YAML::Value << format_duration(profile.interval);
+    out << YAML::Key << "sysctls" << YAML::Value;
+    emit_settings(out, profile.sysctls);
+    out << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
+    for (const Rule& rule : profile.rules) {
+        emit_rule(out, rule);
+    }
+    out << YAML::EndSeq << YAML::EndMap;
+    return std::string(out.c_str()) + "\n";
+}
+
+nlohmann::json profile_to_json(const ResolvedProfile& profile) {
+    nlohmann::json j;
+    j["name"] = profile.name;
+    j["description"] = profile.description;
+    j["interval_seconds"] = static_cast<double>(profile.interval.count()) / 1000.0;
+    j["lineage"] = profile.lineage;
+    j["sources"] = profile.sources;
+    j["sysctls"] = settings_json(profile.sysctls);
+    nlohmann::json rules = nlohmann::json::array();
+    for (const Rule& rule : profile.rules) {
+        nlohmann::json r;
+        r["name"] = rule.name;
+        r["defined_in"] = rule.defined_in;
+        nlohmann::json when;
+        if (rule.when.metric.kind == Metric::Kind::kState) {
+            when["state"] = state_name(rule.when.metric.state);
+        } else {
+            when["increase"] = counter_name(rule.when.metric.counter);
+        }
+        when["above"] = rule.when.above.value;
+        when["percent"] = rule.when.above.percent;
+        if (!rule.when.of.empty()) {
+            when["of"] = rule.when.of;
+        }
+        when["for"] = rule.when.polls;
+        r["when"] = when;
+        r["clear"] = {{"below", rule.clear.below.value}, {"for", rule.clear.polls}};
+        r["cooldown_seconds"] = static_cast<double>(rule.cooldown.count()) / 1000.0;
+        r["apply"] = settings_json(rule.apply);
+        r["revert"] = rule.revert;
+        r["why"] = rule.why;
+        rules.push_back(r);
+    }
+    j["rules"] = rules;
+    return j;
+}
+
+}  // namespace tcptune

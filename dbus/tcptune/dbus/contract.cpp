@@ -1,0 +1,74 @@
+#include "tcptune/dbus/contract.hpp"
+
+#include <array>
+#include <string_view>
+
+namespace tcptune::dbus {
+
+const char* error_name(ErrorCode code) {
+    switch (code) {
+        case ErrorCode::kInvalidProfile:
+            return error::kInvalidProfile;
+        case ErrorCode::kNotFound:
+            return error::kNotFound;
+        case ErrorCode::kRefused:
+            return error::kRefused;
+        case ErrorCode::kPermissionDenied:
+            return error::kAccessDenied;
+        case ErrorCode::kCorruptJournal:
+            return error::kCorruptJournal;
+        case ErrorCode::kInternal:
+            return error::kInternal;
+        case ErrorCode::kIo:
+        case ErrorCode::kNetlink:
+        case ErrorCode::kParse:
+            return error::kFailed;
+    }
+    return error::kFailed;
+}
+
+bool means_unreachable(const std::string& error_name) {
+    static constexpr std::array<std::string_view, 7> kNames = {
+        "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner",
+        "org.freedesktop.DBus.Error.NoReply",        "org.freedesktop.DBus.Error.Disconnected",
+        "org.freedesktop.DBus.Error.NoServer",       "org.freedesktop.DBus.Error.TimedOut",
+        "org.freedesktop.DBus.Error.UnknownObject",
+    };
+    for (const auto name : kNames) {
+        if (name == error_name) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::int64_t to_unix_usec(std::chrono::system_clock::time_point at) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch()).count();
+}
+
+ChangeStruct to_wire(const ChangeRecord& record) {
+    return ChangeStruct{record.key,
+                        record.old_value,
+                        record.new_value,
+                        record.profile,
+                        record.rule,
+                        record.reason,
+                        std::string(to_string(record.result)),
+                        record.detail,
+                        record.replay_command,
+                        to_unix_usec(record.at)};
+}
+
+std::unique_ptr<sdbus::IConnection> open_bus(BusKind bus) {
+    switch (bus) {
+        case BusKind::kSystem:
+            return sdbus::createSystemBusConnection();
+        case BusKind::kSession:
+            return sdbus::createSessionBusConnection();
+        case BusKind::kNone:
+            break;
+    }
+    throw sdbus::Error(error::kInvalidArgs, "no bus to open for --bus none");
+}
+
+}  // namespace tcptune::dbus

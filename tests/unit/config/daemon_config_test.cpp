@@ -1,0 +1,178 @@
+#include "tcptune/config/daemon_config.hpp"
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "fakes/applier_fakes.hpp"
+
+namespace tcptune {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(DaemonConfigTest, IntervalAcceptsSecondsAndDurationsWithinBounds) {
+    EXPECT_EQ(parse_interval("5"), 5000ms);
+    EXPECT_EQ(parse_interval("0.25"), 250ms);
+    EXPECT_EQ(parse_interval("0.001"), 1ms);
+    EXPECT_EQ(parse_interval("250ms"), 250ms);
+    EXPECT_EQ(parse_interval("1m"), 60000ms);
+    EXPECT_FALSE(parse_interval("0").has_value());
+    EXPECT_FALSE(parse_interval("-1").has_value());
+    EXPECT_FALSE(parse_interval("2h").has_value());
+    EXPECT_FALSE(parse_interval("fast").has_value());
+    EXPECT_FALSE(parse_interval("").has_value());
+}
+
+TEST(DaemonConfigTest, MetricsAddressNeedsHostAndPortOrNone) {
+    EXPECT_EQ(parse_metrics_address("none"), "none");
+    EXPECT_EQ(parse_metrics_address("127.0.0.1:9477"), "127.0.0.1:9477");
+    EXPECT_EQ(parse_metrics_address("[::1]:9477"), "[::1]:9477");
+    EXPECT_FALSE(parse_metrics_address("9477").has_value());
+    EXPECT_FALSE(parse_metrics_address(":9477").has_value());
+    EXPECT_FALSE(parse_metrics_address("localhost:0").has_value());
+    EXPECT_FALSE(parse_metrics_address("localhost:70000").has_value());
+    EXPECT_FALSE(parse_metrics_address("::1:9477").has_value());
+    // civetweb binds numeric addresses only: a host name is a config error at start.
+    EXPECT_FALSE(parse_metrics_address("localhost:9477").has_value());
+    EXPECT_FALSE(parse_metrics_address("127.0.0.1:0").has_value());
+}
+
+TEST(DaemonConfigTest, BusAndLogLevelNames) {
+    EXPECT_EQ(parse_bus_kind("system"), BusKind::kSystem);
+    EXPECT_EQ(parse_bus_kind("session"), BusKind::kSession);
+    EXPECT_EQ(parse_bus_kind("none"), BusKind::kNone);
+    EXPECT_FALSE(parse_bus_kind("sytem").has_value());
+    EXPECT_EQ(parse_log_level("warn"), LogLevel::kWarning);
+    EXPECT_EQ(parse_log_level("debug"), LogLevel::kDebug);
+    EXPECT_EQ(to_string(LogLevel::kWarning), "warning");
+    EXPECT_FALSE(parse_log_level("loud").has_value());
+}
+
+TEST(DaemonConfigTest, FileSetsEveryFieldItNames) {
+    auto parsed = parse_daemon_config(R"(# comment
+profile: web-frontend
+profile_dirs: [/srv/profiles, /usr/share/tcptune/profiles]
+state_dir: /srv/state
+interval: 2s
+metrics_address: none
+bus: session
+advise: true
+log_level: debug
+stop_policy: restore
+)",
+                                      "tcptune.yaml");
+    ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+    EXPECT_EQ(parsed->profile, "web-frontend");
+    EXPECT_EQ(parsed->profile_dirs, (ProfileDirs{"/srv/profiles", "/usr/share/tcptune/profiles"}));
+    EXPECT_EQ(parsed->state_dir, "/srv/state");
+    EXPECT_EQ(parsed->interval, 2000ms);
+    EXPECT_FALSE(parsed->metrics_enabled());
+    EXPECT_EQ(parsed->bus, BusKind::kSession);
+    EXPECT_TRUE(parsed->advise);
+    EXPECT_EQ(parsed->log_level, LogLevel::kDebug);
+    EXPECT_EQ(parsed->stop_policy, StopPolicy::kRestore);
+}
+
+TEST(DaemonConfigTest, EmptyFileKeepsTheBase) {
+    DaemonOptions base;
+    base.profile = "database";
+    auto parsed = parse_daemon_config("# nothing set\n", "tcptune.yaml", base);
+    ASSERT_TRUE(parsed.has_value());
+    EXPECT_EQ(*parsed, base);
+}
+
+TEST(DaemonConfigTest, ErrorsNameFileLineAndColumn) {
+    auto unknown = parse_daemon_config("profile: web\nintervall: 5\n", "/etc/t.yaml");
+    ASSERT_FALSE(unknown.has_value());
+    EXPECT_EQ(unknown.error().code, ErrorCode::kParse);
+    EXPECT_NE(unknown.error().message.find("/etc/t.yaml:2:1:"), std::string::npos)
+        << unknown.error().message;
+    EXPECT_NE(unknown.error().message.find("intervall"), std::string::npos);
+
+    auto bad_bus = parse_daemon_config("bus: sytem\n", "t.yaml");
+    ASSERT_FALSE(bad_bus.has_value());
+    EXPECT_NE(bad_bus.error().message.find("t.yaml:1:6:"), std::string::npos)
+        << bad_bus.error().message;
+
+    EXPECT_FALSE(parse_daemon_config("advise: maybe\n", "t.yaml").has_value());
+    EXPECT_FALSE(parse_daemon_config("profile_dirs: /one\n", "t.yaml").has_value());
+    EXPECT_FALSE(parse_daemon_config("- a list\n", "t.yaml").has_value());
+    auto syntax = parse_daemon_config("profile: [unclosed\n", "t.yaml");
+    ASSERT_FALSE(syntax.has_value());
+    EXPECT_NE(syntax.error().message.find("t.yaml:"), std::string::npos);
+}
+
+TEST(DaemonConfigTest, FlagsWinOverTheFileWhichWinsOverDefaults) {
+    test::TempDir dir;
+    const auto file = dir.path() / "tcptune.yaml";
+    std::ofstream(file) << "profile: database\ninterval: 7s\nbus: session\n";
+    DaemonOverrides flags;
+    flags.config_file = file;
+    flags.interval = 300ms;
+    auto options = load_daemon_options(flags);
+    ASSERT_TRUE(options.has_value()) << options.error().message;
+    EXPECT_EQ(options->profile, "database");  // file
+    EXPECT_EQ(options->interval, 300ms);      // flag beats file
+    EXPECT_EQ(options->bus, BusKind::kSession);
+    EXPECT_EQ(options->state_dir, kDefaultStateDir);  // default
+    EXPECT_EQ(options->config_file, file);
+
+    // Errors in the file name it (path:line:col).
+    std::ofstream(file) << "bus: session\nintervall: 5\n";
+    auto bad = load_daemon_options(flags);
+    ASSERT_FALSE(bad.has_value());
+    EXPECT_EQ(bad.error().message.rfind(file.string() + ":2:1: unknown setting", 0), 0U)
+        << bad.error().message;
+    EXPECT_FALSE(options->profile_dirs.empty());  // default_profile_dirs()
+}
+
+TEST(DaemonConfigTest, MissingExplicitConfigIsAnErrorButMissingDefaultIsNot) {
+    test::TempDir dir;
+    DaemonOverrides flags;
+    flags.config_file = dir.path() / "absent.yaml";
+    auto missing = load_daemon_options(flags);
+    ASSERT_FALSE(missing.has_value());
+    EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+    EXPECT_NE(missing.error().message.find("absent.yaml"), std::string::npos);
+
+    if (!std::filesystem::exists(kDefaultConfigFile)) {
+        EXPECT_TRUE(load_daemon_options(DaemonOverrides{}).has_value());
+    }
+}
+
+}  // namespace
+}  // namespace tcptune
+
+namespace tcptune {
+namespace {
+
+// The shipped example config documents the defaults: parsed as is (all
+// comments) it changes nothing, and with every setting uncommented it still
+// yields exactly the built-in defaults.
+TEST(DaemonConfigTest, ShippedExampleConfigShowsTheDefaults) {
+    std::ifstream in(std::string(TCPTUNE_SOURCE_DIR) + "/systemd/tcptune.yaml");
+    ASSERT_TRUE(in.good());
+    std::string commented;
+    std::string uncommented;
+    for (std::string line; std::getline(in, line);) {
+        commented += line + "\n";
+        const bool setting = line.size() > 1 && line[0] == '#' &&
+                             ((line[1] >= 'a' && line[1] <= 'z') || line.rfind("#  - ", 0) == 0);
+        uncommented += (setting ? line.substr(1) : line) + "\n";
+    }
+    DaemonOptions defaults;
+    defaults.profile_dirs = {"/etc/tcptune/profiles", "/usr/share/tcptune/profiles"};
+    auto as_shipped = parse_daemon_config(commented, "tcptune.yaml", defaults);
+    ASSERT_TRUE(as_shipped.has_value()) << as_shipped.error().message;
+    EXPECT_EQ(*as_shipped, defaults);
+
+    auto all_set = parse_daemon_config(uncommented, "tcptune.yaml", DaemonOptions{});
+    ASSERT_TRUE(all_set.has_value()) << all_set.error().message << "\n" << uncommented;
+    DaemonOptions expected = defaults;
+    expected.interval = std::chrono::milliseconds(5000);  // the profiles' usual interval
+    EXPECT_EQ(*all_set, expected);
+}
+
+}  // namespace
+}  // namespace tcptune

@@ -1,0 +1,452 @@
+#include "tcptune/diagnosis/breakdown.hpp"
+
+#include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tcptune/census/netlink_diag_parser.hpp"
+#include "tcptune/diagnosis/breakdown_json.hpp"
+
+namespace tcptune {
+namespace {
+
+constexpr std::uint32_t kSeq = 7;
+
+struct Sock {
+    std::uint8_t kernel_state = 6;
+    std::string local = "127.0.0.1";
+    std::uint16_t local_port = 40000;
+    std::string remote = "127.0.0.2";
+    std::uint16_t remote_port = 8080;
+    std::uint32_t rqueue = 0;
+    std::uint32_t wqueue = 0;
+    std::uint32_t inode = 0;
+};
+
+inet_diag_msg make_msg(const Sock& s) {
+    inet_diag_msg msg{};
+    const bool v6 = s.local.find(':') != std::string::npos;
+    msg.idiag_family = v6 ? AF_INET6 : AF_INET;
+    msg.idiag_state = s.kernel_state;
+    msg.id.idiag_sport = htons(s.local_port);
+    msg.id.idiag_dport = htons(s.remote_port);
+    EXPECT_EQ(::inet_pton(msg.idiag_family, s.local.c_str(), msg.id.idiag_src), 1) << s.local;
+    EXPECT_EQ(::inet_pton(msg.idiag_family, s.remote.c_str(), msg.id.idiag_dst), 1) << s.remote;
+    msg.idiag_rqueue = s.rqueue;
+    msg.idiag_wqueue = s.wqueue;
+    msg.idiag_inode = s.inode;
+    return msg;
+}
+
+// A recorded dump: the sockets as SOCK_DIAG_BY_FAMILY messages, then NLMSG_DONE.
+std::vector<std::byte> dump_of(const std::vector<Sock>& socks) {
+    std::vector<std::byte> bytes;
+    auto append = [&bytes](std::uint16_t type, const void* payload, std::size_t len) {
+        nlmsghdr hdr{};
+        hdr.nlmsg_len = static_cast<std::uint32_t>(sizeof(hdr) + len);
+        hdr.nlmsg_type = type;
+        hdr.nlmsg_flags = NLM_F_MULTI;
+        hdr.nlmsg_seq = kSeq;
+        const auto* h = reinterpret_cast<const std::byte*>(&hdr);
+        bytes.insert(bytes.end(), h, h + sizeof(hdr));
+        const auto* p = static_cast<const std::byte*>(payload);
+        bytes.insert(bytes.end(), p, p + len);
+        while (bytes.size() % 4 != 0) {
+            bytes.push_back(std::byte{0});
+        }
+    };
+    for (const auto& s : socks) {
+        const inet_diag_msg msg = make_msg(s);
+        append(SOCK_DIAG_BY_FAMILY, &msg, sizeof(msg));
+    }
+    const std::int32_t ok = 0;
+    append(NLMSG_DONE, &ok, sizeof(ok));
+    return bytes;
+}
+
+// Runs the collector over a dump exactly as the live path does (the parser calls it).
+Breakdown run(const std::vector<Sock>& socks, const BreakdownOptions& options,
+              NetstatCounters netstat = {}) {
+    BreakdownCollector collector(options);
+    DumpTally tally;
+    const auto bytes = dump_of(socks);
+    auto progress = parse_inet_diag_datagram(bytes, kSeq, tally, collector);
+    EXPECT_TRUE(progress) << progress.error().message;
+    auto b = collector.finish(tally.counts, netstat);
+    EXPECT_TRUE(b) << b.error().message;
+    return b ? *b : Breakdown{};
+}
+
+// n copies of s, each with its own local port from first_port on.
+std::vector<Sock> repeat(Sock s, std::size_t n, std::uint16_t first_port = 40000) {
+    std::vector<Sock> out;
+    for (std::size_t i = 0; i < n; ++i) {
+        s.local_port = static_cast<std::uint16_t>(first_port + i);
+        out.push_back(s);
+    }
+    return out;
+}
+
+void append(std::vector<Sock>& to, const std::vector<Sock>& more) {
+    to.insert(to.end(), more.begin(), more.end());
+}
+
+TEST(BreakdownCollector, TimeWaitPeersAndServicesWithExactCountsAndShares) {
+    std::vector<Sock> socks;
+    append(socks, repeat({.remote = "127.0.0.2", .remote_port = 8080}, 30));
+    append(socks, repeat({.remote = "127.0.0.3", .remote_port = 9090}, 10, 41000));
+    // Other states must not leak into the TIME_WAIT breakdown.
+    append(socks, repeat({.kernel_state = 1, .remote = "10.9.9.9", .remote_port = 1}, 5));
+    BreakdownOptions options;
+    options.states = {TcpState::kTimeWait};
+    const Breakdown b = run(socks, options);
+
+    EXPECT_EQ(b.counts[TcpState::kTimeWait], 40U);
+    EXPECT_EQ(b.counts[TcpState::kEstablished], 5U);
+    ASSERT_EQ(b.states.size(), 1U);
+    const StateBreakdown& tw = b.states[0];
+    EXPECT_EQ(tw.state, TcpState::kTimeWait);
+    EXPECT_EQ(tw.total, 40U);
+    ASSERT_EQ(tw.peer_services.entries.size(), 2U);
+    EXPECT_TRUE(tw.peer_services.exact);
+    EXPECT_EQ(format_endpoint(tw.peer_services.entries[0].key), "127.0.0.2:8080");
+    EXPECT_EQ(tw.peer_services.entries[0].count, 30U);
+    EXPECT_DOUBLE_EQ(tw.peer_services.entries[0].share, 0.75);
+    EXPECT_EQ(format_endpoint(tw.peer_services.entries[1].key), "127.0.0.3:9090");
+    EXPECT_EQ(tw.peer_services.entries[1].count, 10U);
+    ASSERT_EQ(tw.peers.entries.size(), 2U);
+    EXPECT_EQ(format_endpoint(tw.peers.entries[0].key), "127.0.0.2");
+    EXPECT_EQ(tw.peers.entries[0].count, 30U);
+    // Each TIME_WAIT here has its own local (ephemeral) port.
+    EXPECT_EQ(tw.local_ports.distinct, 40U);
+    EXPECT_EQ(tw.local_ports.entries.size(), 10U);  // cut to top_n
+    EXPECT_FALSE(tw.processes.has_value());
+    EXPECT_EQ(tw.peer_prefixes.capacity, 0U) << "prefixes only with by_prefix";
+}
+
+TEST(BreakdownCollector, LocalPortsOfAServerAndPrefixesOnRequest) {
+    std::vector<Sock> socks;
+    for (int i = 0; i < 6; ++i) {
+        socks.push_back({.kernel_state = 3,
+                         .local = "10.0.0.1",
+                         .local_port = 443,
+                         .remote = "203.0.113." + std::to_string(i + 1),
+                         .remote_port = 5000});
+    }
+    socks.push_back({.kernel_state = 12,
+                     .local = "10.0.0.1",
+                     .local_port = 443,
+                     .remote = "198.51.100.7",
+                     .remote_port = 5001});  // NEW_SYN_RECV
+    socks.push_back({.kernel_state = 3,
+                     .local = "2001:db8::1",
+                     .local_port = 80,
+                     .remote = "2001:db8:1:2::5",
+                     .remote_port = 6000});
+    socks.push_back({.kernel_state = 3,
+                     .local = "2001:db8::1",
+                     .local_port = 80,
+                     .remote = "2001:db8:1:2::6",
+                     .remote_port = 6000});
+    BreakdownOptions options;
+    options.states = {TcpState::kSynRecv};
+    options.by_prefix = true;
+    const Breakdown b = run(socks, options);
+    const StateBreakdown* syn = b.find(TcpState::kSynRecv);
+    ASSERT_NE(syn, nullptr);
+    EXPECT_EQ(syn->total, 9U);
+    ASSERT_GE(syn->local_ports.entries.size(), 2U);
+    EXPECT_EQ(syn->local_ports.entries[0].key.port, 443);
+    EXPECT_EQ(syn->local_ports.entries[0].count, 7U);
+    EXPECT_EQ(format_endpoint(syn->local_ports.entries[0].key), "443");
+    EXPECT_EQ(syn->local_ports.entries[1].key.port, 80);
+    ASSERT_EQ(syn->peer_prefixes.entries.size(), 3U);
+    EXPECT_EQ(format_endpoint(syn->peer_prefixes.entries[0].key), "203.0.113.0/24");
+    EXPECT_EQ(syn->peer_prefixes.entries[0].count, 6U);
+    EXPECT_EQ(format_endpoint(syn->peer_prefixes.entries[1].key), "2001:db8:1:2::/64");
+    EXPECT_EQ(syn->peer_prefixes.entries[1].count, 2U);
+    EXPECT_EQ(format_endpoint(syn->peer_prefixes.entries[2].key), "198.51.100.0/24");
+}
+
+TEST(BreakdownCollector, MappedIpv4PeersAreOnePeerWithPlainIpv4) {
+    std::vector<Sock> socks;
+    socks.push_back(
+        {.local = "::ffff:127.0.0.1", .remote = "::ffff:10.0.0.5", .remote_port = 5432});
+    socks.push_back({.local = "127.0.0.1", .remote = "10.0.0.5", .remote_port = 5432});
+    socks.push_back({.local = "::1", .remote = "::1", .remote_port = 5432});
+    BreakdownOptions options;
+    options.states = {TcpState::kTimeWait};
+    const Breakdown b = run(socks, options);
+    const auto& services = b.states[0].peer_services.entries;
+    ASSERT_EQ(services.size(), 2U);
+    EXPECT_EQ(format_endpoint(services[0].key), "10.0.0.5:5432");
+    EXPECT_EQ(services[0].count, 2U);
+    EXPECT_EQ(format_endpoint(services[1].key), "[::1]:5432");
+}
+
+TEST(BreakdownCollector, SmallCapacityReportsApproximateCountsButKeepsTheHeavyPeer) {
+    std::vector<Sock> socks;
+    append(socks, repeat({.remote = "10.0.0.5", .remote_port = 5432}, 500));
+    for (int i = 0; i < 200; ++i) {
+        socks.push_back(
+            {.remote = "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250),
+             .remote_port = 80});
+    }
+    BreakdownOptions options;
+    options.states = {TcpState::kTimeWait};
+    options.capacity = 16;
+    const Breakdown b = run(socks, options);
+    const auto& peers = b.states[0].peers;
+    EXPECT_FALSE(peers.exact);
+    EXPECT_EQ(peers.capacity, 16U);
+    ASSERT_FALSE(peers.entries.empty());
+    EXPECT_EQ(format_endpoint(peers.entries[0].key), "10.0.0.5");
+    EXPECT_GE(peers.entries[0].count, 500U);
+    EXPECT_LE(peers.entries[0].count - peers.entries[0].error, 500U);
+    EXPECT_EQ(b.states[0].total, 700U);
+}
+
+TEST(BreakdownCollector, ListenersWithFillingAcceptQueuesFullestFirst) {
+    std::vector<Sock> socks;
+    socks.push_back({.kernel_state = 10,
+                     .local = "127.0.0.2",
+                     .local_port = 8080,
+                     .remote = "0.0.0.0",
+                     .remote_port = 0,
+                     .rqueue = 0,
+                     .wqueue = 128});
+    socks.push_back({.kernel_state = 10,
+                     .local = "127.0.0.2",
+                     .local_port = 8081,
+                     .remote = "0.0.0.0",
+                     .remote_port = 0,
+                     .rqueue = 5,
+                     .wqueue = 8});
+    socks.push_back({.kernel_state = 10,
+                     .local = "::",
+                     .local_port = 443,
+                     .remote = "::",
+                     .remote_port = 0,
+                     .rqueue = 129,
+                     .wqueue = 128});
+    socks.push_back({.kernel_state = 10,
+                     .local = "127.0.0.2",
+                     .local_port = 8082,
+                     .remote = "0.0.0.0",
+                     .remote_port = 0,
+                     .rqueue = 1,
+                     .wqueue = 100});
+    BreakdownOptions options;
+    options.states = {};
+    options.top_n = 2;
+    NetstatCounters netstat;
+    netstat.listen_overflows = 17;
+    netstat.listen_drops = 19;
+    const Breakdown b = run(socks, options, netstat);
+    EXPECT_EQ(b.listen.listeners, 4U);
+    EXPECT_EQ(b.listen.listeners_queued, 3U);
+    EXPECT_EQ(b.listen.listeners_full, 1U);
+    ASSERT_EQ(b.listen.filling.size(), 2U);  // top_n
+    EXPECT_EQ(format_endpoint(b.listen.filling[0].local), "[::]:443");
+    EXPECT_TRUE(b.listen.filling[0].full());
+    EXPECT_EQ(b.listen.filling[0].queued, 129U);
+    EXPECT_EQ(b.listen.filling[0].backlog, 128U);
+    EXPECT_EQ(format_endpoint(b.listen.filling[1].local), "127.0.0.2:8081");
+    EXPECT_FALSE(b.listen.filling[1].full());
+    EXPECT_EQ(b.listen.listen_overflows, 17U);
+    EXPECT_EQ(b.listen.listen_drops, 19U);
+    EXPECT_FALSE(b.listen.listen_overflows_per_second.has_value());
+}
+
+TEST(BreakdownCollector, ResetForgetsARetriedDump) {
+    BreakdownOptions options;
+    options.states = {TcpState::kTimeWait};
+    BreakdownCollector collector(options);
+    const auto first = dump_of(repeat({.remote = "10.0.0.9"}, 3));
+    DumpTally tally;
+    ASSERT_TRUE(parse_inet_diag_datagram(first, kSeq, tally, collector));
+    collector.reset();
+    DumpTally second_tally;
+    const auto second = dump_of(repeat({.remote = "10.0.0.1"}, 2));
+    ASSERT_TRUE(parse_inet_diag_datagram(second, kSeq, second_tally, collector));
+    auto b = collector.finish(second_tally.counts, {});
+    ASSERT_TRUE(b);
+    ASSERT_EQ(b->states[0].peers.entries.size(), 1U);
+    EXPECT_EQ(format_endpoint(b->states[0].peers.entries[0].key), "10.0.0.1");
+    EXPECT_EQ(b->states[0].peers.entries[0].count, 2U);
+}
+
+// A fake /proc: <root>/<pid>/comm and <root>/<pid>/fd/<n> -> "socket:[inode]".
+class FakeProc {
+  public:
+    FakeProc() {
+        root_ =
+            std::filesystem::temp_directory_path() /
+            ("tcptune-fakeproc-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+        std::filesystem::remove_all(root_);
+        std::filesystem::create_directories(root_);
+    }
+    ~FakeProc() { std::filesystem::remove_all(root_); }
+    void process(int pid, const std::string& comm, const std::vector<std::string>& links) {
+        const auto dir = root_ / std::to_string(pid);
+        std::filesystem::create_directories(dir / "fd");
+        std::ofstream(dir / "comm") << comm << "\n";
+        int fd = 0;
+        for (const auto& link : links) {
+            std::filesystem::create_symlink(link, dir / "fd" / std::to_string(fd++));
+        }
+    }
+    const std::filesystem::path& root() const { return root_; }
+
+  private:
+    static inline int counter_ = 0;
+    std::filesystem::path root_;
+};
+
+TEST(BreakdownCollector, ByProcessNamesOwnersAndCountsSocketsWithoutOwner) {
+    FakeProc proc;
+    proc.process(4242, "leaky-app",
+                 {"socket:[1001]", "socket:[1002]", "socket:[1003]", "pipe:[5]", "/dev/null",
+                  "socket:[9999]"});
+    proc.process(77, "other", {"socket:[1004]"});
+    std::filesystem::create_directories(proc.root() / "self");  // not a pid: ignored
+    std::vector<Sock> socks;
+    for (std::uint32_t inode : {1001U, 1002U, 1003U}) {
+        socks.push_back({.kernel_state = 8,
+                         .local = "127.0.0.4",
+                         .local_port = 7070,
+                         .remote = "127.0.0.1",
+                         .remote_port = 50000,
+                         .inode = inode});
+    }
+    socks.push_back({.kernel_state = 8,
+                     .local = "127.0.0.4",
+                     .local_port = 7071,
+                     .remote = "127.0.0.1",
+                     .remote_port = 50001,
+                     .inode = 1004});
+    socks.push_back({.kernel_state = 8,
+                     .local = "127.0.0.4",
+                     .local_port = 7070,
+                     .remote = "127.0.0.1",
+                     .remote_port = 50002,
+                     .inode = 0});
+    socks.push_back({.kernel_state = 8,
+                     .local = "127.0.0.4",
+                     .local_port = 7070,
+                     .remote = "127.0.0.1",
+                     .remote_port = 50003,
+                     .inode = 5555});
+    BreakdownOptions options;
+    options.states = {TcpState::kCloseWait};
+    options.by_process = true;
+    options.proc_root = proc.root();
+    const Breakdown b = run(socks, options);
+    const StateBreakdown* cw = b.find(TcpState::kCloseWait);
+    ASSERT_NE(cw, nullptr);
+    ASSERT_TRUE(cw->processes.has_value());
+    const ProcessBreakdown& p = *cw->processes;
+    ASSERT_EQ(p.owners.size(), 2U);
+    EXPECT_EQ(p.owners[0].pid, 4242);
+    EXPECT_EQ(p.owners[0].comm, "leaky-app");
+    EXPECT_EQ(p.owners[0].local_port, 7070);
+    EXPECT_EQ(p.owners[0].count, 3U);
+    EXPECT_DOUBLE_EQ(p.owners[0].share, 0.5);
+    EXPECT_EQ(p.owners[1].pid, 77);
+    EXPECT_EQ(p.owners[1].local_port, 7071);
+    EXPECT_EQ(p.sockets_examined, 5U);
+    EXPECT_EQ(p.without_owner, 1U);
+    EXPECT_EQ(p.unmatched, 1U);  // inode 5555 is in no fd table
+    EXPECT_FALSE(p.capped);
+    EXPECT_EQ(p.processes_scanned, 2U);
+}
+
+TEST(BreakdownCollector, ByProcessInodeCollectionIsCappedAndSaysSo) {
+    FakeProc proc;
+    proc.process(10, "app", {"socket:[1]", "socket:[2]", "socket:[3]"});
+    std::vector<Sock> socks;
+    for (std::uint32_t inode = 1; inode <= 3; ++inode) {
+        socks.push_back({.kernel_state = 1, .local_port = 80, .inode = inode});
+    }
+    BreakdownOptions options;
+    options.states = {TcpState::kEstablished};
+    options.by_process = true;
+    options.max_process_inodes = 2;
+    options.proc_root = proc.root();
+    const Breakdown b = run(socks, options);
+    const auto& p = *b.states[0].processes;
+    EXPECT_TRUE(p.capped);
+    EXPECT_EQ(p.sockets_examined, 2U);
+    ASSERT_EQ(p.owners.size(), 1U);
+    EXPECT_EQ(p.owners[0].count, 2U);
+}
+
+TEST(BreakdownCollector, ByProcessFailsWhenProcCannotBeListed) {
+    BreakdownOptions options;
+    options.states = {TcpState::kCloseWait};
+    options.by_process = true;
+    options.proc_root = "/nonexistent/proc";
+    BreakdownCollector collector(options);
+    auto b = collector.finish(StateCounts{}, {});
+    ASSERT_FALSE(b);
+    EXPECT_NE(b.error().message.find("/nonexistent/proc"), std::string::npos);
+}
+
+TEST(BreakdownJson, NamesPeersPortsProcessesAndListenQueues) {
+    FakeProc proc;
+    proc.process(31, "srv", {"socket:[77]"});
+    std::vector<Sock> socks;
+    append(socks, repeat({.remote = "127.0.0.2", .remote_port = 8080}, 3));
+    socks.push_back({.kernel_state = 8, .local = "127.0.0.4", .local_port = 7070, .inode = 77});
+    socks.push_back({.kernel_state = 10,
+                     .local = "127.0.0.2",
+                     .local_port = 9,
+                     .remote = "0.0.0.0",
+                     .remote_port = 0,
+                     .rqueue = 3,
+                     .wqueue = 2});
+    BreakdownOptions options;
+    options.states = {TcpState::kTimeWait, TcpState::kCloseWait};
+    options.by_process = true;
+    options.proc_root = proc.root();
+    const auto j = breakdown_to_json(run(socks, options));
+    EXPECT_EQ(j["states"]["time_wait"], 3);
+    EXPECT_EQ(j["states"]["close_wait"], 1);
+    ASSERT_EQ(j["breakdowns"].size(), 2U);
+    const auto& tw = j["breakdowns"][0];
+    EXPECT_EQ(tw["state"], "time_wait");
+    EXPECT_EQ(tw["total"], 3);
+    EXPECT_EQ(tw["peers"]["exact"], true);
+    EXPECT_EQ(tw["peers"]["top"][0]["address"], "127.0.0.2");
+    EXPECT_EQ(tw["peer_services"]["top"][0]["endpoint"], "127.0.0.2:8080");
+    EXPECT_EQ(tw["peer_services"]["top"][0]["port"], 8080);
+    EXPECT_EQ(tw["peer_services"]["top"][0]["count"], 3);
+    EXPECT_DOUBLE_EQ(tw["peer_services"]["top"][0]["share"].get<double>(), 1.0);
+    EXPECT_FALSE(tw["peers"]["top"][0].contains("error")) << "error only when approximate";
+    EXPECT_FALSE(tw.contains("peer_prefixes"));
+    const auto& cw = j["breakdowns"][1];
+    EXPECT_EQ(cw["processes"]["top"][0]["pid"], 31);
+    EXPECT_EQ(cw["processes"]["top"][0]["comm"], "srv");
+    EXPECT_EQ(cw["processes"]["top"][0]["local_port"], 7070);
+    EXPECT_EQ(cw["processes"]["top"][0]["count"], 1);
+    EXPECT_NE(cw["hint"].get<std::string>().find("no sysctl fixes this"), std::string::npos);
+    EXPECT_EQ(j["listen"]["filling"][0]["local"], "127.0.0.2:9");
+    EXPECT_EQ(j["listen"]["filling"][0]["full"], true);
+    EXPECT_TRUE(j["listen"]["listen_overflows_per_second"].is_null());
+    EXPECT_TRUE(j["hints"].is_array());
+    EXPECT_TRUE(j["duration_seconds"].is_number());
+}
+
+}  // namespace
+}  // namespace tcptune

@@ -1,0 +1,72 @@
+#include "tcptune/profile/profile_writer.hpp"
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "tcptune/profile/profile_loader.hpp"
+#include "tcptune/profile/profile_resolver.hpp"
+
+namespace tcptune {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kShipped = fs::path(TCPTUNE_SOURCE_DIR) / "profiles";
+
+// Printing a resolved profile and parsing the text back gives the same profile:
+// what `tcptune profile show` prints is a profile the operator can copy and edit.
+TEST(ProfileWriter, ResolvedShippedProfilesRoundTrip) {
+    for (const char* name :
+         {"default", "web-frontend", "reverse-proxy", "database", "syn-flood-guard"}) {
+        auto resolved = resolve_profile(name, {kShipped});
+        ASSERT_TRUE(resolved.has_value()) << name;
+        const std::string yaml = profile_to_yaml(*resolved);
+        auto reparsed = parse_profile(yaml, "printed.yaml");
+        ASSERT_TRUE(reparsed.has_value()) << yaml << "\n" << to_error(reparsed.error()).message;
+        EXPECT_EQ(reparsed->name, resolved->name);
+        EXPECT_EQ(reparsed->description, resolved->description);
+        EXPECT_EQ(reparsed->interval, resolved->interval);
+        ASSERT_EQ(reparsed->rules.size(), resolved->rules.size()) << name;
+        for (std::size_t i = 0; i < resolved->rules.size(); ++i) {
+            const Rule& a = resolved->rules[i];
+            const Rule& b = reparsed->rules[i];
+            EXPECT_EQ(a.name, b.name);
+            EXPECT_EQ(a.when, b.when) << name << " " << a.name;
+            EXPECT_EQ(a.clear, b.clear) << name << " " << a.name;
+            EXPECT_EQ(a.cooldown, b.cooldown);
+            EXPECT_EQ(a.revert, b.revert);
+            EXPECT_EQ(a.why, b.why);
+            ASSERT_EQ(a.apply.size(), b.apply.size());
+            for (std::size_t k = 0; k < a.apply.size(); ++k) {
+                EXPECT_EQ(a.apply[k].key, b.apply[k].key);
+                EXPECT_EQ(a.apply[k].value, b.apply[k].value);
+            }
+        }
+        ASSERT_EQ(reparsed->sysctls.size(), resolved->sysctls.size());
+        EXPECT_NE(yaml.find("# resolved profile: " + std::string(name)), std::string::npos);
+    }
+}
+
+TEST(ProfileWriter, JsonCarriesLineageAndRules) {
+    auto resolved = resolve_profile("syn-flood-guard", {kShipped});
+    ASSERT_TRUE(resolved.has_value());
+    const nlohmann::json j = profile_to_json(*resolved);
+    EXPECT_EQ(j["name"], "syn-flood-guard");
+    EXPECT_EQ(j["lineage"][1], "default");
+    EXPECT_EQ(j["interval_seconds"], 2.0);
+    bool found = false;
+    for (const auto& r : j["rules"]) {
+        if (r["name"] == "syn-recv-surge") {
+            found = true;
+            EXPECT_EQ(r["when"]["state"], "syn_recv");
+            EXPECT_EQ(r["when"]["percent"], true);
+            EXPECT_EQ(r["when"]["of"], "net.ipv4.tcp_max_syn_backlog");
+            EXPECT_EQ(r["apply"]["net.ipv4.tcp_synack_retries"], "2");
+        }
+    }
+    EXPECT_TRUE(found);
+}
+
+}  // namespace
+}  // namespace tcptune
