@@ -32,13 +32,13 @@ done
 while IFS= read -r path; do
     checks=$((checks + 1))
     [[ -e $1/$path ]] || fail "docs/architecture.md names $path, which does not exist"
-done < <(grep -oE '`(core|daemon|cli|tests|systemd)/[A-Za-z0-9_./-]+`' "$docs/architecture.md" |
+done < <(grep -oE '`(core|dbus|daemon|cli|tests|systemd)/[A-Za-z0-9_./-]+`' "$docs/architecture.md" |
     tr -d '`' | sort -u)
 
 # Every source file or header it names by file name exists somewhere in the tree.
 while IFS= read -r file; do
     checks=$((checks + 1))
-    found=$(find "$1/core" "$1/daemon" "$1/cli" "$1/tests" -name "$file" -print -quit)
+    found=$(find "$1/core" "$1/dbus" "$1/daemon" "$1/cli" "$1/tests" -name "$file" -print -quit)
     [[ -n $found ]] || fail "docs/architecture.md names $file, which is nowhere in the tree"
 done < <(grep -oP '[A-Za-z0-9_.]+\.(hpp|cpp)(?![A-Za-z0-9_.])' "$docs/architecture.md" | sort -u)
 
