@@ -32,10 +32,9 @@ using nlohmann::json;
 class DaemonDownTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        auto bus = PrivateBus::start(BusPolicy::kProject);
+        auto bus = start_system_bus(BusPolicy::kProject);
         ASSERT_TRUE(bus) << bus.error().message;
         bus_ = std::move(*bus);
-        bus_->export_as_system_bus();
     }
     std::unique_ptr<PrivateBus> bus_;
 };
@@ -103,24 +102,13 @@ class WatchTest : public ::testing::Test {
             << "name: w\ndescription: watch test\ninterval: 200ms\nsysctls:\n"
                "  net.ipv4.tcp_syncookies: 1\n";
         std::ofstream(dir_ / "tcptune.yaml") << "profile: w\n";
-        auto bus = PrivateBus::start(BusPolicy::kProject);
+        auto bus = start_system_bus(BusPolicy::kProject);
         ASSERT_TRUE(bus) << bus.error().message;
         bus_ = std::move(*bus);
-        bus_->export_as_system_bus();
-        daemon_ = std::make_unique<DaemonProcess>(
-            std::vector<std::string>{"--config", (dir_ / "tcptune.yaml").string(), "--bus",
-                                     "system", "--metrics-address", "none", "--state-dir",
-                                     (dir_ / "state").string(), "--profile-dir",
-                                     (dir_ / "profiles").string()},
-            dir_ / "daemon.log");
+        daemon_ = std::make_unique<DaemonProcess>(isolated_launch({.dir = dir_, .bus = "system"}));
+        ASSERT_TRUE(daemon_->start().has_value());
         TestProxy proxy(sdbus::createSystemBusConnection());
-        ASSERT_TRUE(proxy.pump_until([&] {
-            try {
-                return std::get<5>(proxy.GetStatus()) > 0;
-            } catch (const sdbus::Error&) {
-                return false;
-            }
-        })) << slurp(dir_ / "daemon.log");
+        ASSERT_TRUE(wait_until_polled(proxy)) << daemon_->log();
     }
 
     void TearDown() override {

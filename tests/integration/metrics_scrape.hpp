@@ -32,6 +32,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/run_command.hpp"
 #include "support/socket_factory.hpp"
 #include "tcptune/result.hpp"
 
@@ -225,33 +226,12 @@ inline std::optional<double> series_value(const std::string& exposition,
     return std::nullopt;
 }
 
-struct CommandResult {
-    int exit_status = -1;
-    std::string output;  // stdout + stderr
-};
-
-// Runs a shell command line, capturing its output.
-inline CommandResult run_command(const std::string& command) {
-    CommandResult result;
-    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-    if (pipe == nullptr) {
-        return result;
-    }
-    std::array<char, 4096> buffer{};
-    std::size_t n = 0;
-    while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
-        result.output.append(buffer.data(), n);
-    }
-    const int status = ::pclose(pipe);
-    result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
-}
-
 // `promtool check metrics` over `exposition` (written to `scratch`).
-inline CommandResult promtool_check_metrics(const std::string& exposition,
+inline CommandOutput promtool_check_metrics(const std::string& exposition,
                                             const std::filesystem::path& scratch) {
     std::ofstream(scratch) << exposition;
-    return run_command("promtool check metrics < '" + scratch.string() + "'");
+    return run_command("promtool check metrics < '" + scratch.string() + "'",
+                       {.merge_stderr = true});
 }
 
 // Waits (bounded) until `ss` shows the factory's population plus the daemon's
