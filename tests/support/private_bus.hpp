@@ -3,8 +3,10 @@
 // A private dbus-daemon configured like Debian's system bus (same default deny
 // rules for method calls and name ownership), listening on a socket in a fresh
 // temporary directory, so tests exercise the project's real policy file without
-// a system bus on the machine. Unix sockets live in the file system, so the bus
-// works across network namespaces and for any uid (the directory is 0755).
+// a system bus on the machine. The configuration is the data file
+// tests/data/dbus/system-like.conf, which scripts/quickstart.sh uses too. Unix
+// sockets live in the file system, so the bus works across network namespaces
+// and for any uid (the directory is 0755).
 
 #include <sys/types.h>
 
@@ -48,7 +50,9 @@ class PrivateBus {
     pid_t pid_ = -1;
 };
 
-// The busconfig document for a policy (exposed for inspection in failures).
-std::string private_bus_config(BusPolicy policy, const std::filesystem::path& socket_path);
+// The busconfig document for a policy: tests/data/dbus/system-like.conf (kProject)
+// or allow-all.conf (kAllowAll) with the socket path and the project's policy file
+// filled in. scripts/quickstart.sh fills in the same system-like.conf.
+Result<std::string> private_bus_config(BusPolicy policy, const std::filesystem::path& socket_path);
 
 }  // namespace tcptune::test
