@@ -281,29 +281,29 @@ std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>> Manager1Adap
     using Row = sdbus::Struct<std::string, std::uint64_t, std::string>;
     return guarded("GetTop", [&] {
         const std::string state_text = state.empty() ? "time_wait" : state;
-        const std::string view = by.empty() ? "port" : by;
         const auto parsed = parse_state(state_text);
         if (!parsed) {
             throw sdbus::Error(dbus::error::kInvalidArgs, "unknown TCP state '" + state_text + "'");
         }
+        const auto view = by.empty() ? Result<TopView>(TopView::kPort) : parse_top_view(by);
+        if (!view) {
+            throw sdbus::Error(dbus::error::kInvalidArgs, view.error().message);
+        }
         // Naming processes reads every process's fd table: what `ss -p` shows only
         // to root, the daemon (root) shows only to root.
-        if (view == "process") {
+        if (*view == TopView::kProcess) {
             require_privileged("GetTop by process");
         }
-        auto options = top_view_options(*parsed, view, limit);
-        if (!options) {
-            throw sdbus::Error(dbus::error::kInvalidArgs, options.error().message);
-        }
+        const BreakdownOptions options = top_view_options(*parsed, *view, limit);
         // One extra sock_diag dump on the loop thread (milliseconds for thousands
         // of sockets); the daemon's own census is left untouched.
-        const auto breakdown = value_or_throw(take_breakdown(*options));
+        const auto breakdown = value_or_throw(take_breakdown(options));
         const StateBreakdown* per_state = breakdown.find(*parsed);
         std::vector<Row> out;
         if (per_state == nullptr) {
             return out;
         }
-        for (const TopRow& row : value_or_throw(top_rows(*per_state, view))) {
+        for (const TopRow& row : value_or_throw(top_rows(*per_state, *view))) {
             out.emplace_back(row.key, row.count, row.detail);
         }
         return out;
