@@ -10,15 +10,15 @@
 namespace tcptune::cli {
 namespace {
 
-ChangeRow change(const std::string& result, const std::string& key = "net.ipv4.tcp_tw_reuse") {
-    ChangeRow row;
+ChangeRecord change(ChangeResult result, const std::string& key = "net.ipv4.tcp_tw_reuse") {
+    ChangeRecord row;
     row.key = key;
     row.old_value = "2";
     row.new_value = "1";
     row.profile = "web";
     row.result = result;
     row.reason = "TIME_WAIT pressure";
-    row.at_unix_usec = 1'714'564'800'000'000;  // 2024-05-01T12:00:00Z
+    row.at = std::chrono::system_clock::from_time_t(1'714'564'800);  // 2024-05-01T12:00:00Z
     return row;
 }
 
@@ -79,10 +79,10 @@ TEST(DbusFormat, CountsInTheKernelsOrderWithATotal) {
 }
 
 TEST(DbusFormat, ChangesShowTheDetailElseTheReason) {
-    ChangeRow refused = change("refused");
+    ChangeRecord refused = change(ChangeResult::kRefused);
     refused.detail = "cooldown: 42 s left";
     refused.rule = "tw";
-    EXPECT_EQ(render_changes({change("applied"), refused}, false),
+    EXPECT_EQ(render_changes({change(ChangeResult::kApplied), refused}, false),
               "AT                    RESULT   SYSCTL                 OLD  NEW  RULE  DETAIL\n"
               "2024-05-01T12:00:00Z  applied  net.ipv4.tcp_tw_reuse    2    1  -     TIME_WAIT "
               "pressure\n"
@@ -102,9 +102,15 @@ TEST(DbusFormat, SysctlsAndRulesSayWhenThereAreNone) {
 
 TEST(DbusFormat, AFailureOutranksARefusalInTheExitCode) {
     EXPECT_EQ(exit_code_for_changes({}), kExitOk);
-    EXPECT_EQ(exit_code_for_changes({change("applied"), change("skipped")}), kExitOk);
-    EXPECT_EQ(exit_code_for_changes({change("applied"), change("refused")}), kExitRefused);
-    EXPECT_EQ(exit_code_for_changes({change("refused"), change("failed")}), kExitFailure);
+    EXPECT_EQ(
+        exit_code_for_changes({change(ChangeResult::kApplied), change(ChangeResult::kSkipped)}),
+        kExitOk);
+    EXPECT_EQ(
+        exit_code_for_changes({change(ChangeResult::kApplied), change(ChangeResult::kRefused)}),
+        kExitRefused);
+    EXPECT_EQ(
+        exit_code_for_changes({change(ChangeResult::kRefused), change(ChangeResult::kFailed)}),
+        kExitFailure);
 }
 
 TEST(DbusFormat, DaemonErrorsSayWhatToDoNextAndKeepTheirExitCode) {

@@ -88,6 +88,27 @@ TEST(DbusContract, AChangeRecordGoesOnTheWireFieldByField) {
     EXPECT_EQ(wire.get<9>(), 1'714'564'800'000'001);
 }
 
+TEST(DbusContract, EveryResultSurvivesTheWireAndAnUnknownOneIsAnError) {
+    ChangeRecord record;
+    record.key = "net.ipv4.tcp_tw_reuse";
+    record.old_value = "2";
+    record.new_value = "1";
+    record.replay_command = "sysctl -w net.ipv4.tcp_tw_reuse=1";
+    record.at = from_unix_usec(1'714'564'800'123'456);
+    for (const ChangeResult result : kAllChangeResults) {
+        record.result = result;
+        const auto back = from_wire(to_wire(record));
+        ASSERT_TRUE(back.has_value()) << back.error().message;
+        EXPECT_EQ(*back, record) << to_string(result);
+    }
+    ChangeStruct wire = to_wire(record);
+    wire.get<6>() = "teleported";
+    const auto unknown = from_wire(wire);
+    ASSERT_FALSE(unknown.has_value());
+    EXPECT_EQ(unknown.error().code, ErrorCode::kParse);
+    EXPECT_NE(unknown.error().message.find("teleported"), std::string::npos);
+}
+
 TEST(DbusContract, ThereIsNoBusToOpenForNone) {
     try {
         auto connection = open_bus(BusKind::kNone);
