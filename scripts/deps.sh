@@ -10,7 +10,8 @@ PACKAGES=(
   nlohmann-json3-dev
   clang clang-format libclang-rt-14-dev
   iproute2 nftables dbus dbus-daemon util-linux procps prometheus systemd
-  scdoc man-db groff-base gzip file dpkg-dev
+  scdoc man-db groff-base gzip file dpkg-dev lintian
+  polkitd
 )
 
 missing=()
