@@ -77,9 +77,13 @@ std::string private_bus_config(BusPolicy policy, const std::filesystem::path& so
     std::string out = std::string("<?xml version=\"1.0\"?>\n") + kDoctype + "<busconfig>\n" +
                       "  <type>system</type>\n" + "  <listen>unix:path=" + socket_path.string() +
                       "</listen>\n" + "  <auth>EXTERNAL</auth>\n";
-    if (policy == BusPolicy::kProject) {
+    if (policy == BusPolicy::kProject || policy == BusPolicy::kProjectWithPolkit) {
         out += kSystemDefaults;
         out += "  <include>" TCPTUNE_SOURCE_DIR "/systemd/net.tcptune.conf</include>\n";
+        if (policy == BusPolicy::kProjectWithPolkit) {
+            // Debian's own policy of polkitd's bus name, as on a real system bus.
+            out += std::string("  <include>") + kPolkitBusPolicy + "</include>\n";
+        }
     } else {
         out += kAllowAll;
     }
