@@ -107,7 +107,7 @@ check
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
 for lib in libc6 libstdc++6 libsystemd0 libnl-3-200 libsdbus-c++ libyaml-cpp libspdlog \
-    libprometheus-cpp; do
+    libprometheus-cpp libmicrohttpd; do
     check
     grep -q "$lib" <<<"$depends" || fail "Depends does not name $lib (shlibdeps): $depends"
 done
