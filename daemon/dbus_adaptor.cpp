@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 
@@ -163,15 +164,20 @@ void Manager1Adaptor::require_privileged(const char* method) {
 namespace {
 
 // Sending a reply fails only when the connection is broken; the service
-// notices that on its own, so here it is only logged.
+// notices that on its own, so here it is only logged (never thrown into sd-bus).
+template <typename Send>
+void send_reply(const char* method, Send&& send) {
+    try {
+        send();
+    } catch (const std::exception& e) {
+        spdlog::warn("D-Bus {}: cannot send the reply: {}", method, e.what());
+    }
+}
+
 template <typename... Results>
 void send_error(const char* method, const sdbus::Result<Results...>& result,
                 const sdbus::Error& error) {
-    try {
-        result.returnError(error);
-    } catch (const std::exception& e) {
-        spdlog::warn("D-Bus {}: cannot send the error reply: {}", method, e.what());
-    }
+    send_reply(method, [&] { result.returnError(error); });
 }
 
 // The AccessDenied text for a caller polkit did not let through.
@@ -197,16 +203,23 @@ std::string denial_message(const char* method, uid_t uid, const PolkitAnswer& an
 template <typename... Results, typename F>
 void Manager1Adaptor::answer(const char* method, const sdbus::Result<Results...>& result, F& body) {
     using Value = decltype(body());
-    try {
-        if constexpr (std::is_void_v<Value>) {
+    if constexpr (std::is_void_v<Value>) {
+        try {
             guarded(method, body);
-            result.returnResults();
-        } else {
-            const Value value = guarded(method, body);
-            result.returnResults(value);
+        } catch (const sdbus::Error& e) {
+            send_error(method, result, e);
+            return;
         }
-    } catch (const sdbus::Error& e) {
-        send_error(method, result, e);
+        send_reply(method, [&] { result.returnResults(); });
+    } else {
+        std::optional<Value> value;
+        try {
+            value.emplace(guarded(method, body));
+        } catch (const sdbus::Error& e) {
+            send_error(method, result, e);
+            return;
+        }
+        send_reply(method, [&] { result.returnResults(*value); });
     }
 }
 

@@ -532,6 +532,8 @@ class DbusAuthorizationTest : public DbusApiTest {
         EXPECT_EQ(proxy_->ActiveProfile(), "dbustest");
     }
 
+    bool start_with_polkit_granting_daemon();
+
     void expect_reads_work_for_nobody() {
         const json status = status_json(/*nobody=*/true);
         EXPECT_EQ(status.at("source"), "daemon");
@@ -599,16 +601,24 @@ polkit.addRule(function(action, subject) {
 });
 )";
 
+// Bus with polkit's policy, a real polkitd granting kGrantedUser, the daemon.
+// False when the test cannot go on (skipped or failed).
+bool DbusAuthorizationTest::start_with_polkit_granting_daemon() {
+    start(BusPolicy::kProjectWithPolkit);
+    if (HasFatalFailure()) {
+        return false;
+    }
+    start_polkit(kGrantDaemonRule);
+    return !IsSkipped() && !HasFatalFailure();
+}
+
 // A real polkitd with the shipped action file and a rule granting one
 // unprivileged user: that user may call every mutating method, nobody still
 // may not (the action's default is auth_admin, which a non-interactive check
 // never passes), reads stay open.
 TEST_F(DbusAuthorizationTest, PolkitRuleGrantsTheActionToOneUser) {
     TCPTUNE_REQUIRE_PRIVATE_NETNS();
-    start(BusPolicy::kProjectWithPolkit);
-    ASSERT_FALSE(HasFatalFailure());
-    start_polkit(kGrantDaemonRule);
-    if (IsSkipped() || HasFatalFailure()) {
+    if (!start_with_polkit_granting_daemon()) {
         return;
     }
     const Caller granted{kGrantedUser, kGrantedUser};
@@ -651,17 +661,17 @@ TEST_F(DbusAuthorizationTest, PolkitRuleGrantsTheActionToOneUser) {
 // AccessDenied when the call times out (10 s).
 TEST_F(DbusAuthorizationTest, AStalledPolkitDelaysOnlyItsCallerNeverTheLoop) {
     TCPTUNE_REQUIRE_PRIVATE_NETNS();
-    start(BusPolicy::kProjectWithPolkit);
-    ASSERT_FALSE(HasFatalFailure());
-    start_polkit(kGrantDaemonRule);
-    if (IsSkipped() || HasFatalFailure()) {
+    if (!start_with_polkit_granting_daemon()) {
         return;
     }
     polkit_->freeze();
     const auto asked_at = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point answered_at;
     auto waiting = std::async(std::launch::async, [&] {
-        return dbus_send_as({kGrantedUser, kGrantedUser}, "SetProfile",
-                            {"string:dbusalt", "boolean:false"});
+        ProcessResult answer = dbus_send_as({kGrantedUser, kGrantedUser}, "SetProfile",
+                                            {"string:dbusalt", "boolean:false"});
+        answered_at = std::chrono::steady_clock::now();
+        return answer;
     });
     // While that call waits for polkit, the loop goes on: polls continue and
     // every other caller is answered.
@@ -680,8 +690,29 @@ TEST_F(DbusAuthorizationTest, AStalledPolkitDelaysOnlyItsCallerNeverTheLoop) {
     EXPECT_EQ(waiting.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
         << "the granted call returned although polkit never answered";
 
+    // At most 32 questions wait for polkit at once: of 33 more callers, the
+    // two over the cap are told so at once (LimitsExceeded), the rest wait.
+    std::vector<std::future<ProcessResult>> crowd;
+    for (int i = 0; i < 33; ++i) {
+        crowd.push_back(std::async(std::launch::async, [&] {
+            return dbus_send_as({kGrantedUser, kGrantedUser}, "Reload", {});
+        }));
+    }
+    int over_the_cap = 0;
+    for (auto& call : crowd) {
+        const ProcessResult answer = call.get();
+        EXPECT_NE(answer.exit_code, 0) << describe(answer);
+        if (answer.err.find("org.freedesktop.DBus.Error.LimitsExceeded") != std::string::npos) {
+            ++over_the_cap;
+        } else {
+            EXPECT_NE(answer.err.find("polkit could not be asked"), std::string::npos)
+                << describe(answer);
+        }
+    }
+    EXPECT_EQ(over_the_cap, 2);
+
     r = waiting.get();
-    const auto waited = std::chrono::steady_clock::now() - asked_at;
+    const auto waited = answered_at - asked_at;
     EXPECT_NE(r.exit_code, 0) << describe(r);
     EXPECT_NE(r.err.find("org.freedesktop.DBus.Error.AccessDenied"), std::string::npos)
         << describe(r);
