@@ -147,7 +147,7 @@ TEST_F(AdaptorTest, CoreErrorsReachTheCallerUnderTheirDocumentedNames) {
 TEST_F(AdaptorTest, MutatingCallsFromAnotherUidAreAccessDenied) {
     AdaptorHooks hooks;
     hooks.privileged_uid = ::getuid() + 1;
-    serve(hooks);
+    serve(std::move(hooks));
     if (IsSkipped()) {
         return;
     }
@@ -165,7 +165,7 @@ TEST_F(AdaptorTest, MutatingCallsFromAnotherUidAreAccessDenied) {
 TEST_F(AdaptorTest, APlainExceptionIsAnInternalErrorAndTheDaemonKeepsServing) {
     AdaptorHooks hooks = root_is_me();
     hooks.fault_method = "GetRules";
-    serve(hooks);
+    serve(std::move(hooks));
     if (IsSkipped()) {
         return;
     }
@@ -180,7 +180,7 @@ TEST_F(AdaptorTest, AFailingReloadHookIsReportedAndTheProfileStays) {
     hooks.reload = [] {
         return Result<void>(make_error(ErrorCode::kParse, "tcptune.yaml:1:1: bad"));
     };
-    serve(hooks);
+    serve(std::move(hooks));
     if (IsSkipped()) {
         return;
     }
