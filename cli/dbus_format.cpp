@@ -1,7 +1,8 @@
 #include "dbus_format.hpp"
 
-#include <cstdio>
 #include <iostream>
+
+#include <fmt/format.h>
 
 #include "command.hpp"
 #include "table.hpp"
@@ -12,9 +13,7 @@ namespace tcptune::cli {
 namespace {
 
 std::string number(double value) {
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%g", value);
-    return buf;
+    return fmt::format("{:g}", value);
 }
 
 bool is_watched_state(const std::string& state) {

@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
@@ -59,9 +59,7 @@ std::string upper(std::string_view name) {
 }
 
 std::string percent(double share) {
-    char buf[16];
-    std::snprintf(buf, sizeof(buf), "%.1f%%", share * 100.0);
-    return buf;
+    return fmt::format("{:.1f}%", share * 100.0);
 }
 
 // "~" marks a count that may be over-estimated (the table overflowed its capacity).
@@ -188,14 +186,12 @@ std::string render_listen(const ListenBreakdown& l, bool colour) {
             }
         }
     }
-    out += "ListenOverflows: " + std::to_string(l.listen_overflows) + " since boot";
+    out += fmt::format("ListenOverflows: {} since boot", l.listen_overflows);
     if (l.listen_overflows_per_second) {
-        char rate[64];
-        std::snprintf(rate, sizeof(rate), ", %.2f/s over the last %.1f s",
-                      *l.listen_overflows_per_second, l.trend_seconds.value_or(0.0));
-        out += rate;
+        out += fmt::format(", {:.2f}/s over the last {:.1f} s", *l.listen_overflows_per_second,
+                           l.trend_seconds.value_or(0.0));
     }
-    out += " (ListenDrops " + std::to_string(l.listen_drops) + ")\n";
+    out += fmt::format(" (ListenDrops {})\n", l.listen_drops);
     return out;
 }
 
@@ -273,10 +269,8 @@ int run_top(const TopOptions& o) {
                " distinct keys, the count may be over-estimated (use --json for error "
                "bounds, --capacity to widen)\n";
     }
-    char took[64];
-    std::snprintf(took, sizeof(took), "\nbreakdown took %.3f ms\n",
-                  std::chrono::duration<double, std::milli>(breakdown->duration).count());
-    out += took;
+    out += fmt::format("\nbreakdown took {:.3f} ms\n",
+                       std::chrono::duration<double, std::milli>(breakdown->duration).count());
     std::cout << out;
     return kExitOk;
 }

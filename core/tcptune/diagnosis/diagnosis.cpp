@@ -1,8 +1,9 @@
 #include "tcptune/diagnosis/diagnosis.hpp"
 
 #include <cmath>
-#include <cstdio>
 #include <string_view>
+
+#include <fmt/format.h>
 
 namespace tcptune {
 
@@ -157,10 +158,10 @@ std::vector<std::string> hints(const Breakdown& breakdown) {
     }
     if (breakdown.listen.listen_overflows_per_second &&
         *breakdown.listen.listen_overflows_per_second > 0.0) {
-        char rate[32];
-        std::snprintf(rate, sizeof(rate), "%.1f", *breakdown.listen.listen_overflows_per_second);
-        out.push_back(std::string("ListenOverflows rising at ") + rate +
-                      "/s — connections are dropped because an accept queue is full");
+        out.push_back(fmt::format(
+            "ListenOverflows rising at {:.1f}/s — connections are dropped because an accept "
+            "queue is full",
+            *breakdown.listen.listen_overflows_per_second));
     }
     return out;
 }
@@ -168,10 +169,7 @@ std::vector<std::string> hints(const Breakdown& breakdown) {
 namespace {
 
 std::string share_of(double share, std::uint64_t total) {
-    char buf[48];
-    std::snprintf(buf, sizeof(buf), "%.1f%% of %llu", share * 100.0,
-                  static_cast<unsigned long long>(total));
-    return buf;
+    return fmt::format("{:.1f}% of {}", share * 100.0, total);
 }
 
 std::vector<TopRow> rows_of(const TopTable& table, std::uint64_t total, bool address_only) {
