@@ -35,6 +35,7 @@
 #include "support/run_command.hpp"
 #include "support/socket_factory.hpp"
 #include "tcptune/result.hpp"
+#include "tcptune/unique_fd.hpp"
 
 namespace tcptune::test {
 
@@ -46,24 +47,8 @@ struct HttpResponse {
 
 namespace metrics_detail {
 
-class Fd {
-  public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-  private:
-    int fd_;
-};
-
 inline tl::unexpected<Error> io_error(const std::string& what) {
-    return make_error(ErrorCode::kIo, what + ": " + std::strerror(errno));
+    return make_error(ErrorCode::kIo, what + ": " + errno_text(errno));
 }
 
 inline std::string lower(std::string text) {
@@ -123,8 +108,8 @@ inline Result<HttpResponse> http_get(const std::string& host, std::uint16_t port
     } else {
         return make_error(ErrorCode::kParse, "not a numeric IP address: " + host);
     }
-    metrics_detail::Fd fd(::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (fd.get() < 0) {
+    UniqueFd fd(::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) {
         return io_error("socket");
     }
     // No TIME_WAIT on either side: our close sends an RST.
@@ -210,12 +195,12 @@ inline Result<HttpResponse> http_get(const std::string& host, std::uint16_t port
 // A loopback port nothing listens on. In the test's private namespace nothing
 // else binds ports, so it stays free until the daemon takes it.
 inline std::uint16_t free_loopback_port() {
-    metrics_detail::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = 0;
-    if (fd.get() < 0 || ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr)) {
+    if (!fd || ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr)) {
         return 0;
     }
     socklen_t len = sizeof addr;
