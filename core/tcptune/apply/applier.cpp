@@ -3,27 +3,28 @@
 #include <algorithm>
 #include <utility>
 
+#include "tcptune/enum_names.hpp"
+
 namespace tcptune {
 
+namespace {
+constexpr EnumNames<StopPolicy, 2> kStopPolicyNames = {{
+    {StopPolicy::kKeep, "keep"},
+    {StopPolicy::kRestore, "restore"},
+}};
+static_assert(lists_every_value(kStopPolicyNames));
+}  // namespace
+
 std::string_view to_string(StopPolicy policy) {
-    switch (policy) {
-        case StopPolicy::kKeep:
-            return "keep";
-        case StopPolicy::kRestore:
-            return "restore";
-    }
-    return "unknown";
+    return name_of(kStopPolicyNames, policy);
 }
 
 Result<StopPolicy> parse_stop_policy(std::string_view text) {
-    if (text == "keep") {
-        return StopPolicy::kKeep;
+    if (auto policy = value_of(kStopPolicyNames, text)) {
+        return *policy;
     }
-    if (text == "restore") {
-        return StopPolicy::kRestore;
-    }
-    return make_error(ErrorCode::kParse,
-                      "unknown stop policy \"" + std::string(text) + "\" (use keep or restore)");
+    return make_error(ErrorCode::kParse, "unknown stop policy \"" + std::string(text) + "\" (use " +
+                                             names_of(kStopPolicyNames) + ")");
 }
 
 Applier::Applier(SysctlStore& store, const Clock& clock, ApplierOptions options)

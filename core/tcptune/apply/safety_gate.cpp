@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "tcptune/apply/sysctl_registry.hpp"
+#include "tcptune/enum_names.hpp"
 
 namespace tcptune {
 
@@ -12,17 +13,14 @@ constexpr std::chrono::seconds kRateWindow{60};
 }
 
 std::string_view to_string(GateRefusalKind kind) {
-    switch (kind) {
-        case GateRefusalKind::kInvalid:
-            return "invalid";
-        case GateRefusalKind::kOverridden:
-            return "overridden";
-        case GateRefusalKind::kCooldown:
-            return "cooldown";
-        case GateRefusalKind::kRateLimit:
-            return "rate_limit";
-    }
-    return "unknown";
+    static constexpr EnumNames<GateRefusalKind, 4> kNames = {{
+        {GateRefusalKind::kInvalid, "invalid"},
+        {GateRefusalKind::kOverridden, "overridden"},
+        {GateRefusalKind::kCooldown, "cooldown"},
+        {GateRefusalKind::kRateLimit, "rate_limit"},
+    }};
+    static_assert(lists_every_value(kNames));
+    return name_of(kNames, kind);
 }
 
 SafetyGate::SafetyGate(const Clock& clock, GateLimits limits, Validator validator)

@@ -15,42 +15,20 @@
 #include <utility>
 
 #include "tcptune/duration.hpp"
+#include "tcptune/enum_names.hpp"
 
 namespace tcptune {
 
-std::string_view to_string(BusKind bus) {
-    switch (bus) {
-        case BusKind::kSystem:
-            return "system";
-        case BusKind::kSession:
-            return "session";
-        case BusKind::kNone:
-            return "none";
-    }
-    return "unknown";
-}
-
-Result<BusKind> parse_bus_kind(std::string_view text) {
-    if (text == "system") {
-        return BusKind::kSystem;
-    }
-    if (text == "session") {
-        return BusKind::kSession;
-    }
-    if (text == "none") {
-        return BusKind::kNone;
-    }
-    return make_error(ErrorCode::kParse,
-                      "unknown bus \"" + std::string(text) + "\" (use system, session or none)");
-}
-
 namespace {
 
-struct LevelName {
-    LogLevel level;
-    std::string_view name;
-};
-constexpr std::array<LevelName, 7> kLevelNames = {{
+constexpr EnumNames<BusKind, 3> kBusNames = {{
+    {BusKind::kSystem, "system"},
+    {BusKind::kSession, "session"},
+    {BusKind::kNone, "none"},
+}};
+static_assert(lists_every_value(kBusNames));
+
+constexpr EnumNames<LogLevel, 7> kLevelNames = {{
     {LogLevel::kTrace, "trace"},
     {LogLevel::kDebug, "debug"},
     {LogLevel::kInfo, "info"},
@@ -59,30 +37,32 @@ constexpr std::array<LevelName, 7> kLevelNames = {{
     {LogLevel::kCritical, "critical"},
     {LogLevel::kOff, "off"},
 }};
+static_assert(lists_every_value(kLevelNames));
 
 }  // namespace
 
-std::string_view to_string(LogLevel level) {
-    for (const auto& entry : kLevelNames) {
-        if (entry.level == level) {
-            return entry.name;
-        }
+std::string_view to_string(BusKind bus) {
+    return name_of(kBusNames, bus);
+}
+
+Result<BusKind> parse_bus_kind(std::string_view text) {
+    if (auto bus = value_of(kBusNames, text)) {
+        return *bus;
     }
-    return "unknown";
+    return make_error(ErrorCode::kParse, "unknown bus \"" + std::string(text) + "\" (use " +
+                                             names_of(kBusNames) + ")");
+}
+
+std::string_view to_string(LogLevel level) {
+    return name_of(kLevelNames, level);
 }
 
 Result<LogLevel> parse_log_level(std::string_view text) {
-    if (text == "warn") {
-        return LogLevel::kWarning;
+    if (auto level = value_of(kLevelNames, text == "warn" ? "warning" : text)) {
+        return *level;
     }
-    for (const auto& entry : kLevelNames) {
-        if (entry.name == text) {
-            return entry.level;
-        }
-    }
-    return make_error(ErrorCode::kParse,
-                      "unknown log level \"" + std::string(text) +
-                          "\" (use trace, debug, info, warning, error, critical or off)");
+    return make_error(ErrorCode::kParse, "unknown log level \"" + std::string(text) + "\" (use " +
+                                             names_of(kLevelNames) + ")");
 }
 
 Result<std::chrono::milliseconds> parse_interval(std::string_view text) {

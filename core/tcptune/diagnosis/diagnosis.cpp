@@ -190,29 +190,15 @@ std::vector<TopRow> rows_of(const TopTable& table, std::uint64_t total, bool add
 }  // namespace
 
 std::string_view to_string(TopView view) {
-    switch (view) {
-        case TopView::kPort:
-            return "port";
-        case TopView::kPeer:
-            return "peer";
-        case TopView::kEndpoint:
-            return "endpoint";
-        case TopView::kPrefix:
-            return "prefix";
-        case TopView::kProcess:
-            return "process";
-    }
-    return "port";
+    return name_of(kTopViewNames, view);
 }
 
 Result<TopView> parse_top_view(std::string_view name) {
-    for (const TopView view : kAllTopViews) {
-        if (to_string(view) == name) {
-            return view;
-        }
+    if (auto view = value_of(kTopViewNames, name)) {
+        return *view;
     }
-    return make_error(ErrorCode::kNotFound, "unknown view '" + std::string(name) +
-                                                "' (port, peer, endpoint, prefix or process)");
+    return make_error(ErrorCode::kNotFound,
+                      fmt::format("unknown view '{}' ({})", name, names_of(kTopViewNames)));
 }
 
 Result<std::vector<TopRow>> top_rows(const StateBreakdown& state, TopView view) {

@@ -4,7 +4,6 @@
 // e.g. "TIME_WAIT: 80% towards 10.0.0.5:5432 — connection pooling would help".
 // Used by `tcptune top`, the daemon's status and change records, and D-Bus GetTop.
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "tcptune/diagnosis/breakdown.hpp"
+#include "tcptune/enum_names.hpp"
 
 namespace tcptune {
 
@@ -45,10 +45,15 @@ struct TopRow {
 // take them: local ports, remote addresses, remote address:port, remote /24 or /64
 // prefixes (needs by_prefix), owning processes (needs by_process).
 enum class TopView { kPort, kPeer, kEndpoint, kPrefix, kProcess };
-inline constexpr std::array<TopView, 5> kAllTopViews = {
-    TopView::kPort, TopView::kPeer, TopView::kEndpoint, TopView::kPrefix, TopView::kProcess};
+inline constexpr EnumNames<TopView, 5> kTopViewNames = {{
+    {TopView::kPort, "port"},
+    {TopView::kPeer, "peer"},
+    {TopView::kEndpoint, "endpoint"},
+    {TopView::kPrefix, "prefix"},
+    {TopView::kProcess, "process"},
+}};
+static_assert(lists_every_value(kTopViewNames));
 
-// "port", "peer", "endpoint", "prefix", "process".
 std::string_view to_string(TopView view);
 // The inverse of to_string; anything else is ErrorCode::kNotFound naming the views.
 Result<TopView> parse_top_view(std::string_view name);

@@ -5,18 +5,18 @@
 #include <set>
 #include <utility>
 
+#include "tcptune/enum_names.hpp"
+
 namespace tcptune {
 
 std::string_view to_string(SysctlOwner owner) {
-    switch (owner) {
-        case SysctlOwner::kTcptune:
-            return "tcptune";
-        case SysctlOwner::kAdministrator:
-            return "administrator";
-        case SysctlOwner::kUnmanaged:
-            return "unmanaged";
-    }
-    return "unknown";
+    static constexpr EnumNames<SysctlOwner, 3> kNames = {{
+        {SysctlOwner::kTcptune, "tcptune"},
+        {SysctlOwner::kAdministrator, "administrator"},
+        {SysctlOwner::kUnmanaged, "unmanaged"},
+    }};
+    static_assert(lists_every_value(kNames));
+    return name_of(kNames, owner);
 }
 
 namespace {

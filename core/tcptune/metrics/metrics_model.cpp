@@ -79,7 +79,7 @@ void MetricsModel::set_status(const ControllerStatus& status) {
     rules_ = status.rules;
     sysctls_ = status.sysctls;
     for (const auto& view : sysctls_) {
-        for (const auto result : kAllChangeResults) {
+        for (const auto& [result, name] : kChangeResultNames) {
             changes_.try_emplace({view.key, result}, 0);
         }
     }

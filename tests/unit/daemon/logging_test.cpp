@@ -128,5 +128,18 @@ TEST_F(ChangeLoggerTest, RuleTransitionsNameTheMetricValueAndThreshold) {
               "info rule time-wait-pressure cleared: time_wait is 900 (threshold 20000)\n");
 }
 
+TEST_F(ChangeLoggerTest, EveryLogLevelReachesSpdlog) {
+    const std::pair<LogLevel, spdlog::level::level_enum> expected[] = {
+        {LogLevel::kTrace, spdlog::level::trace}, {LogLevel::kDebug, spdlog::level::debug},
+        {LogLevel::kInfo, spdlog::level::info},   {LogLevel::kWarning, spdlog::level::warn},
+        {LogLevel::kError, spdlog::level::err},   {LogLevel::kCritical, spdlog::level::critical},
+        {LogLevel::kOff, spdlog::level::off},
+    };
+    for (const auto& [ours, theirs] : expected) {
+        set_log_level(ours);
+        EXPECT_EQ(spdlog::get_level(), theirs) << to_string(ours);
+    }
+}
+
 }  // namespace
 }  // namespace tcptune::daemon

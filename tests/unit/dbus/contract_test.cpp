@@ -95,7 +95,7 @@ TEST(DbusContract, EveryResultSurvivesTheWireAndAnUnknownOneIsAnError) {
     record.new_value = "1";
     record.replay_command = "sysctl -w net.ipv4.tcp_tw_reuse=1";
     record.at = from_unix_usec(1'714'564'800'123'456);
-    for (const ChangeResult result : kAllChangeResults) {
+    for (const auto& [result, name] : kChangeResultNames) {
         record.result = result;
         const auto back = from_wire(to_wire(record));
         ASSERT_TRUE(back.has_value()) << back.error().message;

@@ -211,7 +211,7 @@ TEST(TopViewOptions, AskForWhatTheViewNeeds) {
 }
 
 TEST(TopView, NamesRoundTripAndAnUnknownNameListsTheViews) {
-    for (const TopView view : kAllTopViews) {
+    for (const auto& [view, name] : kTopViewNames) {
         EXPECT_EQ(parse_top_view(to_string(view)), view) << to_string(view);
     }
     const auto unknown = parse_top_view("colour");

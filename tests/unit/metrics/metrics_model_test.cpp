@@ -339,7 +339,7 @@ TEST(MetricsModel, ChangesAreCountedByKeyAndResultFromZero) {
     // Pre-seeded so the first failure is an increase, not a new series.
     EXPECT_TRUE(has_line(
         text, R"(tcptune_sysctl_changes_total{key="net.ipv4.tcp_tw_reuse",result="failed"} 0)"));
-    EXPECT_EQ(series(text, "tcptune_sysctl_changes_total").size(), 3 * kAllChangeResults.size());
+    EXPECT_EQ(series(text, "tcptune_sysctl_changes_total").size(), 3 * kChangeResultNames.size());
 }
 
 TEST(MetricsModel, ChangeKeysOutsideTheRegistryShareOneLabelValue) {
@@ -357,13 +357,13 @@ TEST(MetricsModel, ChangeKeysOutsideTheRegistryShareOneLabelValue) {
 
 TEST(MetricsModel, EveryChangeResultHasADistinctLabelValue) {
     std::set<std::string> names;
-    for (const auto result : kAllChangeResults) {
+    for (const auto& [result, word] : kChangeResultNames) {
         const std::string name(to_string(result));
         EXPECT_FALSE(name.empty());
         EXPECT_EQ(parse_change_result(name), result);
         names.insert(name);
     }
-    EXPECT_EQ(names.size(), kAllChangeResults.size());
+    EXPECT_EQ(names.size(), kChangeResultNames.size());
     EXPECT_TRUE(names.count("applied") == 1 && names.count("failed") == 1);
 }
 
