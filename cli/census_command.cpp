@@ -110,28 +110,24 @@ int run_census(const CensusOptions& options) {
         std::cerr << "tcptune census: " << snapshot.error().message << "\n";
         return kExitFailure;
     }
-    if (options.json) {
-        std::cout << to_json(*snapshot).dump(2) << "\n";
-    } else {
-        std::cout << to_table(*snapshot, colour_enabled(STDOUT_FILENO));
-    }
-    return kExitOk;
+    return print_json_or_text(
+        options.json, [&] { return to_json(*snapshot); },
+        [&] { return to_table(*snapshot, colour_enabled(STDOUT_FILENO)); });
 }
 
 }  // namespace
 
 void register_census_command(CLI::App& app, CommandContext& ctx) {
-    auto options = std::make_shared<CensusOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        "census",
+    auto [cmd, options] = add_command<CensusOptions>(
+        app, ctx, "census",
         "Count this network namespace's TCP sockets per state (IPv4 and IPv6, exact, "
         "straight from the kernel; no daemon needed), with the TcpExt counters that "
         "reveal listen-queue overflows and SYN floods.\n"
-        "Example: tcptune census --json");
+        "Example: tcptune census --json",
+        run_census);
     cmd->add_flag("--json", options->json,
                   "Print {\"states\": {...}, \"duration_seconds\": X, \"netstat\": {...}, "
                   "\"sockstat\": {...}}");
-    cmd->callback([options, &ctx] { ctx.exit_code = run_census(*options); });
 }
 
 }  // namespace tcptune::cli

@@ -267,12 +267,4 @@ nlohmann::json to_json(const ChangeRecord& c) {
             {"at_unix_usec", at}};
 }
 
-nlohmann::json to_json(const std::vector<ChangeRecord>& rows) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& row : rows) {
-        out.push_back(to_json(row));
-    }
-    return out;
-}
-
 }  // namespace tcptune::cli

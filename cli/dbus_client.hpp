@@ -136,7 +136,15 @@ nlohmann::json to_json(const DaemonCounts& c);
 nlohmann::json to_json(const SysctlRow& s);
 nlohmann::json to_json(const RuleRow& r);
 nlohmann::json to_json(const ChangeRecord& c);
-nlohmann::json to_json(const std::vector<ChangeRecord>& rows);
+// A JSON array of to_json(row) for each row.
+template <typename Row>
+nlohmann::json to_json(const std::vector<Row>& rows) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& row : rows) {
+        out.push_back(to_json(row));
+    }
+    return out;
+}
 
 // "2024-05-01T12:00:00Z" (UTC), "" for 0.
 std::string format_unix_usec(std::int64_t usec);

@@ -195,6 +195,31 @@ std::string render_listen(const ListenBreakdown& l, bool colour) {
     return out;
 }
 
+// The whole text view: each state, the listen queues, the footnotes.
+std::string render_top(const Breakdown& breakdown, View view, std::size_t capacity, bool colour) {
+    bool approximate = false;
+    std::string out;
+    for (const auto& s : breakdown.states) {
+        out += render_state(s, view, colour, approximate);
+        if (view == TopView::kProcess &&
+            (s.state == TcpState::kTimeWait || s.state == TcpState::kSynRecv) && s.total > 0) {
+            out += "(" + upper(state_name(s.state)) +
+                   " sockets belong to no process: the kernel holds them; see --by port or "
+                   "--by peer)\n";
+        }
+        out += "\n";
+    }
+    out += render_listen(breakdown.listen, colour);
+    if (approximate) {
+        out += "\n~ approximate: more than " + std::to_string(capacity) +
+               " distinct keys, the count may be over-estimated (use --json for error "
+               "bounds, --capacity to widen)\n";
+    }
+    out += fmt::format("\nbreakdown took {:.3f} ms\n",
+                       std::chrono::duration<double, std::milli>(breakdown.duration).count());
+    return out;
+}
+
 int run_top(const TopOptions& o) {
     View view;
     if (!o.by.empty()) {
@@ -243,50 +268,30 @@ int run_top(const TopOptions& o) {
         return breakdown.error().code == ErrorCode::kPermissionDenied ? kExitPermissionDenied
                                                                       : kExitFailure;
     }
-    if (o.json) {
-        nlohmann::json j = breakdown_to_json(*breakdown);
-        j["by"] = view ? std::string(to_string(*view)) : "default";
-        std::cout << j.dump(2) << "\n";
-        return kExitOk;
-    }
-
-    const bool colour = colour_enabled(STDOUT_FILENO);
-    bool approximate = false;
-    std::string out;
-    for (const auto& s : breakdown->states) {
-        out += render_state(s, view, colour, approximate);
-        if (view == TopView::kProcess &&
-            (s.state == TcpState::kTimeWait || s.state == TcpState::kSynRecv) && s.total > 0) {
-            out += "(" + upper(state_name(s.state)) +
-                   " sockets belong to no process: the kernel holds them; see --by port or "
-                   "--by peer)\n";
-        }
-        out += "\n";
-    }
-    out += render_listen(breakdown->listen, colour);
-    if (approximate) {
-        out += "\n~ approximate: more than " + std::to_string(options.capacity) +
-               " distinct keys, the count may be over-estimated (use --json for error "
-               "bounds, --capacity to widen)\n";
-    }
-    out += fmt::format("\nbreakdown took {:.3f} ms\n",
-                       std::chrono::duration<double, std::milli>(breakdown->duration).count());
-    std::cout << out;
-    return kExitOk;
+    return print_json_or_text(
+        o.json,
+        [&] {
+            nlohmann::json j = breakdown_to_json(*breakdown);
+            j["by"] = view ? std::string(to_string(*view)) : "default";
+            return j;
+        },
+        [&] {
+            return render_top(*breakdown, view, options.capacity, colour_enabled(STDOUT_FILENO));
+        });
 }
 
 }  // namespace
 
 void register_top_command(CLI::App& app, CommandContext& ctx) {
-    auto options = std::make_shared<TopOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        "top",
+    auto [cmd, options] = add_command<TopOptions>(
+        app, ctx, "top",
         "Who holds the sockets of a state, and why: top local ports, peers (and /24 or /64 "
         "prefixes), owning processes, with counts and shares, plus listeners whose accept "
         "queue is filling and the ListenOverflows counter. One streaming pass over the "
         "kernel's socket table with bounded memory; no daemon needed.\n"
         "Examples: tcptune top time_wait --by peer -n 5\n"
-        "          tcptune top close_wait --by process --json");
+        "          tcptune top close_wait --by process --json",
+        run_top);
     cmd->add_option("STATE", options->state,
                     "time_wait, close_wait, syn_recv, established, listen, ... or 'focus' "
                     "(time_wait + close_wait + syn_recv, the default)");
@@ -299,7 +304,6 @@ void register_top_command(CLI::App& app, CommandContext& ctx) {
     cmd->add_option("--trend", options->trend,
                     "Sample ListenOverflows twice this far apart and show the rate, e.g. 1s");
     cmd->add_flag("--json", options->json, "Print the breakdown as JSON (see docs/diagnosis.md)");
-    cmd->callback([options, &ctx] { ctx.exit_code = run_top(*options); });
 }
 
 }  // namespace tcptune::cli

@@ -213,12 +213,12 @@ int run_watch(const WatchOptions& o) {
 }  // namespace
 
 void register_watch_command(CLI::App& app, CommandContext& ctx) {
-    auto o = std::make_shared<WatchOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        "watch",
+    auto [cmd, o] = add_command<WatchOptions>(
+        app, ctx, "watch",
         "Live view of tcptuned, refreshed like top: counts, rules, managed sysctls and the "
         "latest changes. q or Ctrl-C quits; any other key refreshes now.\n"
-        "Example: tcptune watch --interval 1");
+        "Example: tcptune watch --interval 1",
+        run_watch);
     cmd->add_option("--interval", o->interval_seconds, "Seconds between refreshes (min 0.1)")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
@@ -228,7 +228,6 @@ void register_watch_command(CLI::App& app, CommandContext& ctx) {
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--changes", o->changes, "Recent changes to show")->capture_default_str();
     add_bus_option(*cmd, o->bus);
-    cmd->callback([o, &ctx] { ctx.exit_code = run_watch(*o); });
 }
 
 }  // namespace tcptune::cli
