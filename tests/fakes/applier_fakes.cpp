@@ -63,4 +63,19 @@ Result<void> HookedSysctlStore::write(std::string_view key, std::string_view val
     return real_.write(key, value);
 }
 
+ChangeRecord sample_change(ChangeResult result, std::string detail) {
+    ChangeRecord r;
+    r.key = "net.ipv4.tcp_tw_reuse";
+    r.old_value = "2";
+    r.new_value = "1";
+    r.profile = "web";
+    r.rule = "time-wait-pressure";
+    r.reason = "outbound connections are starved of ports";
+    r.result = result;
+    r.detail = std::move(detail);
+    r.replay_command = sysctl_replay_command(r.key, r.new_value);
+    r.at = std::chrono::system_clock::time_point(std::chrono::microseconds(1'714'564'800'000'001));
+    return r;
+}
+
 }  // namespace tcptune::test

@@ -9,21 +9,13 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "fakes/applier_fakes.hpp"
+
 namespace tcptune::daemon {
 namespace {
 
 ChangeRecord record(ChangeResult result, std::string detail = "") {
-    ChangeRecord r;
-    r.key = "net.ipv4.tcp_tw_reuse";
-    r.old_value = "2";
-    r.new_value = "1";
-    r.profile = "web";
-    r.rule = "time-wait-pressure";
-    r.reason = "outbound connections are starved of ports";
-    r.result = result;
-    r.detail = std::move(detail);
-    r.replay_command = sysctl_replay_command(r.key, r.new_value);
-    return r;
+    return test::sample_change(result, std::move(detail));
 }
 
 TEST(ChangeLoggerFormat, LineCarriesWhyAndReplayCommand) {

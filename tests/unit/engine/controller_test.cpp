@@ -6,8 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "fakes/applier_fakes.hpp"
-#include "fakes/fake_census.hpp"
+#include "fakes/controller_fixture.hpp"
 
 namespace tcptune {
 namespace {
@@ -59,14 +58,13 @@ class Recorder final : public ControllerObserver {
     std::vector<std::string> profiles;
 };
 
-class ControllerTest : public ::testing::Test {
+class ControllerTest : public test::ControllerFixture {
   protected:
-    ControllerTest() : store_(proc_.root()) {
-        proc_.set("net.ipv4.tcp_fin_timeout", "60");
-        proc_.set("net.ipv4.tcp_tw_reuse", "2");
+    ControllerTest() {
         write_profile("web", kWebProfile);
         write_profile("calm", kCalmProfile);
     }
+    ~ControllerTest() override { controller_.reset(); }  // before recorder_ goes
 
     // The value as the kernel would show it, without the trailing newline.
     std::string live(std::string_view key) const {
@@ -77,43 +75,13 @@ class ControllerTest : public ::testing::Test {
         return text;
     }
 
-    void write_profile(const std::string& name, const std::string& text) {
-        std::ofstream(profiles_.path() / (name + ".yaml")) << text;
-    }
-
-    ControllerConfig config(ApplyMode mode = ApplyMode::kEnforce) {
-        ControllerConfig c;
-        c.profile = "web";
-        c.profile_dirs = {profiles_.path()};
-        c.mode = mode;
-        c.recent_changes_capacity = 4;
-        return c;
-    }
-
-    std::unique_ptr<Applier> make_applier(ApplyMode mode = ApplyMode::kEnforce,
-                                          std::chrono::seconds key_cooldown = 0s) {
-        ApplierOptions options;
-        options.state_dir = state_.path();
-        options.mode = mode;
-        // Zero unless under test: the rule engine's own timing is tested here.
-        options.limits.key_cooldown = key_cooldown;
-        return std::make_unique<Applier>(store_, clock_, options);
-    }
-
-    // A started controller over the fakes, reporting to recorder_; the one of the
-    // previous start() call, if any, is destroyed first.
+    // A started controller over the fakes, reporting to recorder_.
     Controller& start(ApplyMode mode = ApplyMode::kEnforce,
                       std::chrono::seconds key_cooldown = 0s) {
         return start(config(mode), key_cooldown);
     }
     Controller& start(const ControllerConfig& c, std::chrono::seconds key_cooldown = 0s) {
-        controller_.reset();
-        applier_ = make_applier(c.mode, key_cooldown);
-        controller_ = std::make_unique<Controller>(census_, store_, clock_, *applier_, c);
-        controller_->add_observer(&recorder_);
-        auto started = controller_->start();
-        EXPECT_TRUE(started.has_value()) << started.error().message;
-        return *controller_;
+        return start_controller(c, key_cooldown, &recorder_);
     }
 
     void poll(Controller& controller, std::uint64_t time_wait) {
@@ -122,15 +90,7 @@ class ControllerTest : public ::testing::Test {
         clock_.advance(2s);
     }
 
-    FakeProcSys proc_;
-    TempDir profiles_;
-    TempDir state_;
-    ProcSysctlStore store_;
-    ManualClock clock_;
-    FakeCensusSource census_;
     Recorder recorder_;
-    std::unique_ptr<Applier> applier_;
-    std::unique_ptr<Controller> controller_;
 };
 
 TEST_F(ControllerTest, StartFailsOnUnknownProfileAndPollRefusesBeforeStart) {
