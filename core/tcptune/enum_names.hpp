@@ -9,12 +9,15 @@
 //   name_of(kStopPolicyNames, StopPolicy::kKeep)   // "keep"
 //   value_of(kStopPolicyNames, "restore")          // StopPolicy::kRestore
 //   names_of(kStopPolicyNames)                     // "keep or restore"
+//   parse_enum(kStopPolicyNames, text, "stop policy")  // Result, with that list on error
 
 #include <array>
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "tcptune/result.hpp"
 
 namespace tcptune {
 
@@ -60,6 +63,11 @@ constexpr std::optional<E> value_of(const EnumNames<E, N>& table, std::string_vi
     return std::nullopt;
 }
 
+// The value named `text`, or a kParse error that names the accepted words:
+// `unknown bus "usb" (use system, session or none)` for what = "bus".
+template <typename E, std::size_t N>
+Result<E> parse_enum(const EnumNames<E, N>& table, std::string_view text, std::string_view what);
+
 // "a, b or c": the names for a message that says what is accepted.
 template <typename E, std::size_t N>
 std::string names_of(const EnumNames<E, N>& table) {
@@ -71,6 +79,16 @@ std::string names_of(const EnumNames<E, N>& table) {
         out += table[i].name;
     }
     return out;
+}
+
+template <typename E, std::size_t N>
+Result<E> parse_enum(const EnumNames<E, N>& table, std::string_view text, std::string_view what) {
+    if (auto value = value_of(table, text)) {
+        return *value;
+    }
+    return make_error(ErrorCode::kParse, "unknown " + std::string(what) + " \"" +
+                                             std::string(text) + "\" (use " + names_of(table) +
+                                             ")");
 }
 
 }  // namespace tcptune

@@ -8,10 +8,8 @@
 namespace tcptune {
 
 namespace {
-constexpr EnumNames<StopPolicy, 2> kStopPolicyNames = {{
-    {StopPolicy::kKeep, "keep"},
-    {StopPolicy::kRestore, "restore"},
-}};
+constexpr EnumNames<StopPolicy, 2> kStopPolicyNames = {
+    {{StopPolicy::kKeep, "keep"}, {StopPolicy::kRestore, "restore"}}};
 static_assert(lists_every_value(kStopPolicyNames));
 }  // namespace
 
@@ -20,11 +18,7 @@ std::string_view to_string(StopPolicy policy) {
 }
 
 Result<StopPolicy> parse_stop_policy(std::string_view text) {
-    if (auto policy = value_of(kStopPolicyNames, text)) {
-        return *policy;
-    }
-    return make_error(ErrorCode::kParse, "unknown stop policy \"" + std::string(text) + "\" (use " +
-                                             names_of(kStopPolicyNames) + ")");
+    return parse_enum(kStopPolicyNames, text, "stop policy");
 }
 
 Applier::Applier(SysctlStore& store, const Clock& clock, ApplierOptions options)

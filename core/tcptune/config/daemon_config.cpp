@@ -21,11 +21,8 @@ namespace tcptune {
 
 namespace {
 
-constexpr EnumNames<BusKind, 3> kBusNames = {{
-    {BusKind::kSystem, "system"},
-    {BusKind::kSession, "session"},
-    {BusKind::kNone, "none"},
-}};
+constexpr EnumNames<BusKind, 3> kBusNames = {
+    {{BusKind::kSystem, "system"}, {BusKind::kSession, "session"}, {BusKind::kNone, "none"}}};
 static_assert(lists_every_value(kBusNames));
 
 constexpr EnumNames<LogLevel, 7> kLevelNames = {{
@@ -46,11 +43,7 @@ std::string_view to_string(BusKind bus) {
 }
 
 Result<BusKind> parse_bus_kind(std::string_view text) {
-    if (auto bus = value_of(kBusNames, text)) {
-        return *bus;
-    }
-    return make_error(ErrorCode::kParse, "unknown bus \"" + std::string(text) + "\" (use " +
-                                             names_of(kBusNames) + ")");
+    return parse_enum(kBusNames, text, "bus");
 }
 
 std::string_view to_string(LogLevel level) {
@@ -58,11 +51,7 @@ std::string_view to_string(LogLevel level) {
 }
 
 Result<LogLevel> parse_log_level(std::string_view text) {
-    if (auto level = value_of(kLevelNames, text == "warn" ? "warning" : text)) {
-        return *level;
-    }
-    return make_error(ErrorCode::kParse, "unknown log level \"" + std::string(text) + "\" (use " +
-                                             names_of(kLevelNames) + ")");
+    return parse_enum(kLevelNames, text == "warn" ? "warning" : text, "log level");
 }
 
 Result<std::chrono::milliseconds> parse_interval(std::string_view text) {
