@@ -4,11 +4,11 @@
 // configured profile's sysctls) and says so.
 #include <unistd.h>
 
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -20,6 +20,7 @@
 #include "tcptune/apply/sysctl_store.hpp"
 #include "tcptune/census/census.hpp"
 #include "tcptune/profile/profile_resolver.hpp"
+#include "tcptune/read_file.hpp"
 
 namespace tcptune::cli {
 
@@ -36,7 +37,11 @@ struct StatusOptions {
 // The profile named by the daemon's config file (`profile: NAME`), else "default".
 // A line scan is enough: the local view only needs a name to show.
 std::string configured_profile(const std::string& config_file) {
-    std::ifstream in(config_file);
+    const auto text = read_file_bounded(config_file, {.max_bytes = kMaxConfigFileBytes});
+    if (!text) {
+        return "default";
+    }
+    std::istringstream in(*text);
     const std::regex line_re(R"(^profile:\s*["']?([^"'#\s]+)["']?\s*(#.*)?$)");
     std::string line;
     std::smatch m;

@@ -13,6 +13,7 @@
 #include "tcptune/apply/sysctl_registry.hpp"
 #include "tcptune/duration.hpp"
 #include "tcptune/profile/profile_suggest.hpp"
+#include "tcptune/read_file.hpp"
 
 namespace tcptune {
 
@@ -697,14 +698,12 @@ ProfileResult<Profile> parse_profile(std::string_view yaml_text, std::string_vie
 
 ProfileResult<Profile> load_profile_file(const std::filesystem::path& path) {
     const std::string label = path.string();
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return tl::unexpected(ProfileDiagnostics{
-            ProfileDiagnostic{SourceLocation{label, 0, 0}, "cannot read profile file"}});
+    auto text = read_file_bounded(path, {.max_bytes = kMaxProfileFileBytes});
+    if (!text) {
+        return tl::unexpected(ProfileDiagnostics{ProfileDiagnostic{
+            SourceLocation{label, 0, 0}, "cannot read profile file: " + text.error().message}});
     }
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    auto profile = parse_profile(buffer.str(), label);
+    auto profile = parse_profile(*text, label);
     if (profile && profile->name != path.stem().string()) {
         return tl::unexpected(ProfileDiagnostics{ProfileDiagnostic{
             profile->name_where, "profile name '" + profile->name +

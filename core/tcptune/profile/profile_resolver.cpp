@@ -2,13 +2,14 @@
 
 #include <unistd.h>
 
-#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <system_error>
 
 #include "tcptune/profile/profile_loader.hpp"
+#include "tcptune/read_file.hpp"
 
 namespace tcptune {
 
@@ -33,7 +34,12 @@ std::optional<fs::path> source_tree_profiles() {
     if (ec) {
         return std::nullopt;
     }
-    std::ifstream cache(exe.parent_path().parent_path() / "CMakeCache.txt");
+    const auto text = read_file_bounded(exe.parent_path().parent_path() / "CMakeCache.txt",
+                                        {.max_bytes = 4 * 1024 * 1024});
+    if (!text) {
+        return std::nullopt;
+    }
+    std::istringstream cache(*text);
     std::string line;
     const std::string prefix = "CMAKE_HOME_DIRECTORY:INTERNAL=";
     while (std::getline(cache, line)) {
