@@ -47,6 +47,11 @@ T value_or_throw(Result<T> result) {
     }
 }
 
+// A listing served from memory this long; an operator's edit shows within it.
+constexpr std::chrono::seconds kProfileListingMaxAge{1};
+// The problems of one profile in a ListProfiles row (already capped per file).
+constexpr std::size_t kMaxProblemsBytes = 8 * 1024;
+
 std::vector<ChangeStruct> to_wire_list(const std::vector<ChangeRecord>& records) {
     std::vector<ChangeStruct> out;
     out.reserve(records.size());
@@ -186,10 +191,17 @@ std::vector<
     sdbus::Struct<std::string, std::string, std::string, std::string, bool, bool, std::string>>
 Manager1Adaptor::ListProfiles() {
     return guarded("ListProfiles", [&] {
-        const ProfileCatalog catalog = ProfileCatalog::scan(controller_.config().profile_dirs);
-        std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, bool, bool,
-                                  std::string>>
-            out;
+        const auto now = std::chrono::steady_clock::now();
+        if (profile_listing_valid_ && now - profile_listing_at_ < kProfileListingMaxAge) {
+            return profile_listing_;
+        }
+        const ProfileCatalog catalog =
+            ProfileCatalog::scan(controller_.config().profile_dirs, profile_cache_.loader());
+        if (catalog.omitted() > 0) {
+            spdlog::warn("ListProfiles: {} profile files not listed (at most {} per directory)",
+                         catalog.omitted(), CatalogLimits{}.max_files_per_dir);
+        }
+        ProfileRows out;
         for (const CatalogEntry& entry : catalog.entries()) {
             std::string problems;
             for (const auto& problem : entry.problems) {
@@ -197,11 +209,19 @@ Manager1Adaptor::ListProfiles() {
                     problems += '\n';
                 }
                 problems += problem.to_string();
+                if (problems.size() > kMaxProblemsBytes) {
+                    problems.resize(kMaxProblemsBytes);
+                    problems += "...";
+                    break;
+                }
             }
             out.emplace_back(entry.name, entry.description, entry.file.string(), entry.extends,
                              entry.valid(), entry.shadowed, std::move(problems));
         }
-        return out;
+        profile_listing_ = std::move(out);
+        profile_listing_at_ = std::chrono::steady_clock::now();
+        profile_listing_valid_ = true;
+        return profile_listing_;
     });
 }
 
@@ -222,7 +242,7 @@ std::tuple<std::string, std::string> Manager1Adaptor::ShowProfile(const std::str
         if (!find_profile(name, dirs)) {
             throw sdbus::Error(dbus::error::kNotFound, "no profile named '" + name + "'");
         }
-        auto resolved = resolve_profile(name, dirs);
+        auto resolved = resolve_profile(name, dirs, profile_cache_.loader());
         if (!resolved) {
             throw_error(to_error(resolved.error()));
         }
@@ -276,37 +296,78 @@ std::vector<ChangeStruct> Manager1Adaptor::GetRecentChanges(const std::uint32_t&
     });
 }
 
-std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>> Manager1Adaptor::GetTop(
-    const std::string& state, const std::string& by, const std::uint32_t& limit) {
+void Manager1Adaptor::GetTop(
+    sdbus::Result<std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>>>&& result,
+    std::string state, std::string by, std::uint32_t limit) {
     using Row = sdbus::Struct<std::string, std::uint64_t, std::string>;
-    return guarded("GetTop", [&] {
+    guarded("GetTop", [&] {
         const std::string state_text = state.empty() ? "time_wait" : state;
         const std::string view = by.empty() ? "port" : by;
         const auto parsed = parse_state(state_text);
         if (!parsed) {
             throw sdbus::Error(dbus::error::kInvalidArgs, "unknown TCP state '" + state_text + "'");
         }
-        // Naming processes reads every process's fd table: what `ss -p` shows only
-        // to root, the daemon (root) shows only to root.
-        if (view == "process") {
-            require_privileged("GetTop by process");
+        if (limit > kMaxTopLimit) {
+            throw sdbus::Error(dbus::error::kInvalidArgs, "limit " + std::to_string(limit) +
+                                                              " is out of range (0 = 10, at most " +
+                                                              std::to_string(kMaxTopLimit) + ")");
         }
-        auto options = top_view_options(*parsed, view, limit);
-        if (!options) {
+        if (auto options = top_view_options(*parsed, view, limit); !options) {
             throw sdbus::Error(dbus::error::kInvalidArgs, options.error().message);
         }
-        // One extra sock_diag dump on the loop thread (milliseconds for thousands
-        // of sockets); the daemon's own census is left untouched.
-        const auto breakdown = value_or_throw(take_breakdown(*options));
-        const StateBreakdown* per_state = breakdown.find(*parsed);
-        std::vector<Row> out;
-        if (per_state == nullptr) {
-            return out;
+        // Naming processes reads every process's fd table: what `ss -p` shows only
+        // to root, the daemon (root) shows only to root.
+        const bool by_process = view == "process";
+        if (by_process) {
+            require_privileged("GetTop by process");
         }
-        for (const TopRow& row : value_or_throw(top_rows(*per_state, view))) {
-            out.emplace_back(row.key, row.count, row.detail);
+        if (hooks_.top == nullptr) {
+            throw sdbus::Error(dbus::error::kFailed, "GetTop is not served by this daemon");
         }
-        return out;
+        const std::size_t rows_wanted = limit == 0 ? 10 : limit;
+        const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
+        const std::string sender = message != nullptr ? message->getSender() : std::string();
+        // The answer may come later, from the loop's wake-up for the worker.
+        auto pending = std::make_shared<std::decay_t<decltype(result)>>(std::move(result));
+        auto reply = [pending, parsed = *parsed, view, rows_wanted,
+                      flush = hooks_.after_deferred_reply](const Result<TopService::Shared>& got) {
+            try {
+                if (!got) {
+                    pending->returnError(
+                        sdbus::Error(dbus::error_name(got.error().code), got.error().message));
+                } else {
+                    std::vector<Row> out;
+                    if (const StateBreakdown* per_state = (*got)->find(parsed)) {
+                        auto rows = top_rows(*per_state, view);
+                        if (!rows) {
+                            throw sdbus::Error(dbus::error_name(rows.error().code),
+                                               rows.error().message);
+                        }
+                        for (const TopRow& row : *rows) {
+                            if (out.size() == rows_wanted) {
+                                break;
+                            }
+                            out.emplace_back(row.key, row.count, row.detail);
+                        }
+                    }
+                    pending->returnResults(out);
+                }
+            } catch (const sdbus::Error& e) {
+                try {
+                    pending->returnError(e);
+                } catch (const std::exception&) {
+                    // The caller or the bus is gone; nothing left to tell.
+                }
+            } catch (const std::exception&) {
+                // Reply could not be built or sent; the caller times out.
+            }
+            if (flush) {
+                flush();
+            }
+        };
+        if (auto accepted = hooks_.top->request(by_process, sender, std::move(reply)); !accepted) {
+            throw sdbus::Error(dbus::error::kLimitsExceeded, accepted.error().message);
+        }
     });
 }
 

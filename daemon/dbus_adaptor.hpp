@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -23,7 +24,9 @@
 #include "tcptune/apply/change_record.hpp"
 #include "tcptune/dbus/contract.hpp"
 #include "tcptune/engine/controller.hpp"
+#include "tcptune/profile/profile_cache.hpp"
 #include "tcptune/result.hpp"
+#include "top_service.hpp"
 
 namespace tcptune::daemon {
 
@@ -39,6 +42,11 @@ struct AdaptorHooks {
     // Test seam (env TCPTUNE_DBUS_FAULT=<Method>): that method throws a plain
     // std::runtime_error from inside its handler, to prove the edge translation.
     std::string fault_method;
+    // Serves GetTop off the loop; owned by the service, outlives the adaptor.
+    TopService* top = nullptr;
+    // Called after a reply was sent outside the connection's own processing
+    // (GetTop's deferred answers), so the service watches for POLLOUT.
+    std::function<void()> after_deferred_reply;
 };
 
 class Manager1Adaptor final : public sdbus::AdaptorInterfaces<net::tcptune::Manager1_adaptor> {
@@ -71,8 +79,9 @@ class Manager1Adaptor final : public sdbus::AdaptorInterfaces<net::tcptune::Mana
                               double, std::uint64_t>>
     GetRules() override;
     Changes GetRecentChanges(const std::uint32_t& limit) override;
-    std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>> GetTop(
-        const std::string& state, const std::string& by, const std::uint32_t& limit) override;
+    void GetTop(
+        sdbus::Result<std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>>>&& result,
+        std::string state, std::string by, std::uint32_t limit) override;
     Changes SetProfile(const std::string& name, const bool& dry_run) override;
     Changes Rollback(const bool& force) override;
     void Reload() override;
@@ -89,8 +98,18 @@ class Manager1Adaptor final : public sdbus::AdaptorInterfaces<net::tcptune::Mana
     // Throws AccessDenied unless the calling message comes from the privileged uid.
     void require_privileged(const char* method);
 
+    using ProfileRows = std::vector<
+        sdbus::Struct<std::string, std::string, std::string, std::string, bool, bool, std::string>>;
+
     Controller& controller_;
     AdaptorHooks hooks_;
+    // ListProfiles and ShowProfile are open to everyone: files are parsed
+    // again only when they changed, and the listing is rebuilt at most once
+    // per kProfileListingMaxAge whatever the call rate.
+    ProfileFileCache profile_cache_;
+    ProfileRows profile_listing_;
+    std::chrono::steady_clock::time_point profile_listing_at_{};
+    bool profile_listing_valid_ = false;
     // Last published property values, for PropertiesChanged.
     std::string published_profile_;
     std::string published_mode_;

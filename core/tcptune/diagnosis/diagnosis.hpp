@@ -45,6 +45,10 @@ struct TopRow {
 // by_process). An unknown or unavailable view is ErrorCode::kNotFound.
 Result<std::vector<TopRow>> top_rows(const StateBreakdown& state, std::string_view by);
 
+// The most rows a top view returns (D-Bus GetTop `limit`, `tcptune top -n`):
+// more is not a view an operator reads, and the tables keep at most this many.
+inline constexpr std::size_t kMaxTopLimit = 1000;
+
 // Options for take_breakdown() so that top_rows(state, by) is available, with
 // `limit` rows (0 means the default of 10). An unknown `by` is ErrorCode::kNotFound.
 Result<BreakdownOptions> top_view_options(TcpState state, std::string_view by, std::size_t limit);

@@ -158,12 +158,14 @@ ProfileResult<ResolvedProfile> merge_profiles(const std::vector<Profile>& chain)
     return out;
 }
 
-ProfileResult<ResolvedProfile> resolve_profile_file(const fs::path& file, const ProfileDirs& dirs) {
+ProfileResult<ResolvedProfile> resolve_profile_file(const fs::path& file, const ProfileDirs& dirs,
+                                                    const ProfileLoader& load) {
+    const ProfileLoader& load_file = load ? load : ProfileLoader(load_profile_file);
     std::vector<Profile> chain;
     std::set<std::string> seen_names;
     fs::path current = file;
     while (true) {
-        auto loaded = load_profile_file(current);
+        auto loaded = load_file(current);
         if (!loaded) {
             return tl::unexpected(std::move(loaded.error()));
         }
@@ -194,6 +196,14 @@ ProfileResult<ResolvedProfile> resolve_profile_file(const fs::path& file, const 
                                                             : current.parent_path());
         std::optional<fs::path> parent;
         if (looks_like_profile_path(child.extends)) {
+            const fs::path named(child.extends);
+            if (named.extension() != ".yaml" && named.extension() != ".yml") {
+                return tl::unexpected(
+                    single(child.extends_where,
+                           "extends: a path must name a .yaml or .yml profile file, not '" +
+                               named.filename().string().substr(0, 64) +
+                               "'; or give a profile name from the search path"));
+            }
             fs::path relative = current.parent_path() / child.extends;
             parent = find_profile(
                 fs::path(child.extends).is_absolute() ? child.extends : relative.string(), {});
@@ -216,7 +226,7 @@ ProfileResult<ResolvedProfile> resolve_profile_file(const fs::path& file, const 
 }
 
 ProfileResult<ResolvedProfile> resolve_profile(std::string_view name_or_path,
-                                               const ProfileDirs& dirs) {
+                                               const ProfileDirs& dirs, const ProfileLoader& load) {
     auto file = find_profile(name_or_path, dirs);
     if (!file) {
         std::string searched;
@@ -230,7 +240,7 @@ ProfileResult<ResolvedProfile> resolve_profile(std::string_view name_or_path,
                       "); `tcptune profiles` lists the available ones";
         return tl::unexpected(single(SourceLocation{std::string(name_or_path), 0, 0}, message));
     }
-    return resolve_profile_file(*file, dirs);
+    return resolve_profile_file(*file, dirs, load);
 }
 
 Error to_error(const ProfileDiagnostics& diagnostics) {
