@@ -87,16 +87,49 @@ auto Manager1Adaptor::guarded(const char* method, F&& body) -> decltype(body()) 
         return body();
     } catch (const sdbus::Error& e) {
         if (e.getName() != dbus::error::kAccessDenied) {
-            spdlog::debug("D-Bus {}: {}: {}", method, e.getName(), e.getMessage());
+            if (auto suppressed = caller_log_.admit(caller())) {
+                spdlog::debug("D-Bus {}: {}: {}{}", method, e.getName(), e.getMessage(),
+                              suppressed_note(*suppressed));
+            }
         }
         throw;
     } catch (const std::exception& e) {
-        spdlog::error("D-Bus {}: internal error: {}", method, e.what());
+        if (auto suppressed = caller_log_.admit(caller())) {
+            spdlog::error("D-Bus {}: internal error: {}{}", method, e.what(),
+                          suppressed_note(*suppressed));
+        }
         throw sdbus::Error(dbus::error::kInternal,
                            std::string(method) + ": internal error: " + e.what());
     } catch (...) {
-        spdlog::error("D-Bus {}: internal error (unknown exception)", method);
+        if (auto suppressed = caller_log_.admit(caller())) {
+            spdlog::error("D-Bus {}: internal error (unknown exception){}", method,
+                          suppressed_note(*suppressed));
+        }
         throw sdbus::Error(dbus::error::kInternal, std::string(method) + ": internal error");
+    }
+}
+
+std::string Manager1Adaptor::caller() {
+    const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
+    if (message == nullptr) {
+        return {};
+    }
+    try {
+        return message->getSender();
+    } catch (const std::exception&) {
+        return {};
+    }
+}
+
+bool Manager1Adaptor::caller_is_privileged() {
+    const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
+    if (message == nullptr) {
+        return false;
+    }
+    try {
+        return message->getCredsUid() == hooks_.privileged_uid;
+    } catch (const sdbus::Error&) {
+        return false;
     }
 }
 
@@ -112,13 +145,18 @@ void Manager1Adaptor::require_privileged(const char* method) {
         // caller cannot forge it.
         uid = message->getCredsUid();
     } catch (const sdbus::Error& e) {
-        spdlog::warn("D-Bus {}: denied, caller credentials unavailable: {}", method,
-                     e.getMessage());
+        if (auto suppressed = caller_log_.admit(caller())) {
+            spdlog::warn("D-Bus {}: denied, caller credentials unavailable: {}{}", method,
+                         e.getMessage(), suppressed_note(*suppressed));
+        }
         throw sdbus::Error(dbus::error::kAccessDenied,
                            std::string("cannot determine the caller's uid: ") + e.getMessage());
     }
     if (uid != hooks_.privileged_uid) {
-        spdlog::warn("D-Bus {}: denied for uid {} (sender {})", method, uid, message->getSender());
+        if (auto suppressed = caller_log_.admit(caller())) {
+            spdlog::warn("D-Bus {}: denied for uid {} (sender {}){}", method, uid,
+                         message->getSender(), suppressed_note(*suppressed));
+        }
         throw sdbus::Error(
             dbus::error::kAccessDenied,
             std::string(method) + " requires root (caller uid " + std::to_string(uid) + ")");
@@ -152,11 +190,18 @@ std::tuple<std::string, std::string, std::string, std::string, double, std::uint
 Manager1Adaptor::GetStatus() {
     return guarded("GetStatus", [&] {
         const ControllerStatus s = controller_.status();
+        std::string journal_error = s.journal_error ? s.journal_error->message : std::string();
+        // The journal's error names the state directory and its contents' fate:
+        // root's business. Others learn that writes are refused, not where.
+        if (!journal_error.empty() && !caller_is_privileged()) {
+            journal_error =
+                "the journal cannot be used, so tcptune writes no sysctl until an administrator "
+                "recovers it (details: tcptune status, as root)";
+        }
         return std::make_tuple(s.profile, s.profile_file.string(), s.description, mode_name(s.mode),
                                to_seconds(s.interval), s.polls, s.poll_errors,
                                s.last_poll_error ? s.last_poll_error->message : std::string(),
-                               s.journal_error ? s.journal_error->message : std::string(),
-                               std::string(kVersion));
+                               journal_error, std::string(kVersion));
     });
 }
 
@@ -198,8 +243,12 @@ Manager1Adaptor::ListProfiles() {
         const ProfileCatalog catalog =
             ProfileCatalog::scan(controller_.config().profile_dirs, profile_cache_.loader());
         if (catalog.omitted() > 0) {
-            spdlog::warn("ListProfiles: {} profile files not listed (at most {} per directory)",
-                         catalog.omitted(), CatalogLimits{}.max_files_per_dir);
+            if (auto suppressed = caller_log_.admit("ListProfiles omitted")) {
+                spdlog::warn(
+                    "ListProfiles: {} profile files not listed (at most {} per directory){}",
+                    catalog.omitted(), CatalogLimits{}.max_files_per_dir,
+                    suppressed_note(*suppressed));
+            }
         }
         ProfileRows out;
         for (const CatalogEntry& entry : catalog.entries()) {

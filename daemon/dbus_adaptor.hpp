@@ -20,6 +20,7 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "log_limiter.hpp"
 #include "net.tcptune.Manager1.adaptor.h"
 #include "tcptune/apply/change_record.hpp"
 #include "tcptune/dbus/contract.hpp"
@@ -97,12 +98,18 @@ class Manager1Adaptor final : public sdbus::AdaptorInterfaces<net::tcptune::Mana
     auto guarded(const char* method, F&& body) -> decltype(body());
     // Throws AccessDenied unless the calling message comes from the privileged uid.
     void require_privileged(const char* method);
+    // Whether the caller is the privileged uid; false when it cannot be told.
+    bool caller_is_privileged();
+    // The unique bus name of the caller being served ("" outside a call).
+    std::string caller();
 
     using ProfileRows = std::vector<
         sdbus::Struct<std::string, std::string, std::string, std::string, bool, bool, std::string>>;
 
     Controller& controller_;
     AdaptorHooks hooks_;
+    // Lines logged because of what a caller sent are throttled per sender.
+    LogRateLimiter caller_log_;
     // ListProfiles and ShowProfile are open to everyone: files are parsed
     // again only when they changed, and the listing is rebuilt at most once
     // per kProfileListingMaxAge whatever the call rate.

@@ -9,8 +9,10 @@
 // HTTP threads of prometheus-cpp. Scrapes therefore serve the last poll's
 // snapshot; they never call into the Controller and never run a netlink dump.
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "metrics_collectable.hpp"
 #include "tcptune/apply/sysctl_store.hpp"
@@ -23,6 +25,17 @@ class Exposer;
 }
 
 namespace tcptune {
+
+// The HTTP server's bounds (docs/operations.md): workers, how long a request
+// may take to arrive, how long an idle keep-alive connection keeps a worker.
+inline constexpr int kMetricsHttpThreads = 32;
+inline constexpr std::chrono::milliseconds kMetricsRequestTimeout{3000};
+inline constexpr std::chrono::milliseconds kMetricsKeepAliveTimeout{5000};
+// How long start() retries a port someone else holds (a TIME_WAIT lasts 60 s).
+inline constexpr std::chrono::seconds kMetricsBindRetryFor{65};
+
+// The civetweb options the exporter starts prometheus::Exposer with.
+std::vector<std::string> exporter_options(const std::string& listening_ports);
 
 class MetricsExporter final : public ControllerObserver {
   public:
