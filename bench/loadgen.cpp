@@ -1,7 +1,7 @@
 // tcptune-loadgen: fills the CURRENT network namespace with real TCP sockets in known
 // states, then (with --hold) keeps them until SIGINT/SIGTERM. Run it only inside a
-// throwaway namespace (`unshare -n`): it raises a few net.* limits there, and refuses
-// to when it would touch the host's namespace.
+// throwaway namespace (`unshare -n`): unless --no-tune, it raises a few net.* limits
+// there (printing each change), and refuses to when it would touch the host's namespace.
 //
 // Example:
 //   unshare -n sh -c 'ip link set lo up; tcptune-loadgen --time-wait 300000
@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -53,8 +54,12 @@ bool tune_namespace(const Options& o) {
         // Listen queues hold the CLOSE_WAITs and request sockets: fewer, longer queues.
         {"net.core.somaxconn", "65535"},
         {"net.ipv4.tcp_max_syn_backlog", "65535"},
-        // The default bucket limit (a share of the hash table) is below 300k.
-        {"net.ipv4.tcp_max_tw_buckets", std::to_string(o.time_wait * 2 + 1024)},
+        // The default bucket limit (a share of the hash table) is below 300k. Only
+        // ever raised: a small population needs no lower limit.
+        {"net.ipv4.tcp_max_tw_buckets",
+         std::to_string(std::max<std::size_t>(
+             o.time_wait * 2 + 1024,
+             tcptune::test::read_size_sysctl("net.ipv4.tcp_max_tw_buckets", 0)))},
         // More ephemeral ports per server port; server ports stay reserved.
         {"net.ipv4.ip_local_port_range", "1024 65535"},
         {"net.ipv4.ip_local_reserved_ports", "20000-29999"},
@@ -63,12 +68,18 @@ bool tune_namespace(const Options& o) {
         // Never recycle our own TIME_WAITs for new connections.
         {"net.ipv4.tcp_tw_reuse", "0"},
     };
+    // Said out loud: a reader of this namespace's sysctls (tcptuned's status, say)
+    // must be able to tell these values from the kernel's defaults.
     for (const auto& [key, value] : settings) {
+        const auto before = tcptune::test::read_sysctl(key);
         auto written = tcptune::test::write_namespace_sysctl(key, value);
         if (!written) {
             std::cerr << "tcptune-loadgen: " << written.error().message << "\n";
             return false;
         }
+        const std::string shown_before = !before ? "?" : before->empty() ? "(empty)" : *before;
+        std::cerr << "tcptune-loadgen: " << key << " " << shown_before << " -> " << value
+                  << " (this namespace only; --no-tune changes nothing)\n";
     }
     return true;
 }
@@ -127,7 +138,10 @@ int main(int argc, char** argv) {
     app.add_option("--ipv6-percent", o.ipv6_percent, "Share of each state made over IPv6")
         ->check(CLI::Range(0, 100));
     app.add_option("--parallel", o.parallel, "Holder processes building at once");
-    app.add_flag("!--no-tune", o.tune, "Do not raise namespace limits (somaxconn, ...)");
+    app.add_flag("!--no-tune", o.tune,
+                 "Change no sysctl (by default it raises somaxconn, tcp_max_syn_backlog, "
+                 "tcp_max_tw_buckets, the port ranges and tcp_synack_retries, and sets "
+                 "tcp_tw_reuse=0, printing each change)");
     app.add_flag("!--no-wait", o.wait_settled, "Do not wait for ss to show the population");
     app.add_flag("--hold", o.hold, "Keep the sockets until SIGINT/SIGTERM");
     app.add_option("--ready-file", o.ready_file, "Create this file once the population is up");

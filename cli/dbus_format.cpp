@@ -150,7 +150,9 @@ int report_daemon_error(const std::string& verb, const DaemonError& error) {
                      "`--bus session` talks to a daemon started with `tcptuned --bus session`.\n";
     } else if (error.exit_code() == kExitPermissionDenied) {
         std::cerr << "permission denied: " << error.what() << "\n"
-                  << "Changing kernel settings requires root: sudo tcptune " << verb << " ...\n";
+                  << "Changing kernel settings requires root (sudo tcptune " << verb
+                  << " ...) or the polkit action net.tcptune.manage granted by an "
+                     "administrator.\n";
     } else {
         std::cerr << error.what() << " [" << error.name() << "]\n";
     }

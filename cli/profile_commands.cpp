@@ -24,6 +24,7 @@ struct ProfileOptions {
     std::vector<std::string> profile_dirs;  // empty: the default search path
     std::vector<std::string> targets;       // NAME|PATH for show, FILE... for check
     bool json = false;
+    bool origins = false;  // profile show: where every value and rule came from
 };
 
 ProfileDirs search_dirs(const ProfileOptions& o) {
@@ -108,10 +109,11 @@ int run_show(const ProfileOptions& o) {
         print_diagnostics(resolved.error());
         return kExitInvalidProfile;
     }
+    const ProfileWriteOptions write{.origins = o.origins};
     if (o.json) {
-        std::cout << profile_to_json(*resolved).dump(2) << "\n";
+        std::cout << profile_to_json(*resolved, write).dump(2) << "\n";
     } else {
-        std::cout << profile_to_yaml(*resolved);
+        std::cout << profile_to_yaml(*resolved, write);
     }
     return kExitOk;
 }
@@ -172,10 +174,16 @@ void register_profile_commands(CLI::App& app, CommandContext& ctx) {
     CLI::App* show_cmd =
         profile->add_subcommand("show",
                                 "Print a profile with its inheritance merged, as YAML (or JSON).\n"
-                                "Example: tcptune profile show web-frontend");
+                                "Example: tcptune profile show web-frontend --origins\n"
+                                "To customize a shipped profile, put a file of the same name in "
+                                "/etc/tcptune/profiles/\nwith `extends: <its own name>`: it builds "
+                                "on the shipped one and keeps its fixes.");
     show_cmd->add_option("profile", show->targets, "Profile NAME or PATH")->required()->expected(1);
     add_dir_option(show_cmd, *show);
     show_cmd->add_flag("--json", show->json, "Print as JSON");
+    show_cmd->add_flag("--origins", show->origins,
+                       "Say where every sysctl and rule came from (file:line), for overrides "
+                       "that extend a profile of the same name");
     show_cmd->callback([show, &ctx] { ctx.exit_code = run_show(*show); });
 
     auto check = std::make_shared<ProfileOptions>();

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 
@@ -133,17 +134,12 @@ bool Manager1Adaptor::caller_is_privileged() {
     }
 }
 
-void Manager1Adaptor::require_privileged(const char* method) {
-    const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
-    if (message == nullptr) {
-        throw sdbus::Error(dbus::error::kAccessDenied, "cannot identify the caller");
-    }
-    uid_t uid = 0;
+uid_t Manager1Adaptor::caller_uid(const char* method, const sdbus::Message& message) {
     try {
         // On a dbus-daemon bus the uid comes from the bus driver
         // (GetConnectionCredentials), which learnt it from SO_PEERCRED: the
         // caller cannot forge it.
-        uid = message->getCredsUid();
+        return message.getCredsUid();
     } catch (const sdbus::Error& e) {
         if (auto suppressed = caller_log_.admit(caller())) {
             spdlog::warn("D-Bus {}: denied, caller credentials unavailable: {}{}", method,
@@ -152,6 +148,14 @@ void Manager1Adaptor::require_privileged(const char* method) {
         throw sdbus::Error(dbus::error::kAccessDenied,
                            std::string("cannot determine the caller's uid: ") + e.getMessage());
     }
+}
+
+void Manager1Adaptor::require_privileged(const char* method) {
+    const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
+    if (message == nullptr) {
+        throw sdbus::Error(dbus::error::kAccessDenied, "cannot identify the caller");
+    }
+    const uid_t uid = caller_uid(method, *message);
     if (uid != hooks_.privileged_uid) {
         if (auto suppressed = caller_log_.admit(caller())) {
             spdlog::warn("D-Bus {}: denied for uid {} (sender {}){}", method, uid,
@@ -160,6 +164,128 @@ void Manager1Adaptor::require_privileged(const char* method) {
         throw sdbus::Error(
             dbus::error::kAccessDenied,
             std::string(method) + " requires root (caller uid " + std::to_string(uid) + ")");
+    }
+}
+
+namespace {
+
+// Sending a reply fails only when the connection is broken; the service
+// notices that on its own, so here it is only logged (never thrown into sd-bus).
+template <typename Send>
+void send_reply(const char* method, Send&& send) {
+    try {
+        send();
+    } catch (const std::exception& e) {
+        spdlog::warn("D-Bus {}: cannot send the reply: {}", method, e.what());
+    }
+}
+
+template <typename... Results>
+void send_error(const char* method, const sdbus::Result<Results...>& result,
+                const sdbus::Error& error) {
+    send_reply(method, [&] { result.returnError(error); });
+}
+
+// The AccessDenied text for a caller polkit did not let through.
+std::string denial_message(const char* method, uid_t uid, const PolkitAnswer& answer) {
+    const std::string who = "caller uid " + std::to_string(uid);
+    switch (answer.verdict) {
+        case PolkitAnswer::Verdict::kUnavailable:
+            return std::string(method) + " requires root (" + who +
+                   "): no polkit on the bus to grant " + kPolkitManageAction;
+        case PolkitAnswer::Verdict::kNotAuthorized:
+            return std::string(method) + " requires root or the polkit action " +
+                   kPolkitManageAction + " (" + who + "): " + answer.detail;
+        case PolkitAnswer::Verdict::kAuthorized:
+        case PolkitAnswer::Verdict::kFailed:
+            break;
+    }
+    return std::string(method) + " requires root or the polkit action " + kPolkitManageAction +
+           " (" + who + "), and polkit could not be asked: " + answer.detail;
+}
+
+}  // namespace
+
+template <typename... Results, typename F>
+void Manager1Adaptor::answer(const char* method, const sdbus::Result<Results...>& result, F& body) {
+    using Value = decltype(body());
+    if constexpr (std::is_void_v<Value>) {
+        try {
+            guarded(method, body);
+        } catch (const sdbus::Error& e) {
+            send_error(method, result, e);
+            return;
+        }
+        send_reply(method, [&] { result.returnResults(); });
+    } else {
+        std::optional<Value> value;
+        try {
+            value.emplace(guarded(method, body));
+        } catch (const sdbus::Error& e) {
+            send_error(method, result, e);
+            return;
+        }
+        send_reply(method, [&] { result.returnResults(*value); });
+    }
+}
+
+template <typename... Results, typename F>
+void Manager1Adaptor::authorized(const char* method, sdbus::Result<Results...>&& result, F body) {
+    const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
+    if (message == nullptr) {
+        send_error(method, result,
+                   sdbus::Error(dbus::error::kAccessDenied, "cannot identify the caller"));
+        return;
+    }
+    uid_t uid = 0;
+    try {
+        uid = caller_uid(method, *message);
+    } catch (const sdbus::Error& e) {
+        send_error(method, result, e);
+        return;
+    }
+    if (uid == hooks_.privileged_uid) {
+        answer(method, result, body);
+        return;
+    }
+    const std::string sender = message->getSender();
+    const auto deny = [this, method, uid, sender](const sdbus::Result<Results...>& pending,
+                                                  const PolkitAnswer& verdict) {
+        if (auto suppressed = caller_log_.admit(sender)) {
+            spdlog::warn("D-Bus {}: denied for uid {} (sender {}): {}{}", method, uid, sender,
+                         verdict.detail, suppressed_note(*suppressed));
+        }
+        send_error(method, pending,
+                   sdbus::Error(dbus::error::kAccessDenied, denial_message(method, uid, verdict)));
+    };
+    if (!hooks_.authority) {
+        deny(result, {PolkitAnswer::Verdict::kUnavailable, "no polkit on this bus"});
+        return;
+    }
+    // std::function needs a copyable callable: the reply handle is shared.
+    auto pending = std::make_shared<sdbus::Result<Results...>>(std::move(result));
+    const bool asked = hooks_.authority->check(
+        sender, kPolkitManageAction,
+        [this, method, uid, pending, deny, body](const PolkitAnswer& verdict) mutable {
+            if (verdict.verdict != PolkitAnswer::Verdict::kAuthorized) {
+                deny(*pending, verdict);
+                return;
+            }
+            spdlog::info("D-Bus {}: uid {} authorized by polkit ({})", method, uid,
+                         kPolkitManageAction);
+            answer(method, *pending, body);
+        });
+    if (!asked) {
+        if (auto suppressed = caller_log_.admit(sender)) {
+            spdlog::warn(
+                "D-Bus {}: denied for uid {} (sender {}): too many authorization checks "
+                "in flight{}",
+                method, uid, sender, suppressed_note(*suppressed));
+        }
+        send_error(method, *pending,
+                   sdbus::Error("org.freedesktop.DBus.Error.LimitsExceeded",
+                                std::string(method) +
+                                    ": too many authorization checks in flight; try again"));
     }
 }
 
@@ -420,34 +546,28 @@ void Manager1Adaptor::GetTop(
     });
 }
 
-std::vector<ChangeStruct> Manager1Adaptor::SetProfile(const std::string& name,
-                                                      const bool& dry_run) {
-    return guarded("SetProfile", [&] {
-        require_privileged("SetProfile");
+void Manager1Adaptor::SetProfile(sdbus::Result<Changes>&& result, std::string name, bool dry_run) {
+    authorized("SetProfile", std::move(result), [this, name = std::move(name), dry_run] {
         auto records = value_or_throw(controller_.set_profile(name, dry_run));
         publish_property_changes();
         return to_wire_list(records);
     });
 }
 
-std::vector<ChangeStruct> Manager1Adaptor::Rollback(const bool& force) {
-    return guarded("Rollback", [&] {
-        require_privileged("Rollback");
-        return to_wire_list(value_or_throw(controller_.rollback(force)));
-    });
+void Manager1Adaptor::Rollback(sdbus::Result<Changes>&& result, bool force) {
+    authorized("Rollback", std::move(result),
+               [this, force] { return to_wire_list(value_or_throw(controller_.rollback(force))); });
 }
 
-void Manager1Adaptor::Reload() {
-    guarded("Reload", [&] {
-        require_privileged("Reload");
+void Manager1Adaptor::Reload(sdbus::Result<>&& result) {
+    authorized("Reload", std::move(result), [this] {
         value_or_throw(hooks_.reload ? hooks_.reload() : controller_.reload());
         publish_property_changes();
     });
 }
 
-ChangeStruct Manager1Adaptor::Resume(const std::string& key) {
-    return guarded("Resume", [&] {
-        require_privileged("Resume");
+void Manager1Adaptor::Resume(sdbus::Result<ChangeStruct>&& result, std::string key) {
+    authorized("Resume", std::move(result), [this, key = std::move(key)] {
         return dbus::to_wire(value_or_throw(controller_.resume(key)));
     });
 }

@@ -49,6 +49,11 @@ Result<std::unique_ptr<DbusService>> DbusService::create(EventLoop& loop, Contro
         connection->setMethodCallTimeout(
             std::chrono::duration_cast<std::chrono::microseconds>(kMethodCallTimeout).count());
         service.reset(new DbusService(loop, controller, std::move(connection)));
+        // polkit is a system service: on the system bus it may grant the
+        // mutating methods to users other than root.
+        if (bus == BusKind::kSystem) {
+            hooks.authority = std::make_unique<PolkitAuthority>(*service->connection_);
+        }
         // GetTop's breakdowns run on a worker thread, never on the loop.
         auto top = TopService::create(loop, [](bool by_process) {
             return take_breakdown(daemon_breakdown_options(by_process));

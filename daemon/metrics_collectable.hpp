@@ -1,6 +1,6 @@
 #pragma once
 
-// The bridge between the loop thread and prometheus-cpp's HTTP threads. The
+// The bridge between the loop thread and the metrics HTTP thread. The
 // exporter converts the MetricsModel into prometheus-cpp families on the loop
 // thread and publishes them here as one immutable snapshot; a scrape only takes
 // a shared pointer under the mutex and copies the families, so it never waits
@@ -26,7 +26,7 @@ class PublishedMetrics final : public prometheus::Collectable {
     // Loop thread: replaces what the next scrape returns.
     void publish(std::vector<prometheus::MetricFamily> families);
 
-    // HTTP threads: the last published families.
+    // HTTP thread: the last published families.
     std::vector<prometheus::MetricFamily> Collect() const override;
 
   private:

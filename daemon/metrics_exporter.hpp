@@ -6,13 +6,12 @@
 // It is a ControllerObserver: on every controller event (poll, poll error, rule
 // change, sysctl change, profile switch) it reads controller.status() on the
 // loop thread, updates its MetricsModel and publishes an immutable copy for the
-// HTTP threads of prometheus-cpp. Scrapes therefore serve the last poll's
+// HTTP thread (metrics_http_server.hpp). Scrapes therefore serve the last poll's
 // snapshot; they never call into the Controller and never run a netlink dump.
 
 #include <chrono>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "metrics_collectable.hpp"
 #include "tcptune/apply/sysctl_store.hpp"
@@ -20,22 +19,13 @@
 #include "tcptune/metrics/metrics_model.hpp"
 #include "tcptune/result.hpp"
 
-namespace prometheus {
-class Exposer;
-}
-
 namespace tcptune {
 
-// The HTTP server's bounds (docs/operations.md): workers, how long a request
-// may take to arrive, how long an idle keep-alive connection keeps a worker.
-inline constexpr int kMetricsHttpThreads = 32;
-inline constexpr std::chrono::milliseconds kMetricsRequestTimeout{3000};
-inline constexpr std::chrono::milliseconds kMetricsKeepAliveTimeout{5000};
-// How long start() retries a port someone else holds (a TIME_WAIT lasts 60 s).
-inline constexpr std::chrono::seconds kMetricsBindRetryFor{65};
+class MetricsHttpServer;
 
-// The civetweb options the exporter starts prometheus::Exposer with.
-std::vector<std::string> exporter_options(const std::string& listening_ports);
+// How long start() retries a port that a non-listening socket holds (a
+// client's TIME_WAIT lasts 60 s).
+inline constexpr std::chrono::seconds kMetricsBindRetryFor{65};
 
 class MetricsExporter final : public ControllerObserver {
   public:
@@ -74,7 +64,7 @@ class MetricsExporter final : public ControllerObserver {
     const SysctlStore& sysctls_;
     MetricsModel model_;
     std::shared_ptr<PublishedMetrics> published_;
-    std::unique_ptr<prometheus::Exposer> exposer_;
+    std::unique_ptr<MetricsHttpServer> server_;
     std::string listening_address_;
 };
 

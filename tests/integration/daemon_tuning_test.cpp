@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 #include <gtest/gtest.h>
 
@@ -139,6 +141,34 @@ TEST_F(DaemonTuningTest, OutsideSysctlWriteIsMarkedOverriddenAndNeverWrittenAgai
     make_time_wait_storm(*factory, kStorm);
     ASSERT_TRUE(daemon_->wait_for_log("rule time-wait-storm fired", 5s));
     EXPECT_FALSE(eventually([] { return sysctl(kReuse) != "0"; }, 1s));
+}
+
+// The override pattern end to end: a profile of the same name earlier in the
+// search path extends the shipped one; the daemon applies the merged result.
+TEST_F(DaemonTuningTest, OverrideOfTheSameNameBuildsOnTheShippedProfile) {
+    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+    const auto etc = work_dir() / "etc";
+    const auto usr = work_dir() / "usr";
+    std::filesystem::create_directories(etc);
+    std::filesystem::create_directories(usr);
+    std::ofstream(usr / "override-demo.yaml") << "name: override-demo\n"
+                                                 "description: the shipped one\n"
+                                                 "sysctls:\n"
+                                                 "  net.ipv4.tcp_fin_timeout: 25\n"
+                                                 "  net.ipv4.tcp_keepalive_intvl: 40\n";
+    std::ofstream(etc / "override-demo.yaml") << "name: override-demo\n"
+                                                 "description: site override\n"
+                                                 "extends: override-demo\n"
+                                                 "sysctls:\n"
+                                                 "  net.ipv4.tcp_keepalive_intvl: 30\n"
+                                                 "  net.ipv4.tcp_keepalive_time: 600\n";
+    launch({"--profile-dir", etc.string(), "--profile-dir", usr.string(), "--profile",
+            "override-demo", "--interval", "0.2"});
+    ASSERT_TRUE(daemon_->wait_for_log("ready: first poll done", 10s)) << daemon_->log();
+    EXPECT_TRUE(sysctl_becomes(kFinTimeout, "25", 5s)) << "the shipped baseline";
+    EXPECT_TRUE(sysctl_becomes("net.ipv4.tcp_keepalive_time", "600", 5s)) << "the override";
+    EXPECT_TRUE(sysctl_becomes("net.ipv4.tcp_keepalive_intvl", "30", 5s)) << "override wins";
+    EXPECT_EQ(daemon_->log().find("inheritance cycle"), std::string::npos) << daemon_->log();
 }
 
 TEST_F(DaemonTuningTest, AdviceModeRunsThePipelineAndChangesNothing) {

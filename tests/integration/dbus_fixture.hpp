@@ -40,12 +40,18 @@ inline std::string bin(const std::string& name) {
     return std::string(TCPTUNE_BIN_DIR) + "/" + name;
 }
 
-// Drops to nobody:nogroup with no supplementary groups, as the issue asks.
-inline std::vector<std::string> as_nobody(std::vector<std::string> argv) {
-    std::vector<std::string> out = {"setpriv", "--reuid=nobody", "--regid=nogroup",
+// Drops to user:group with no supplementary groups.
+inline std::vector<std::string> as_user(const std::string& user, const std::string& group,
+                                        std::vector<std::string> argv) {
+    std::vector<std::string> out = {"setpriv", "--reuid=" + user, "--regid=" + group,
                                     "--clear-groups", "--"};
     out.insert(out.end(), argv.begin(), argv.end());
     return out;
+}
+
+// Drops to nobody:nogroup with no supplementary groups, as the issue asks.
+inline std::vector<std::string> as_nobody(std::vector<std::string> argv) {
+    return as_user("nobody", "nogroup", std::move(argv));
 }
 
 inline std::string slurp(const std::filesystem::path& file) {

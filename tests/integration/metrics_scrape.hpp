@@ -97,30 +97,42 @@ inline std::optional<std::string> dechunk(std::string_view raw) {
 
 }  // namespace metrics_detail
 
-// GET http://host:port/target (IPv4 host). Bounded by `timeout` overall.
+// GET http://host:port/target; `host` is a numeric IPv4 or IPv6 address
+// (without brackets). Bounded by `timeout` overall.
 inline Result<HttpResponse> http_get(const std::string& host, std::uint16_t port,
                                      const std::string& target,
                                      std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
     using metrics_detail::io_error;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    metrics_detail::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_storage addr{};
+    socklen_t addr_len = 0;
+    std::string authority;  // the Host header
+    auto* in4 = reinterpret_cast<sockaddr_in*>(&addr);
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr);
+    if (::inet_pton(AF_INET, host.c_str(), &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons(port);
+        addr_len = sizeof(sockaddr_in);
+        authority = host + ":" + std::to_string(port);
+    } else if (::inet_pton(AF_INET6, host.c_str(), &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        addr_len = sizeof(sockaddr_in6);
+        authority = "[" + host + "]:" + std::to_string(port);
+    } else {
+        return make_error(ErrorCode::kParse, "not a numeric IP address: " + host);
+    }
+    metrics_detail::Fd fd(::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (fd.get() < 0) {
         return io_error("socket");
-    }
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
-        return make_error(ErrorCode::kParse, "not an IPv4 address: " + host);
     }
     // No TIME_WAIT on either side: our close sends an RST.
     const linger abort_on_close{1, 0};
     ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
-    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-        return io_error("connect " + host + ":" + std::to_string(port));
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), addr_len) != 0) {
+        return io_error("connect " + authority);
     }
-    const std::string request = "GET " + target + " HTTP/1.1\r\nHost: " + host + ":" +
-                                std::to_string(port) +
+    const std::string request = "GET " + target + " HTTP/1.1\r\nHost: " + authority +
                                 "\r\nConnection: keep-alive\r\nAccept: */*\r\n\r\n";
     if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) !=
         static_cast<ssize_t>(request.size())) {

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -19,72 +20,67 @@ namespace tcptune::test {
 
 namespace {
 
-constexpr const char* kDoctype =
-    "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN\"\n"
-    " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n";
+// The bus configurations are data files in tests/data/dbus/ (system-like.conf is
+// shared with scripts/quickstart.sh); we write them, so a few kilobytes is plenty
+// and anything larger is a mistake.
+constexpr std::size_t kMaxConfigBytes = 64 * 1024;
 
-// The default policy of Debian's /usr/share/dbus-1/system.conf: nobody owns
-// names or sends method calls unless a service's policy file allows it.
-constexpr const char* kSystemDefaults = R"(  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus.Properties"/>
-    <deny send_destination="org.freedesktop.DBus"
-          send_interface="org.freedesktop.DBus"
-          send_member="UpdateActivationEnvironment"/>
-    <deny send_destination="org.freedesktop.DBus"
-          send_interface="org.freedesktop.DBus.Debug.Stats"/>
-  </policy>
-  <policy user="root">
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus.Monitoring"/>
-  </policy>
-)";
+std::filesystem::path config_template(BusPolicy policy) {
+    const std::filesystem::path dir = std::filesystem::path(TCPTUNE_TEST_DATA_DIR) / "dbus";
+    return dir / (policy == BusPolicy::kAllowAll ? "allow-all.conf" : "system-like.conf");
+}
 
-constexpr const char* kAllowAll = R"(  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="*"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus.Monitoring"/>
-  </policy>
-)";
+// Replaces every occurrence of `placeholder`; an error when there is none, so a
+// template and its users cannot drift apart silently.
+Result<void> fill_in(std::string& text, std::string_view placeholder, const std::string& value,
+                     const std::filesystem::path& source) {
+    std::size_t at = text.find(placeholder);
+    if (at == std::string::npos) {
+        return make_error(ErrorCode::kParse,
+                          source.string() + " has no placeholder " + std::string(placeholder));
+    }
+    for (; at != std::string::npos; at = text.find(placeholder, at + value.size())) {
+        text.replace(at, placeholder.size(), value);
+    }
+    return {};
+}
 
 }  // namespace
 
-std::string private_bus_config(BusPolicy policy, const std::filesystem::path& socket_path) {
-    std::string out = std::string("<?xml version=\"1.0\"?>\n") + kDoctype + "<busconfig>\n" +
-                      "  <type>system</type>\n" + "  <listen>unix:path=" + socket_path.string() +
-                      "</listen>\n" + "  <auth>EXTERNAL</auth>\n";
-    if (policy == BusPolicy::kProject) {
-        out += kSystemDefaults;
-        out += "  <include>" TCPTUNE_SOURCE_DIR "/systemd/net.tcptune.conf</include>\n";
-    } else {
-        out += kAllowAll;
+Result<std::string> private_bus_config(BusPolicy policy, const std::filesystem::path& socket_path) {
+    const auto source = config_template(policy);
+    std::ifstream in(source, std::ios::binary);
+    if (!in) {
+        return make_error(ErrorCode::kNotFound, "cannot open " + source.string());
     }
-    out += "</busconfig>\n";
-    return out;
+    std::string text(kMaxConfigBytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    if (in.bad()) {
+        return make_error(ErrorCode::kIo, "cannot read " + source.string());
+    }
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxConfigBytes) {
+        return make_error(ErrorCode::kIo, source.string() + " is larger than " +
+                                              std::to_string(kMaxConfigBytes) + " bytes");
+    }
+    if (auto filled = fill_in(text, "@SOCKET_PATH@", socket_path.string(), source); !filled) {
+        return tl::unexpected(filled.error());
+    }
+    if (policy != BusPolicy::kAllowAll) {
+        const std::string service_policy = TCPTUNE_SOURCE_DIR "/systemd/net.tcptune.conf";
+        if (auto filled = fill_in(text, "@SERVICE_POLICY@", service_policy, source); !filled) {
+            return tl::unexpected(filled.error());
+        }
+    }
+    if (policy == BusPolicy::kProjectWithPolkit) {
+        // Debian's own policy of polkitd's bus name, as on a real system bus.
+        const std::string include = std::string("  <include>") + kPolkitBusPolicy + "</include>\n";
+        if (auto filled = fill_in(text, "</busconfig>", include + "</busconfig>", source);
+            !filled) {
+            return tl::unexpected(filled.error());
+        }
+    }
+    return text;
 }
 
 Result<std::unique_ptr<PrivateBus>> PrivateBus::start(BusPolicy policy) {
@@ -99,9 +95,14 @@ Result<std::unique_ptr<PrivateBus>> PrivateBus::start(BusPolicy policy) {
     ::chmod(bus->dir_.c_str(), 0755);
     const auto socket_path = bus->dir_ / "system_bus_socket";
     bus->config_file_ = bus->dir_ / "bus.conf";
+    auto config = private_bus_config(policy, socket_path);
+    if (!config) {
+        return tl::unexpected(config.error());
+    }
     {
         std::ofstream out(bus->config_file_);
-        out << private_bus_config(policy, socket_path);
+        out << *config;
+        out.flush();
         if (!out) {
             return make_error(ErrorCode::kIo, "cannot write " + bus->config_file_.string());
         }

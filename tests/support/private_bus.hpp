@@ -3,8 +3,10 @@
 // A private dbus-daemon configured like Debian's system bus (same default deny
 // rules for method calls and name ownership), listening on a socket in a fresh
 // temporary directory, so tests exercise the project's real policy file without
-// a system bus on the machine. Unix sockets live in the file system, so the bus
-// works across network namespaces and for any uid (the directory is 0755).
+// a system bus on the machine. The configuration is the data file
+// tests/data/dbus/system-like.conf, which scripts/quickstart.sh uses too. Unix
+// sockets live in the file system, so the bus works across network namespaces
+// and for any uid (the directory is 0755).
 
 #include <sys/types.h>
 
@@ -19,10 +21,19 @@ namespace tcptune::test {
 enum class BusPolicy {
     // system.conf-like defaults plus <include> of the project's systemd/net.tcptune.conf.
     kProject,
+    // kProject plus Debian's polkitd bus policy (kPolkitBusPolicy), so a real
+    // polkitd (PrivatePolkit) can own org.freedesktop.PolicyKit1. Without it
+    // the bus has no polkit: calls to it fail with ServiceUnknown, as on a
+    // system without polkitd (nothing is ever activated on a private bus).
+    kProjectWithPolkit,
     // Everyone may own and call everything: a misconfigured bus. Proves the
     // daemon's own uid check.
     kAllowAll,
 };
+
+// Installed by Debian's polkitd package.
+inline constexpr const char* kPolkitBusPolicy =
+    "/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf";
 
 class PrivateBus {
   public:
@@ -48,7 +59,9 @@ class PrivateBus {
     pid_t pid_ = -1;
 };
 
-// The busconfig document for a policy (exposed for inspection in failures).
-std::string private_bus_config(BusPolicy policy, const std::filesystem::path& socket_path);
+// The busconfig document for a policy: tests/data/dbus/system-like.conf (kProject)
+// or allow-all.conf (kAllowAll) with the socket path and the project's policy file
+// filled in. scripts/quickstart.sh fills in the same system-like.conf.
+Result<std::string> private_bus_config(BusPolicy policy, const std::filesystem::path& socket_path);
 
 }  // namespace tcptune::test

@@ -161,18 +161,6 @@ std::string sysctl_path(std::string_view key) {
     return path;
 }
 
-std::size_t read_size_sysctl(std::string_view key, std::size_t fallback) {
-    auto text = read_sysctl(key);
-    if (!text) {
-        return fallback;
-    }
-    try {
-        return static_cast<std::size_t>(std::stoull(*text));
-    } catch (...) {
-        return fallback;
-    }
-}
-
 // Connections to one server port. The kernel picks ephemeral ports with random
 // skips, so its search cost grows sharply as the ports used towards one destination
 // approach the range; an eighth of the range keeps connect() fast (and far from
@@ -744,6 +732,18 @@ Result<std::string> read_sysctl(std::string_view key) {
     std::string value;
     std::getline(in, value);
     return value;
+}
+
+std::size_t read_size_sysctl(std::string_view key, std::size_t fallback) {
+    auto text = read_sysctl(key);
+    if (!text) {
+        return fallback;
+    }
+    try {
+        return static_cast<std::size_t>(std::stoull(*text));
+    } catch (...) {
+        return fallback;
+    }
 }
 
 Result<void> write_namespace_sysctl(std::string_view key, std::string_view value) {

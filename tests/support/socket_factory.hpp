@@ -101,6 +101,8 @@ Result<void> wait_until_ss_shows(const StateCounts& expected,
 // calling process is in PID 1's network namespace, so it can never change the host.
 Result<void> write_namespace_sysctl(std::string_view key, std::string_view value);
 Result<std::string> read_sysctl(std::string_view key);
+// A numeric sysctl, or `fallback` when it cannot be read or parsed.
+std::size_t read_size_sysctl(std::string_view key, std::size_t fallback);
 
 // Human-readable "state=n ..." for the non-zero states, for messages.
 std::string describe_counts(const StateCounts& counts);

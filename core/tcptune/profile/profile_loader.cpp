@@ -485,11 +485,9 @@ class ProfileParser {
         }
         if (auto it = keys.find("extends"); it != keys.end()) {
             profile.extends_where = at(it->second.second);
+            // `extends: <own name>` is the override pattern; the resolver finds
+            // the next profile of that name down the search path.
             profile.extends = text(it->second.second, "extends").value_or("");
-            if (!profile.extends.empty() && profile.extends == profile.name) {
-                add(profile.extends_where,
-                    "inheritance cycle: profile '" + profile.name + "' extends itself");
-            }
         }
         if (auto it = keys.find("interval"); it != keys.end()) {
             profile.interval = duration(it->second.second, "interval", kMinInterval, kMaxInterval);

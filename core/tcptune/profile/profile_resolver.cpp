@@ -2,8 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <iterator>
 #include <map>
-#include <set>
 #include <sstream>
 #include <string>
 #include <system_error>
@@ -67,6 +68,95 @@ void merge_settings(std::vector<SysctlSetting>& base, const std::vector<SysctlSe
             base.push_back(s);
         }
     }
+}
+
+bool same_file(const fs::path& a, const fs::path& b) {
+    std::error_code ec;
+    const bool same = fs::equivalent(a, b, ec);
+    return ec ? a.lexically_normal() == b.lexically_normal() : same;
+}
+
+std::string joined_dirs(const ProfileDirs& dirs) {
+    std::string out;
+    for (const fs::path& d : dirs) {
+        out += (out.empty() ? "" : ", ") + d.string();
+    }
+    return out;
+}
+
+// Every file that `name` resolves to along `dirs`, in search order.
+std::vector<fs::path> all_profiles_named(std::string_view name, const ProfileDirs& dirs) {
+    std::vector<fs::path> out;
+    std::error_code ec;
+    for (const fs::path& dir : dirs) {
+        for (const char* ext : {".yaml", ".yml"}) {
+            fs::path candidate = dir / (std::string(name) + ext);
+            if (fs::is_regular_file(candidate, ec)) {
+                out.push_back(std::move(candidate));
+                break;
+            }
+        }
+    }
+    return out;
+}
+
+// The file `child` (loaded from `current`) extends. A name is looked up in the
+// search path first (so an administrator's copy in /etc wins), then next to the
+// extending file. `extends: <its own name>` is an override: it means the next
+// profile of that name further down the search path, like a drop-in over the
+// shipped unit, never the file itself.
+ProfileResult<fs::path> find_parent(const Profile& child, const fs::path& current,
+                                    const ProfileDirs& dirs) {
+    if (looks_like_profile_path(child.extends)) {
+        const fs::path named(child.extends);
+        // A profile cannot make tcptune parse (and quote in its errors) an
+        // arbitrary file, such as /etc/shadow.
+        if (named.extension() != ".yaml" && named.extension() != ".yml") {
+            return tl::unexpected(
+                single(child.extends_where,
+                       "extends: a path must name a .yaml or .yml profile file, not '" +
+                           named.filename().string().substr(0, 64) +
+                           "'; or give a profile name from the search path"));
+        }
+        const fs::path path = named.is_absolute() ? named : current.parent_path() / named;
+        if (auto found = find_profile(path.string(), {})) {
+            return *found;
+        }
+        return tl::unexpected(
+            single(child.extends_where, "parent profile file '" + path.string() + "' not found"));
+    }
+    ProfileDirs parent_dirs = dirs;
+    parent_dirs.push_back(current.parent_path().empty() ? fs::path(".") : current.parent_path());
+    const std::vector<fs::path> candidates = all_profiles_named(child.extends, parent_dirs);
+    if (child.extends == child.name) {
+        // On the search path: the next file of that name after this one. Named by
+        // path from elsewhere: the first file of that name that is not this one.
+        const std::vector<fs::path> on_path = all_profiles_named(child.extends, dirs);
+        const auto is_self = [&](const fs::path& f) { return same_file(f, current); };
+        if (auto self = std::find_if(on_path.begin(), on_path.end(), is_self);
+            self != on_path.end()) {
+            if (std::next(self) != on_path.end()) {
+                return *std::next(self);
+            }
+        } else if (auto other = std::find_if_not(candidates.begin(), candidates.end(), is_self);
+                   other != candidates.end()) {
+            return *other;
+        }
+        return tl::unexpected(
+            single(child.extends_where,
+                   "profile '" + child.name +
+                       "' extends its own name, which means the next profile "
+                       "of that name further down the search path, but there is none after " +
+                       current.string() + " (searched " + joined_dirs(dirs) +
+                       "); name another parent or drop `extends`"));
+    }
+    if (!candidates.empty()) {
+        return candidates.front();
+    }
+    return tl::unexpected(
+        single(child.extends_where, "parent profile '" + child.extends + "' not found (searched " +
+                                        joined_dirs(parent_dirs) +
+                                        "); `tcptune profiles` lists the available ones"));
 }
 
 }  // namespace
@@ -162,63 +252,42 @@ ProfileResult<ResolvedProfile> resolve_profile_file(const fs::path& file, const 
                                                     const ProfileLoader& load) {
     const ProfileLoader& load_file = load ? load : ProfileLoader(load_profile_file);
     std::vector<Profile> chain;
-    std::set<std::string> seen_names;
+    // Cycles are found by file, not by name: `extends: <own name>` is the override
+    // pattern and legitimately repeats a name down the chain.
+    std::vector<fs::path> seen_files;
     fs::path current = file;
     while (true) {
         auto loaded = load_file(current);
         if (!loaded) {
             return tl::unexpected(std::move(loaded.error()));
         }
-        seen_names.insert(loaded->name);
+        seen_files.push_back(current);
         chain.push_back(std::move(*loaded));
         const Profile& child = chain.back();
         if (child.extends.empty()) {
             break;
-        }
-        if (seen_names.contains(child.extends)) {
-            std::string cycle;
-            for (const Profile& p : chain) {
-                cycle += p.name + " -> ";
-            }
-            return tl::unexpected(
-                single(child.extends_where, "inheritance cycle: " + cycle + child.extends +
-                                                "; remove `extends` from one of them"));
         }
         if (chain.size() >= kMaxInheritanceDepth) {
             return tl::unexpected(single(
                 child.extends_where,
                 "inheritance deeper than " + std::to_string(kMaxInheritanceDepth) + " levels"));
         }
-        // Parents come from the search path first (so an administrator's copy in
-        // /etc wins), then from the directory of the extending file.
-        ProfileDirs parent_dirs = dirs;
-        parent_dirs.push_back(current.parent_path().empty() ? fs::path(".")
-                                                            : current.parent_path());
-        std::optional<fs::path> parent;
-        if (looks_like_profile_path(child.extends)) {
-            const fs::path named(child.extends);
-            if (named.extension() != ".yaml" && named.extension() != ".yml") {
-                return tl::unexpected(
-                    single(child.extends_where,
-                           "extends: a path must name a .yaml or .yml profile file, not '" +
-                               named.filename().string().substr(0, 64) +
-                               "'; or give a profile name from the search path"));
-            }
-            fs::path relative = current.parent_path() / child.extends;
-            parent = find_profile(
-                fs::path(child.extends).is_absolute() ? child.extends : relative.string(), {});
-        } else {
-            parent = find_profile(child.extends, parent_dirs);
-        }
+        auto parent = find_parent(child, current, dirs);
         if (!parent) {
-            std::string searched;
-            for (const fs::path& d : parent_dirs) {
-                searched += (searched.empty() ? "" : ", ") + d.string();
+            return tl::unexpected(std::move(parent.error()));
+        }
+        if (const auto seen =
+                std::find_if(seen_files.begin(), seen_files.end(),
+                             [&](const fs::path& f) { return same_file(f, *parent); });
+            seen != seen_files.end()) {
+            std::string cycle;
+            for (const Profile& p : chain) {
+                cycle += p.name + " -> ";
             }
             return tl::unexpected(
-                single(child.extends_where, "parent profile '" + child.extends +
-                                                "' not found (searched " + searched +
-                                                "); `tcptune profiles` lists the available ones"));
+                single(child.extends_where, "inheritance cycle: " + cycle + child.extends + " (" +
+                                                parent->string() +
+                                                "); remove `extends` from one of them"));
         }
         current = *parent;
     }
@@ -229,10 +298,7 @@ ProfileResult<ResolvedProfile> resolve_profile(std::string_view name_or_path,
                                                const ProfileDirs& dirs, const ProfileLoader& load) {
     auto file = find_profile(name_or_path, dirs);
     if (!file) {
-        std::string searched;
-        for (const fs::path& d : dirs) {
-            searched += (searched.empty() ? "" : ", ") + d.string();
-        }
+        const std::string searched = joined_dirs(dirs);
         const std::string message =
             looks_like_profile_path(name_or_path)
                 ? "profile file '" + std::string(name_or_path) + "' does not exist"

@@ -8,17 +8,28 @@ namespace tcptune {
 
 namespace {
 
-void emit_settings(YAML::Emitter& out, const std::vector<SysctlSetting>& settings) {
+std::string origin(const SourceLocation& where) {
+    return where.file + ":" + std::to_string(where.line);
+}
+
+void emit_settings(YAML::Emitter& out, const std::vector<SysctlSetting>& settings,
+                   const ProfileWriteOptions& options) {
     out << YAML::BeginMap;
     for (const SysctlSetting& s : settings) {
         out << YAML::Key << s.key << YAML::Value << s.value;
+        if (options.origins) {
+            out << YAML::Comment(origin(s.where));
+        }
     }
     out << YAML::EndMap;
 }
 
-void emit_rule(YAML::Emitter& out, const Rule& rule) {
+void emit_rule(YAML::Emitter& out, const Rule& rule, const ProfileWriteOptions& options) {
     out << YAML::BeginMap;
     out << YAML::Key << "name" << YAML::Value << rule.name;
+    if (options.origins) {
+        out << YAML::Comment("profile " + rule.defined_in + ", " + origin(rule.where));
+    }
     out << YAML::Key << "when" << YAML::Value << YAML::Flow << YAML::BeginMap;
     if (rule.when.metric.kind == Metric::Kind::kState) {
         out << YAML::Key << "state" << YAML::Value
@@ -43,7 +54,7 @@ void emit_rule(YAML::Emitter& out, const Rule& rule) {
     out << YAML::Key << "cooldown" << YAML::Value << format_duration(rule.cooldown);
     if (!rule.apply.empty()) {
         out << YAML::Key << "apply" << YAML::Value;
-        emit_settings(out, rule.apply);
+        emit_settings(out, rule.apply, options);
     }
     out << YAML::Key << "revert" << YAML::Value << (rule.revert ? "true" : "false");
     out << YAML::Key << "why" << YAML::Value << YAML::DoubleQuoted << rule.why;
@@ -60,28 +71,33 @@ nlohmann::json settings_json(const std::vector<SysctlSetting>& settings) {
 
 }  // namespace
 
-std::string profile_to_yaml(const ResolvedProfile& profile) {
+std::string profile_to_yaml(const ResolvedProfile& profile, ProfileWriteOptions options) {
     YAML::Emitter out;
     std::string lineage;
     for (const std::string& name : profile.lineage) {
         lineage += (lineage.empty() ? "" : " <- ") + name;
     }
     out << YAML::Comment("resolved profile: " + lineage);
+    if (options.origins) {
+        for (std::size_t i = 0; i < profile.lineage.size() && i < profile.sources.size(); ++i) {
+            out << YAML::Newline << YAML::Comment(profile.lineage[i] + ": " + profile.sources[i]);
+        }
+    }
     out << YAML::BeginMap;
     out << YAML::Key << "name" << YAML::Value << profile.name;
     out << YAML::Key << "description" << YAML::Value << YAML::DoubleQuoted << profile.description;
     out << YAML::Key << "interval" << YAML::Value << format_duration(profile.interval);
     out << YAML::Key << "sysctls" << YAML::Value;
-    emit_settings(out, profile.sysctls);
+    emit_settings(out, profile.sysctls, options);
     out << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
     for (const Rule& rule : profile.rules) {
-        emit_rule(out, rule);
+        emit_rule(out, rule, options);
     }
     out << YAML::EndSeq << YAML::EndMap;
     return std::string(out.c_str()) + "\n";
 }
 
-nlohmann::json profile_to_json(const ResolvedProfile& profile) {
+nlohmann::json profile_to_json(const ResolvedProfile& profile, ProfileWriteOptions options) {
     nlohmann::json j;
     j["name"] = profile.name;
     j["description"] = profile.description;
@@ -115,6 +131,17 @@ nlohmann::json profile_to_json(const ResolvedProfile& profile) {
         rules.push_back(r);
     }
     j["rules"] = rules;
+    if (options.origins) {
+        nlohmann::json sysctls = nlohmann::json::object();
+        for (const SysctlSetting& s : profile.sysctls) {
+            sysctls[s.key] = origin(s.where);
+        }
+        nlohmann::json rule_origins = nlohmann::json::object();
+        for (const Rule& rule : profile.rules) {
+            rule_origins[rule.name] = origin(rule.where);
+        }
+        j["origins"] = {{"sysctls", sysctls}, {"rules", rule_origins}};
+    }
     return j;
 }
 

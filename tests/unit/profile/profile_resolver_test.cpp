@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -209,6 +210,139 @@ rules:
     ASSERT_EQ(p.error().size(), 1U);
     EXPECT_EQ(p.error()[0].where.line, 8);  // the child's apply key
     EXPECT_NE(p.error()[0].message.find("both apply net.ipv4.tcp_tw_reuse"), std::string::npos);
+}
+
+// The override pattern (issue: customizing a shipped profile): a file of the same
+// name earlier in the search path that `extends` its own name builds on the next
+// one down, like a systemd drop-in, instead of copying it.
+class OverrideProfiles : public TempProfiles {
+  protected:
+    void SetUp() override {
+        TempProfiles::SetUp();
+        write("usr/base.yaml", R"(name: base
+description: shipped root
+sysctls:
+  net.ipv4.tcp_syncookies: 1
+rules:
+  - name: close-wait-leak
+    when: { state: close_wait, above: 1000 }
+    why: shipped
+)");
+        write("usr/web.yaml", R"(name: web
+description: shipped web
+extends: base
+interval: 5s
+sysctls:
+  net.ipv4.tcp_fin_timeout: 30
+rules:
+  - name: time-wait-pressure
+    when: { state: time_wait, above: 20000, for: 3 }
+    apply: { net.ipv4.tcp_tw_reuse: 1 }
+    revert: true
+    why: shipped
+)");
+    }
+    ProfileDirs dirs(std::initializer_list<const char*> names) const {
+        ProfileDirs out;
+        for (const char* n : names) {
+            out.push_back(dir_ / n);
+        }
+        return out;
+    }
+};
+
+TEST_F(OverrideProfiles, SameNameExtendsTheNextOneDownTheSearchPath) {
+    const fs::path etc = write("etc/web.yaml", R"(name: web
+description: site override
+extends: web
+sysctls:
+  net.ipv4.tcp_keepalive_time: 600
+  net.ipv4.tcp_fin_timeout: 20
+rules:
+  - name: time-wait-pressure
+    when: { state: time_wait, above: 5000, for: 3 }
+    apply: { net.ipv4.tcp_tw_reuse: 1 }
+    revert: true
+    why: site threshold
+  - name: site-only
+    when: { state: syn_recv, above: 100 }
+    why: site rule
+)");
+    auto p = resolve_profile("web", dirs({"etc", "usr"}));
+    ASSERT_TRUE(p.has_value()) << joined(p.error());
+    EXPECT_EQ(p->lineage, (std::vector<std::string>{"web", "web", "base"}));
+    ASSERT_EQ(p->sources.size(), 3U);
+    EXPECT_EQ(fs::path(p->sources[0]), etc);
+    EXPECT_EQ(fs::path(p->sources[1]), dir_ / "usr/web.yaml");
+    EXPECT_EQ(p->description, "site override");
+    EXPECT_EQ(p->interval, std::chrono::seconds(5));  // inherited from the shipped one
+    // Values merged key by key: the override wins where it speaks.
+    std::map<std::string, std::string> values;
+    for (const SysctlSetting& s : p->sysctls) {
+        values[s.key] = s.value;
+    }
+    EXPECT_EQ(values, (std::map<std::string, std::string>{{"net.ipv4.tcp_syncookies", "1"},
+                                                          {"net.ipv4.tcp_fin_timeout", "20"},
+                                                          {"net.ipv4.tcp_keepalive_time", "600"}}));
+    // Rules: inherited, replaced by name in place, and added.
+    ASSERT_EQ(p->rules.size(), 3U);
+    EXPECT_EQ(p->rules[0].name, "close-wait-leak");
+    EXPECT_EQ(p->rules[0].defined_in, "base");
+    EXPECT_EQ(p->rules[1].name, "time-wait-pressure");
+    EXPECT_EQ(p->rules[1].why, "site threshold");
+    EXPECT_EQ(fs::path(p->rules[1].where.file), etc);
+    EXPECT_EQ(p->rules[2].name, "site-only");
+    // profile check of the file itself resolves the same way.
+    auto checked = resolve_profile_file(etc, dirs({"etc", "usr"}));
+    ASSERT_TRUE(checked.has_value()) << joined(checked.error());
+    EXPECT_EQ(*checked, *p);
+}
+
+TEST_F(OverrideProfiles, ChainOfTwoOverrides) {
+    write("etc/web.yaml",
+          "name: web\ndescription: host override\nextends: web\nsysctls:\n"
+          "  net.ipv4.tcp_keepalive_time: 600\n");
+    write("local/web.yaml",
+          "name: web\ndescription: site override\nextends: web\nsysctls:\n"
+          "  net.ipv4.tcp_keepalive_time: 900\n  net.ipv4.tcp_keepalive_intvl: 30\n");
+    auto p = resolve_profile("web", dirs({"etc", "local", "usr"}));
+    ASSERT_TRUE(p.has_value()) << joined(p.error());
+    EXPECT_EQ(p->lineage, (std::vector<std::string>{"web", "web", "web", "base"}));
+    EXPECT_EQ(p->description, "host override");
+    std::map<std::string, std::string> values;
+    for (const SysctlSetting& s : p->sysctls) {
+        values[s.key] = s.value;
+    }
+    EXPECT_EQ(values["net.ipv4.tcp_keepalive_time"], "600");  // the first override wins
+    EXPECT_EQ(values["net.ipv4.tcp_keepalive_intvl"], "30");  // the second still counts
+    EXPECT_EQ(values["net.ipv4.tcp_fin_timeout"], "30");      // the shipped one too
+    EXPECT_NE(p->find_rule("time-wait-pressure"), nullptr);
+}
+
+TEST_F(OverrideProfiles, SelfExtensionWithNothingFurtherDownIsAnErrorAtTheExtendsLine) {
+    write("etc/lonely.yaml", "name: lonely\ndescription: x\nextends: lonely\n");
+    auto p = resolve_profile("lonely", dirs({"etc", "usr"}));
+    ASSERT_FALSE(p.has_value());
+    ASSERT_EQ(p.error().size(), 1U);
+    EXPECT_EQ(p.error()[0].where.line, 3);
+    EXPECT_EQ(p.error()[0].where.column, 10);
+    EXPECT_NE(p.error()[0].message.find("extends its own name"), std::string::npos)
+        << joined(p.error());
+}
+
+TEST_F(OverrideProfiles, ACycleThroughAnOverrideIsStillACycleWithItsLocation) {
+    // etc/web -> usr/web -> base, and base resolves to etc/base, which extends web:
+    // the search path finds etc/web again.
+    write("etc/web.yaml", "name: web\ndescription: x\nextends: web\n");
+    write("etc/base.yaml", "name: base\ndescription: x\nextends: web\n");
+    auto p = resolve_profile("web", dirs({"etc", "usr"}));
+    ASSERT_FALSE(p.has_value());
+    ASSERT_EQ(p.error().size(), 1U);
+    EXPECT_NE(p.error()[0].message.find("inheritance cycle: web -> web -> base -> web"),
+              std::string::npos)
+        << joined(p.error());
+    EXPECT_EQ(fs::path(p.error()[0].where.file), dir_ / "etc/base.yaml");
+    EXPECT_EQ(p.error()[0].where.line, 3);
 }
 
 TEST(DefaultProfileDirs, StartWithEtcThenUsrShareThenSourceTree) {

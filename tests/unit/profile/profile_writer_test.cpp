@@ -48,6 +48,38 @@ TEST(ProfileWriter, ResolvedShippedProfilesRoundTrip) {
     }
 }
 
+// `profile show --origins`: every sysctl and rule says file:line, and the text
+// still loads as a profile (the origins are YAML comments).
+TEST(ProfileWriter, OriginsNameTheFileAndLineOfEverySettingAndRule) {
+    auto resolved = resolve_profile("web-frontend", {kShipped});
+    ASSERT_TRUE(resolved.has_value());
+    const std::string yaml = profile_to_yaml(*resolved, {.origins = true});
+    for (const SysctlSetting& s : resolved->sysctls) {
+        const std::string line =
+            s.key + ": " + s.value + "  # " + s.where.file + ":" + std::to_string(s.where.line);
+        EXPECT_NE(yaml.find(line), std::string::npos) << line << "\n" << yaml;
+    }
+    for (const Rule& r : resolved->rules) {
+        const std::string line = "name: " + r.name + "  # profile " + r.defined_in + ", " +
+                                 r.where.file + ":" + std::to_string(r.where.line);
+        EXPECT_NE(yaml.find(line), std::string::npos) << line << "\n" << yaml;
+    }
+    for (const std::string& source : resolved->sources) {
+        EXPECT_NE(yaml.find(source), std::string::npos) << source;
+    }
+    auto reparsed = parse_profile(yaml, "printed.yaml");
+    ASSERT_TRUE(reparsed.has_value()) << yaml << "\n" << to_error(reparsed.error()).message;
+    EXPECT_EQ(reparsed->rules.size(), resolved->rules.size());
+    EXPECT_EQ(profile_to_yaml(*resolved).find("  # "), std::string::npos)
+        << "origins only when asked";
+
+    const nlohmann::json j = profile_to_json(*resolved, {.origins = true});
+    const SysctlSetting& first = resolved->sysctls.front();
+    EXPECT_EQ(j["origins"]["sysctls"][first.key],
+              first.where.file + ":" + std::to_string(first.where.line));
+    EXPECT_FALSE(profile_to_json(*resolved).contains("origins"));
+}
+
 TEST(ProfileWriter, JsonCarriesLineageAndRules) {
     auto resolved = resolve_profile("syn-flood-guard", {kShipped});
     ASSERT_TRUE(resolved.has_value());
