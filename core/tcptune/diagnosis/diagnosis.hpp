@@ -48,6 +48,10 @@ enum class TopView { kPort, kPeer, kEndpoint, kPrefix, kProcess };
 inline constexpr std::array<TopView, 5> kAllTopViews = {
     TopView::kPort, TopView::kPeer, TopView::kEndpoint, TopView::kPrefix, TopView::kProcess};
 
+// The most rows a top view returns (D-Bus GetTop `limit`, `tcptune top -n`):
+// more is not a view an operator reads, and the tables keep at most this many.
+inline constexpr std::size_t kMaxTopLimit = 1000;
+
 // "port", "peer", "endpoint", "prefix", "process".
 std::string_view to_string(TopView view);
 // The inverse of to_string; anything else is ErrorCode::kNotFound naming the views.

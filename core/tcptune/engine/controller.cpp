@@ -15,6 +15,8 @@ std::string_view to_string(SysctlOwner owner) {
             return "administrator";
         case SysctlOwner::kUnmanaged:
             return "unmanaged";
+        case SysctlOwner::kNotApplied:
+            return "not-applied";
     }
     return "unknown";
 }
@@ -416,9 +418,15 @@ ControllerStatus Controller::status() const {
             view.owner = SysctlOwner::kAdministrator;
         } else if (entry != nullptr) {
             // Changed since tcptune's last write but not yet noticed by a poll:
-            // already the administrator's value.
-            view.owner = view.current == entry->last_written ? SysctlOwner::kTcptune
-                                                             : SysctlOwner::kAdministrator;
+            // already the administrator's value, unless it is the original
+            // (tcptune's own write never took effect).
+            if (view.current == entry->last_written) {
+                view.owner = SysctlOwner::kTcptune;
+            } else if (view.current == entry->original) {
+                view.owner = SysctlOwner::kNotApplied;
+            } else {
+                view.owner = SysctlOwner::kAdministrator;
+            }
         }
         out.sysctls.push_back(std::move(view));
     }
