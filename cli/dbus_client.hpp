@@ -72,7 +72,7 @@ struct SysctlRow {
     std::string current;
     std::string original;  // "" = none
     std::string desired;   // "" = none
-    std::string owner;     // tcptune | administrator | unmanaged
+    std::string owner;     // tcptune | administrator | unmanaged | not-applied
 };
 
 struct RuleRow {

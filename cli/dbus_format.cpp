@@ -101,8 +101,9 @@ std::string render_sysctls(const std::vector<SysctlRow>& sysctls, bool colour) {
                  {"OWNER", Align::kLeft}});
     for (const auto& s : sysctls) {
         const RowStyle style = s.owner == "administrator" ? RowStyle::kWarn
-                               : s.owner == "unmanaged"   ? RowStyle::kDim
-                                                          : RowStyle::kNormal;
+                               : s.owner == "unmanaged" || s.owner == "not-applied"
+                                   ? RowStyle::kDim
+                                   : RowStyle::kNormal;
         table.add_row({s.key, s.current, s.original.empty() ? "-" : s.original,
                        s.desired.empty() ? "-" : s.desired, s.owner},
                       style);

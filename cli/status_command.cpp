@@ -18,6 +18,7 @@
 #include "tcptune/census/census.hpp"
 #include "tcptune/config/daemon_config.hpp"
 #include "tcptune/profile/profile_resolver.hpp"
+#include "tcptune/read_file.hpp"
 
 namespace tcptune::cli {
 

@@ -184,6 +184,13 @@ std::vector<ChangeRecord> Applier::check_overrides() {
             // rollback report read failures when they matter.
             continue;
         }
+        if (*live == entry.original) {
+            // tcptune's own unfinished business, not an administrator's: a crash
+            // between journaling and writing (the order the safety model
+            // requires), or a rollback that restored the value but could not
+            // update the journal. The write is simply not in effect.
+            continue;
+        }
         PlannedChange as_planned{key, entry.last_written, entry.profile, entry.rule, entry.reason};
         std::string detail = "changed outside tcptune: tcptune last wrote \"" + entry.last_written +
                              "\", the kernel now has \"" + *live +
@@ -280,9 +287,14 @@ Result<std::vector<ChangeRecord>> Applier::rollback(RollbackOptions options) {
         // Verified: only now forget the original. A crash before this line leaves
         // the entry, and the next rollback finds the value already restored.
         if (auto removed = journal_->remove(key); !removed) {
-            detail += (detail.empty() ? "" : "; ") +
-                      std::string("restored, but the journal entry could not be removed: ") +
-                      removed.error().message;
+            // The kernel has the original again, but the journal still says
+            // tcptune changed the key: a failure the operator must see (the
+            // next poll treats the key as not applied, never as overridden).
+            records.push_back(make_record(
+                as_planned, *live, entry.original, ChangeResult::kFailed,
+                "restored to the original, but the journal entry could not be removed: " +
+                    removed.error().message));
+            continue;
         }
         session_overrides_.erase(key);
         records.push_back(

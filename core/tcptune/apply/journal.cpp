@@ -13,7 +13,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tcptune/apply/sysctl_registry.hpp"
 #include "tcptune/apply/sysctl_store.hpp"
+#include "tcptune/read_file.hpp"
 
 namespace tcptune {
 
@@ -100,6 +102,17 @@ Result<void> replace_file_atomically(const fs::path& dir, const fs::path& target
         return io_error("fsync directory " + dir.string(), err);
     }
     return {};
+}
+
+// A value recorded for `spec`'s key must have its shape (one integer, or two
+// for a pair). Bounds are not checked: an original may well lie outside what
+// tcptune itself would set, and it is the administrator's value to get back.
+bool has_shape_of(const SysctlSpec& spec, const std::string& value) {
+    const auto integers = parse_sysctl_integers(value);
+    if (!integers) {
+        return false;
+    }
+    return integers->size() == (spec.type == SysctlType::kIntPair ? 2U : 1U);
 }
 
 const json* require(const json& obj, const char* field, json::value_t type, std::string& why,
@@ -214,6 +227,17 @@ Result<JournalEntries> parse_journal(std::string_view text) {
         if (!sysctl_key_path("/", key)) {
             return make_error(ErrorCode::kCorruptJournal, where + " is not a sysctl key");
         }
+        // The journal never widens the allowlist: rollback writes what it
+        // names, so a key tcptune could never have written means the file was
+        // not written by tcptune.
+        const SysctlSpec* spec = find_sysctl(key);
+        if (spec == nullptr || spec->removed()) {
+            return make_error(ErrorCode::kCorruptJournal,
+                              where +
+                                  " is not a key tcptune manages (not in its allowlist, "
+                                  "`tcptune explain sysctls`); tcptune never writes it, "
+                                  "so it will not restore it either");
+        }
         JournalEntry e;
         const json* original = require(je, "original", json::value_t::string, why, where);
         const json* last = require(je, "last_written", json::value_t::string, why, where);
@@ -227,6 +251,18 @@ Result<JournalEntries> parse_journal(std::string_view text) {
         }
         e.original = original->get<std::string>();
         e.last_written = last->get<std::string>();
+        for (const auto& [field, value] :
+             {std::pair<const char*, const std::string&>{"original", e.original},
+              std::pair<const char*, const std::string&>{"last_written", e.last_written}}) {
+            if (!has_shape_of(*spec, value)) {
+                return make_error(
+                    ErrorCode::kCorruptJournal,
+                    where + ": \"" + field + "\" (\"" + value + "\") is not a value of " + key +
+                        " (" +
+                        (spec->type == SysctlType::kIntPair ? "two integers" : "one integer") +
+                        " expected)");
+            }
+        }
         auto when = parse_utc(at->get<std::string>());
         if (!when) {
             return make_error(ErrorCode::kCorruptJournal, where + ": " + when.error().message);
@@ -248,6 +284,10 @@ Result<JournalEntries> parse_journal(std::string_view text) {
             }
             e.overridden_at = *owhen;
             e.overridden_value = oval->get<std::string>();
+            if (!has_shape_of(*spec, e.overridden_value)) {
+                return make_error(ErrorCode::kCorruptJournal,
+                                  where + ": \"overridden_value\" is not a value of " + key);
+            }
         }
         entries.emplace(key, std::move(e));
     }
@@ -259,38 +299,19 @@ Journal::Journal(fs::path state_dir)
 
 Result<Journal> Journal::open(const fs::path& state_dir) {
     Journal journal(state_dir);
-    const int fd = ::open(journal.path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        const int err = errno;
-        if (err == ENOENT) {
+    // Bounded, non-blocking, regular files only: a FIFO or a device in place of
+    // the journal must not hang or exhaust the daemon at start.
+    auto read =
+        read_file_bounded(journal.path_, {.max_bytes = kMaxJournalFileBytes, .no_follow = true});
+    if (!read) {
+        if (read.error().code == ErrorCode::kNotFound) {
             return journal;  // never written anything: an empty journal
         }
-        const ErrorCode code =
-            err == EACCES || err == EPERM ? ErrorCode::kPermissionDenied : ErrorCode::kIo;
-        return make_error(code, "journal " + journal.path_.string() +
-                                    " cannot be opened: " + describe_errno(err) + ". " +
-                                    journal_recovery_advice(journal.path_));
+        return make_error(read.error().code, "journal " + journal.path_.string() +
+                                                 " cannot be used: " + read.error().message + ". " +
+                                                 journal_recovery_advice(journal.path_));
     }
-    std::string text;
-    std::array<char, 4096> buf{};
-    while (true) {
-        const ssize_t n = ::read(fd, buf.data(), buf.size());
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            const int err = errno;
-            ::close(fd);
-            return make_error(ErrorCode::kIo, "journal " + journal.path_.string() +
-                                                  " cannot be read: " + describe_errno(err) + ". " +
-                                                  journal_recovery_advice(journal.path_));
-        }
-        if (n == 0) {
-            break;
-        }
-        text.append(buf.data(), static_cast<std::size_t>(n));
-    }
-    ::close(fd);
+    const std::string& text = *read;
     if (text.empty()) {
         // Atomic replace never leaves an empty journal behind, so an empty file
         // means something else happened to it: do not guess.

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "tcptune/apply/sysctl_registry.hpp"
+#include "tcptune/read_file.hpp"
 
 namespace tcptune {
 
@@ -98,34 +99,13 @@ Result<std::string> ProcSysctlStore::read(std::string_view key) const {
     if (!path) {
         return tl::unexpected(path.error());
     }
-    Fd fd(::open(path->c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (fd.get() < 0) {
-        const int err = errno;
-        return make_error(code_for_errno(err),
-                          "cannot read " + std::string(key) + ": " + describe_errno(err));
+    // A tunable's value is a line; 64 KiB is generous.
+    auto raw = read_file_bounded(*path, {.max_bytes = 64 * 1024, .no_follow = true});
+    if (!raw) {
+        return make_error(raw.error().code,
+                          "cannot read " + std::string(key) + ": " + raw.error().message);
     }
-    std::string raw;
-    std::array<char, 512> buf{};
-    while (true) {
-        const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            const int err = errno;
-            return make_error(code_for_errno(err),
-                              "cannot read " + std::string(key) + ": " + describe_errno(err));
-        }
-        if (n == 0) {
-            break;
-        }
-        raw.append(buf.data(), static_cast<std::size_t>(n));
-        if (raw.size() > 64 * 1024) {
-            return make_error(ErrorCode::kParse, "value of " + std::string(key) +
-                                                     " is implausibly large for a tunable");
-        }
-    }
-    return normalize_sysctl_value(raw);
+    return normalize_sysctl_value(*raw);
 }
 
 Result<void> ProcSysctlStore::write(std::string_view key, std::string_view value) {

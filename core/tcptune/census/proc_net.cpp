@@ -10,6 +10,8 @@
 #include <optional>
 #include <vector>
 
+#include "tcptune/read_file.hpp"
+
 namespace tcptune {
 
 namespace {
@@ -171,32 +173,7 @@ Result<NetstatCounters> parse_netstat(std::string_view netstat) {
 }
 
 Result<std::string> read_proc_file(const std::filesystem::path& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        const int err = errno;
-        return make_error(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
-                          "cannot open " + path.string() + ": " + std::strerror(err));
-    }
-    std::string text;
-    std::array<char, 4096> chunk{};
-    for (;;) {
-        const ssize_t got = ::read(fd, chunk.data(), chunk.size());
-        if (got < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            const int err = errno;
-            ::close(fd);
-            return make_error(ErrorCode::kIo,
-                              "cannot read " + path.string() + ": " + std::strerror(err));
-        }
-        if (got == 0) {
-            break;
-        }
-        text.append(chunk.data(), static_cast<std::size_t>(got));
-    }
-    ::close(fd);
-    return text;
+    return read_file_bounded(path, {.max_bytes = kMaxProcFileBytes});
 }
 
 Result<SockstatSummary> read_sockstat(const std::filesystem::path& proc_net_dir) {

@@ -16,6 +16,7 @@
 
 #include "tcptune/duration.hpp"
 #include "tcptune/enum_names.hpp"
+#include "tcptune/read_file.hpp"
 
 namespace tcptune {
 
@@ -235,28 +236,19 @@ Result<DaemonOptions> load_daemon_options(const DaemonOverrides& flags) {
     options.profile_dirs = default_profile_dirs();
     options.config_file = flags.config_file.value_or(std::filesystem::path(kDefaultConfigFile));
 
-    std::ifstream in(options.config_file);
-    if (in) {
-        std::ostringstream text;
-        text << in.rdbuf();
-        if (in.bad()) {
-            return make_error(ErrorCode::kIo,
-                              "cannot read config file " + options.config_file.string());
-        }
+    auto text = read_file_bounded(options.config_file, {.max_bytes = kMaxConfigFileBytes});
+    if (text) {
         // Named first: the options are moved into the call below.
         const std::string source = options.config_file.string();
-        auto parsed = parse_daemon_config(text.str(), source, std::move(options));
+        auto parsed = parse_daemon_config(*text, source, std::move(options));
         if (!parsed) {
             return tl::unexpected(parsed.error());
         }
         options = std::move(*parsed);
     } else {
-        const int err = errno;
-        const bool missing = err == ENOENT;
+        const bool missing = text.error().code == ErrorCode::kNotFound;
         if (flags.config_file || !missing) {
-            return make_error(missing ? ErrorCode::kNotFound : ErrorCode::kIo,
-                              "cannot open config file " + options.config_file.string() + ": " +
-                                  std::strerror(err));
+            return make_error(text.error().code, "config file: " + text.error().message);
         }
         // The default file is optional: a package may not install one.
     }

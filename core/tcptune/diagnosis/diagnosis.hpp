@@ -54,6 +54,10 @@ inline constexpr EnumNames<TopView, 5> kTopViewNames = {{
 }};
 static_assert(lists_every_value(kTopViewNames));
 
+// The most rows a top view returns (D-Bus GetTop `limit`, `tcptune top -n`):
+// more is not a view an operator reads, and the tables keep at most this many.
+inline constexpr std::size_t kMaxTopLimit = 1000;
+
 std::string_view to_string(TopView view);
 // The inverse of to_string; anything else is ErrorCode::kNotFound naming the views.
 Result<TopView> parse_top_view(std::string_view name);

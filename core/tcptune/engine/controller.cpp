@@ -10,10 +10,11 @@
 namespace tcptune {
 
 std::string_view to_string(SysctlOwner owner) {
-    static constexpr EnumNames<SysctlOwner, 3> kNames = {{
+    static constexpr EnumNames<SysctlOwner, 4> kNames = {{
         {SysctlOwner::kTcptune, "tcptune"},
         {SysctlOwner::kAdministrator, "administrator"},
         {SysctlOwner::kUnmanaged, "unmanaged"},
+        {SysctlOwner::kNotApplied, "not-applied"},
     }};
     static_assert(lists_every_value(kNames));
     return name_of(kNames, owner);
@@ -416,9 +417,15 @@ ControllerStatus Controller::status() const {
             view.owner = SysctlOwner::kAdministrator;
         } else if (entry != nullptr) {
             // Changed since tcptune's last write but not yet noticed by a poll:
-            // already the administrator's value.
-            view.owner = view.current == entry->last_written ? SysctlOwner::kTcptune
-                                                             : SysctlOwner::kAdministrator;
+            // already the administrator's value, unless it is the original
+            // (tcptune's own write never took effect).
+            if (view.current == entry->last_written) {
+                view.owner = SysctlOwner::kTcptune;
+            } else if (view.current == entry->original) {
+                view.owner = SysctlOwner::kNotApplied;
+            } else {
+                view.owner = SysctlOwner::kAdministrator;
+            }
         }
         out.sysctls.push_back(std::move(view));
     }

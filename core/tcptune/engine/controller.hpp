@@ -46,8 +46,13 @@ enum class SysctlOwner {
     kTcptune,        // tcptune wrote it and the live value is still what it wrote
     kAdministrator,  // someone else changed it; tcptune will not touch it until resumed
     kUnmanaged,      // tcptune has never written it
+    // Journaled but not in effect: the live value is still the recorded
+    // original (a crash between journaling and writing, or a rollback that
+    // could not update the journal). Not an override.
+    kNotApplied,
 };
-std::string_view to_string(SysctlOwner owner);  // "tcptune" | "administrator" | "unmanaged"
+// "tcptune" | "administrator" | "unmanaged" | "not-applied"
+std::string_view to_string(SysctlOwner owner);
 
 // One sysctl as status shows it. Covers every key the active profile may set
 // (baseline and rule `apply`) plus every key in the journal.

@@ -33,6 +33,11 @@ struct ProfileDiagnostic {
 
 using ProfileDiagnostics = std::vector<ProfileDiagnostic>;
 
+// Bounds of what one profile file can make tcptune report or hold: the first
+// kMaxDiagnosticsPerFile problems, then "... and N more"; at most kMaxRules rules.
+inline constexpr std::size_t kMaxDiagnosticsPerFile = 20;
+inline constexpr std::size_t kMaxRules = 256;
+
 // Netstat (TcpExt) counters a rule can watch the per-poll increase of.
 enum class NetstatCounter {
     kListenOverflows,

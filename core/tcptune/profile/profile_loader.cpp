@@ -13,6 +13,7 @@
 #include "tcptune/apply/sysctl_registry.hpp"
 #include "tcptune/duration.hpp"
 #include "tcptune/profile/profile_suggest.hpp"
+#include "tcptune/read_file.hpp"
 
 namespace tcptune {
 
@@ -75,8 +76,16 @@ bool valid_name(std::string_view name) {
 // and that nesting is shallow, because yaml-cpp 0.7 parses nested collections
 // recursively and a deep enough document overflows the stack. Real profiles
 // nest four levels deep. Returns the 1-based line/column of the problem.
-constexpr std::size_t kMaxProfileBytes = 1024 * 1024;
+constexpr std::size_t kMaxProfileBytes = kMaxProfileFileBytes;
 constexpr int kMaxNesting = 32;
+constexpr std::size_t kMaxDiagnosticsKept = 1000;
+
+// A word quoted from the file, cut short: messages name the offending key,
+// they do not reproduce whatever text a file holds.
+std::string abbreviated(const std::string& word) {
+    constexpr std::size_t kMax = 40;
+    return word.size() <= kMax ? word : word.substr(0, kMax) + "...";
+}
 
 struct TextProblem {
     int line = 1;
@@ -86,7 +95,8 @@ struct TextProblem {
 
 std::optional<TextProblem> check_text(std::string_view text) {
     if (text.size() > kMaxProfileBytes) {
-        return TextProblem{1, 1, "profile is larger than 1 MiB"};
+        return TextProblem{
+            1, 1, "profile is larger than " + std::to_string(kMaxProfileBytes / 1024) + " KiB"};
     }
     int line = 1;
     int column = 1;
@@ -188,29 +198,25 @@ class ProfileParser {
     ProfileResult<Profile> parse(std::string_view text) {
         if (auto problem = check_text(text)) {
             add(SourceLocation{source_, problem->line, problem->column}, problem->message);
-            return tl::unexpected(std::move(diags_));
+            return tl::unexpected(take_diagnostics());
         }
         YAML::Node root;
         try {
             root = YAML::Load(std::string(text));
         } catch (const YAML::Exception& e) {
             add(at_mark(e.mark), "YAML syntax error: " + e.msg);
-            return tl::unexpected(std::move(diags_));
+            return tl::unexpected(take_diagnostics());
         }
         Profile profile;
         profile.source = source_;
         if (!root.IsMap()) {
             add(root.IsDefined() && !root.IsNull() ? at(root) : SourceLocation{source_, 1, 1},
                 "a profile must be a YAML mapping with at least `name:` and `description:`");
-            return tl::unexpected(std::move(diags_));
+            return tl::unexpected(take_diagnostics());
         }
         parse_top(root, profile);
         if (!diags_.empty()) {
-            std::stable_sort(diags_.begin(), diags_.end(), [](const auto& a, const auto& b) {
-                return std::pair(a.where.line, a.where.column) <
-                       std::pair(b.where.line, b.where.column);
-            });
-            return tl::unexpected(std::move(diags_));
+            return tl::unexpected(take_diagnostics());
         }
         return profile;
     }
@@ -224,7 +230,36 @@ class ProfileParser {
     }
     SourceLocation at(const YAML::Node& node) const { return at_mark(node.Mark()); }
     void add(SourceLocation where, std::string message) {
-        diags_.push_back(ProfileDiagnostic{std::move(where), std::move(message)});
+        // Kept in memory up to a hard bound; a file of 100k aliases of one bad
+        // rule must not become 100k messages.
+        if (diags_.size() < kMaxDiagnosticsKept) {
+            diags_.push_back(ProfileDiagnostic{std::move(where), std::move(message)});
+        } else {
+            ++dropped_;
+        }
+    }
+
+    std::size_t problems() const { return diags_.size() + dropped_; }
+
+    // In file order, at most kMaxDiagnosticsPerFile, then one line saying how
+    // many more there are.
+    ProfileDiagnostics take_diagnostics() {
+        std::stable_sort(diags_.begin(), diags_.end(), [](const auto& a, const auto& b) {
+            return std::pair(a.where.line, a.where.column) <
+                   std::pair(b.where.line, b.where.column);
+        });
+        std::size_t more = dropped_;
+        if (diags_.size() > kMaxDiagnosticsPerFile) {
+            more += diags_.size() - kMaxDiagnosticsPerFile;
+            diags_.resize(kMaxDiagnosticsPerFile);
+        }
+        if (more > 0) {
+            diags_.push_back(ProfileDiagnostic{
+                SourceLocation{source_, 0, 0},
+                "... and " + std::to_string(more) + " more problems (fix these first)"});
+        }
+        dropped_ = 0;
+        return std::move(diags_);
     }
 
     // Checks a mapping's keys: known, unique, scalar. Returns key -> (key node, value node).
@@ -241,7 +276,8 @@ class ProfileParser {
             }
             const std::string& word = key.Scalar();
             if (std::find(allowed.begin(), allowed.end(), word) == allowed.end()) {
-                std::string message = "unknown key '" + word + "' in " + std::string(what);
+                std::string message =
+                    "unknown key '" + abbreviated(word) + "' in " + std::string(what);
                 const std::string hint = closest_match(word, allowed);
                 if (!hint.empty()) {
                     message += " (did you mean '" + hint + "'?)";
@@ -472,6 +508,11 @@ class ProfileParser {
             add(at(node), "rules must be a list of rules, each starting with `- name: ...`");
             return;
         }
+        if (node.size() > kMaxRules) {
+            add(at(node), "a profile may have at most " + std::to_string(kMaxRules) +
+                              " rules, not " + std::to_string(node.size()));
+            return;
+        }
         std::map<std::string, SourceLocation> names;
         for (const YAML::Node& item : node) {
             if (!item.IsMap()) {
@@ -501,7 +542,7 @@ class ProfileParser {
 
     // The rule and whether it is free of errors.
     std::pair<Rule, bool> parse_rule(const YAML::Node& item) {
-        const std::size_t errors_before = diags_.size();
+        const std::size_t errors_before = problems();
         auto keys = keys_of(item, kRuleKeys, "a rule");
         const auto hints = hinted_;
         Rule rule;
@@ -515,9 +556,9 @@ class ProfileParser {
         const std::string label = rule.name.empty() ? "rule" : "rule '" + rule.name + "'";
         bool when_ok = false;
         if (auto it = keys.find("when"); it != keys.end()) {
-            const std::size_t before_when = diags_.size();
+            const std::size_t before_when = problems();
             parse_when(it->second.second, rule, label);
-            when_ok = diags_.size() == before_when;
+            when_ok = problems() == before_when;
         } else if (missing(hints, "when")) {
             add(at(item), label +
                               " has no 'when'; e.g. `when: { state: time_wait, above: 20000, "
@@ -555,7 +596,7 @@ class ProfileParser {
                                  s.key + "; a key may be driven by one rule only (merge them)");
             }
         }
-        const bool ok = diags_.size() == errors_before;
+        const bool ok = problems() == errors_before;
         return {std::move(rule), ok};
     }
 
@@ -682,6 +723,7 @@ class ProfileParser {
 
     std::string source_;
     ProfileDiagnostics diags_;
+    std::size_t dropped_ = 0;                          // diagnostics beyond kMaxDiagnosticsKept
     std::set<std::string> hinted_;                     // keys suggested by the latest keys_of()
     std::map<std::string, std::string> applied_keys_;  // sysctl -> rule applying it
 };
@@ -695,14 +737,12 @@ ProfileResult<Profile> parse_profile(std::string_view yaml_text, std::string_vie
 
 ProfileResult<Profile> load_profile_file(const std::filesystem::path& path) {
     const std::string label = path.string();
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return tl::unexpected(ProfileDiagnostics{
-            ProfileDiagnostic{SourceLocation{label, 0, 0}, "cannot read profile file"}});
+    auto text = read_file_bounded(path, {.max_bytes = kMaxProfileFileBytes});
+    if (!text) {
+        return tl::unexpected(ProfileDiagnostics{ProfileDiagnostic{
+            SourceLocation{label, 0, 0}, "cannot read profile file: " + text.error().message}});
     }
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    auto profile = parse_profile(buffer.str(), label);
+    auto profile = parse_profile(*text, label);
     if (profile && profile->name != path.stem().string()) {
         return tl::unexpected(ProfileDiagnostics{ProfileDiagnostic{
             profile->name_where, "profile name '" + profile->name +

@@ -301,6 +301,42 @@ TEST_F(ApplierTest, RollbackFailureKeepsTheEntryForNextTime) {
     EXPECT_EQ(live(kFin), "60");
 }
 
+// #16 item 6: tcptune must not mistake its own unfinished actions for an
+// administrator's. A crash between journaling and writing leaves an entry
+// whose live value is still the original.
+TEST_F(ApplierTest, AJournaledWriteThatNeverHappenedIsNotAnOverride) {
+    {
+        auto journal = Journal::open(state.path()).value();
+        ASSERT_TRUE(journal.record_write(kFin, "60", "30", clock.wall_now(), "web", "pileup", "x"));
+    }
+    ASSERT_EQ(live(kFin), "60");  // the crash came before the write
+    auto applier = make();        // the restart
+    EXPECT_TRUE(applier->check_overrides().empty());
+    EXPECT_FALSE(applier->is_overridden(kFin));
+    auto records = applier->rollback().value();
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].result, ChangeResult::kRestored) << records[0].detail;
+    EXPECT_TRUE(Journal::open(state.path()).value().entries().empty());
+}
+
+TEST_F(ApplierTest, ARollbackThatCannotUpdateTheJournalFailsAndIsNoOverrideLater) {
+    auto applier = make();
+    applier->apply({change(kFin, "30")});
+    // The journal can no longer be replaced (as root a read-only mode does not
+    // stop writes; a directory where the temp file goes does).
+    std::filesystem::create_directory(state.path() / "journal.json.tmp");
+    auto records = applier->rollback().value();
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].result, ChangeResult::kFailed) << "the CLI must exit non-zero";
+    EXPECT_NE(records[0].detail.find("journal entry could not be removed"), std::string::npos);
+    EXPECT_EQ(live(kFin), "60") << "the value itself was restored";
+    EXPECT_TRUE(applier->check_overrides().empty()) << "the next poll reports no override";
+    EXPECT_FALSE(applier->is_overridden(kFin));
+    std::filesystem::remove(state.path() / "journal.json.tmp");
+    EXPECT_EQ(applier->rollback().value()[0].result, ChangeResult::kRestored);
+    EXPECT_TRUE(Journal::open(state.path()).value().entries().empty());
+}
+
 TEST_F(ApplierTest, ARestartKeepsTheJournalsOriginals) {
     // A crash after some writes: the next process sees the changed values live
     // but must roll back to the values from before the first process ran.

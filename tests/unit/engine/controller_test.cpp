@@ -204,6 +204,34 @@ TEST_F(ControllerTest, OutsideWriteIsReportedOnceAndNeverOverwritten) {
     EXPECT_EQ(recorder_.changes.back().result, ChangeResult::kResumed);
 }
 
+// #16 item 6: a journaled write that never took effect (crash between
+// journaling and writing) shows as not applied, is never reported as an
+// administrator's override, and the restarted daemon applies it after all.
+TEST_F(ControllerTest, AJournaledButUnwrittenKeyIsNotAppliedNotOverridden) {
+    {
+        auto journal = Journal::open(state_.path()).value();
+        ASSERT_TRUE(journal.record_write("net.ipv4.tcp_fin_timeout", "60", "30", clock_.wall_now(),
+                                         "web", "", "baseline"));
+    }
+    auto applier = make_applier();
+    Controller controller(census_, store_, clock_, *applier, config());
+    Recorder recorder;
+    controller.add_observer(&recorder);
+    ASSERT_TRUE(controller.start().has_value());
+    for (const auto& view : controller.status().sysctls) {
+        if (view.key == "net.ipv4.tcp_fin_timeout") {
+            EXPECT_EQ(view.owner, SysctlOwner::kNotApplied);
+            EXPECT_EQ(to_string(view.owner), "not-applied");
+        }
+    }
+    poll(controller, 10);
+    for (const auto& change : recorder.changes) {
+        EXPECT_NE(change.result, ChangeResult::kOverridden) << change.detail;
+    }
+    EXPECT_EQ(live("net.ipv4.tcp_fin_timeout"), "30") << "the baseline is applied after all";
+    EXPECT_EQ(applier->journal()->find("net.ipv4.tcp_fin_timeout")->original, "60");
+}
+
 TEST_F(ControllerTest, AdviceModeWritesNothingAndReportsAdvice) {
     Controller& controller = start(ApplyMode::kAdvise);
     poll(controller, 500);
