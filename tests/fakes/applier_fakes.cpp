@@ -54,8 +54,7 @@ Result<void> HookedSysctlStore::write(std::string_view key, std::string_view val
     }
     if (!fail_key.empty() && key == fail_key) {
         return make_error(ErrorCode::kIo, "kernel rejected " + std::string(key) + "=" +
-                                              std::string(value) + ": " +
-                                              describe_errno(fail_errno));
+                                              std::string(value) + ": " + errno_text(fail_errno));
     }
     if (kernel_stores) {
         return real_.write(key, kernel_stores(key, value));

@@ -16,6 +16,7 @@
 #include "tcptune/apply/sysctl_registry.hpp"
 #include "tcptune/apply/sysctl_store.hpp"
 #include "tcptune/read_file.hpp"
+#include "tcptune/unique_fd.hpp"
 
 namespace tcptune {
 
@@ -34,7 +35,7 @@ Error corrupt(const fs::path& path, const std::string& why) {
 Result<void> io_error(const std::string& what, int err) {
     return make_error(err == EACCES || err == EPERM || err == EROFS ? ErrorCode::kPermissionDenied
                                                                     : ErrorCode::kIo,
-                      what + ": " + describe_errno(err));
+                      what + ": " + errno_text(err));
 }
 
 Result<void> write_all(int fd, const std::string& data) {
@@ -66,40 +67,35 @@ Result<void> replace_file_atomically(const fs::path& dir, const fs::path& target
     const fs::path temp = target.string() + std::string(kTempSuffix);
     // A stale temp file from a crash is simply overwritten: it was never renamed,
     // so it never was the journal.
-    const int fd =
-        ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0) {
+    UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+    if (!fd) {
         return io_error("cannot create " + temp.string(), errno);
     }
     auto fail = [&](Result<void> error) {
+        fd.reset();
         ::unlink(temp.c_str());
         return error;
     };
-    if (auto written = write_all(fd, content); !written) {
-        ::close(fd);
+    if (auto written = write_all(fd.get(), content); !written) {
         return fail(make_error(written.error().code,
                                "writing " + temp.string() + ": " + written.error().message));
     }
-    if (::fsync(fd) != 0) {
-        const int err = errno;
-        ::close(fd);
-        return fail(io_error("fsync " + temp.string(), err));
+    if (::fsync(fd.get()) != 0) {
+        return fail(io_error("fsync " + temp.string(), errno));
     }
-    if (::close(fd) != 0) {
+    // close() is checked: the journal must be on disk before any sysctl write.
+    if (::close(fd.release()) != 0) {
         return fail(io_error("close " + temp.string(), errno));
     }
     if (::rename(temp.c_str(), target.c_str()) != 0) {
         return fail(io_error("rename " + temp.string() + " -> " + target.string(), errno));
     }
-    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
+    const UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dfd) {
         return io_error("open directory " + dir.string() + " for fsync", errno);
     }
-    const int rc = ::fsync(dfd);
-    const int err = errno;
-    ::close(dfd);
-    if (rc != 0) {
-        return io_error("fsync directory " + dir.string(), err);
+    if (::fsync(dfd.get()) != 0) {
+        return io_error("fsync directory " + dir.string(), errno);
     }
     return {};
 }
