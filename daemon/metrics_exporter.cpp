@@ -76,14 +76,12 @@ MetricsExporter::MetricsExporter(Controller& controller, const SysctlStore& sysc
 Result<std::unique_ptr<MetricsExporter>> MetricsExporter::start(const std::string& address,
                                                                 Controller& controller,
                                                                 const SysctlStore& sysctls) {
-    auto parsed = parse_metrics_endpoint(address);
+    std::optional<MetricsEndpoint> parsed;
+    TRY_ASSIGN(parsed, parse_metrics_endpoint(address));
     if (!parsed) {
-        return tl::unexpected(parsed.error());
-    }
-    if (!parsed->has_value()) {
         return std::unique_ptr<MetricsExporter>{};  // --metrics-address none
     }
-    const MetricsEndpoint& where = **parsed;
+    const MetricsEndpoint& where = *parsed;
 
     // Not make_unique: the constructor is private.
     std::unique_ptr<MetricsExporter> exporter(new MetricsExporter(controller, sysctls));

@@ -220,22 +220,18 @@ Result<ChangeRecord> Applier::resume(std::string_view key) {
                                                     " (it is not in the journal)");
     }
     const JournalEntry before = *entry;
-    auto live = store_.read(key);
-    if (!live) {
-        return tl::unexpected(live.error());
-    }
+    std::string live;
+    TRY_ASSIGN(live, store_.read(key));
     const bool was_overridden = before.overridden || session_overrides_.contains(key);
-    if (auto cleared = journal_->clear_override(key, *live); !cleared) {
-        return tl::unexpected(cleared.error());
-    }
+    TRY(journal_->clear_override(key, live));
     session_overrides_.erase(std::string(key));
-    PlannedChange as_planned{std::string(key), *live, before.profile, before.rule, before.reason};
+    PlannedChange as_planned{std::string(key), live, before.profile, before.rule, before.reason};
     std::string detail =
-        was_overridden ? "override cleared; the current value \"" + *live +
+        was_overridden ? "override cleared; the current value \"" + live +
                              "\" is the new baseline, the original \"" + before.original +
                              "\" is kept for rollback"
-                       : "was not overridden; baseline set to the current value \"" + *live + "\"";
-    return make_record(as_planned, before.last_written, *live, ChangeResult::kResumed,
+                       : "was not overridden; baseline set to the current value \"" + live + "\"";
+    return make_record(as_planned, before.last_written, live, ChangeResult::kResumed,
                        std::move(detail));
 }
 

@@ -96,25 +96,19 @@ Result<SockstatSummary> parse_sockstat(std::string_view sockstat, std::string_vi
         return make_error(ErrorCode::kParse, "sockstat: expected one 'TCP:' line, found " +
                                                  std::to_string(tcp.size()));
     }
-    auto parsed = parse_key_values(tcp.front(), "sockstat",
-                                   {{"inuse", &summary.tcp_inuse},
-                                    {"orphan", &summary.tcp_orphan},
-                                    {"tw", &summary.tcp_tw},
-                                    {"alloc", &summary.tcp_alloc},
-                                    {"mem", &summary.tcp_mem_pages}});
-    if (!parsed) {
-        return tl::unexpected(parsed.error());
-    }
+    TRY(parse_key_values(tcp.front(), "sockstat",
+                         {{"inuse", &summary.tcp_inuse},
+                          {"orphan", &summary.tcp_orphan},
+                          {"tw", &summary.tcp_tw},
+                          {"alloc", &summary.tcp_alloc},
+                          {"mem", &summary.tcp_mem_pages}}));
     if (!sockstat6.empty()) {
         const auto tcp6 = lines_with_prefix(sockstat6, "TCP6:");
         if (tcp6.size() != 1) {
             return make_error(ErrorCode::kParse, "sockstat6: expected one 'TCP6:' line, found " +
                                                      std::to_string(tcp6.size()));
         }
-        parsed = parse_key_values(tcp6.front(), "sockstat6", {{"inuse", &summary.tcp6_inuse}});
-        if (!parsed) {
-            return tl::unexpected(parsed.error());
-        }
+        TRY(parse_key_values(tcp6.front(), "sockstat6", {{"inuse", &summary.tcp6_inuse}}));
     }
     return summary;
 }
@@ -177,23 +171,19 @@ Result<std::string> read_proc_file(const std::filesystem::path& path) {
 }
 
 Result<SockstatSummary> read_sockstat(const std::filesystem::path& proc_net_dir) {
-    auto sockstat = read_proc_file(proc_net_dir / "sockstat");
-    if (!sockstat) {
-        return tl::unexpected(sockstat.error());
-    }
+    std::string sockstat;
+    TRY_ASSIGN(sockstat, read_proc_file(proc_net_dir / "sockstat"));
     auto sockstat6 = read_proc_file(proc_net_dir / "sockstat6");
     if (!sockstat6 && sockstat6.error().code != ErrorCode::kNotFound) {
-        return tl::unexpected(sockstat6.error());
+        return tl::unexpected(sockstat6.error());  // a kernel without IPv6 has none
     }
-    return parse_sockstat(*sockstat, sockstat6 ? std::string_view(*sockstat6) : std::string_view());
+    return parse_sockstat(sockstat, sockstat6 ? std::string_view(*sockstat6) : std::string_view());
 }
 
 Result<NetstatCounters> read_netstat(const std::filesystem::path& proc_net_dir) {
-    auto netstat = read_proc_file(proc_net_dir / "netstat");
-    if (!netstat) {
-        return tl::unexpected(netstat.error());
-    }
-    return parse_netstat(*netstat);
+    std::string netstat;
+    TRY_ASSIGN(netstat, read_proc_file(proc_net_dir / "netstat"));
+    return parse_netstat(netstat);
 }
 
 }  // namespace tcptune

@@ -87,11 +87,9 @@ Result<std::string> parse_metrics_address(std::string_view text) {
     // the HTTP server binds only numeric addresses. Checking here as well turns a host
     // name or a malformed value into a config error at start (with file:line)
     // instead of a bind failure later.
-    auto endpoint = parse_metrics_endpoint(text);
-    if (!endpoint) {
-        return tl::unexpected(endpoint.error());
-    }
-    if (*endpoint && (*endpoint)->port == 0) {
+    std::optional<MetricsEndpoint> endpoint;
+    TRY_ASSIGN(endpoint, parse_metrics_endpoint(text));
+    if (endpoint && endpoint->port == 0) {
         return make_error(ErrorCode::kParse, "metrics address \"" + std::string(text) +
                                                  "\" has no valid port (1-65535)");
     }
@@ -168,64 +166,40 @@ Result<DaemonOptions> parse_daemon_config(std::string_view yaml_text, std::strin
             }
             ProfileDirs dirs;
             for (const auto& dir : value) {
-                auto text = scalar(source, key, dir);
-                if (!text) {
-                    return tl::unexpected(text.error());
-                }
-                dirs.emplace_back(*text);
+                std::string path;
+                TRY_ASSIGN(path, scalar(source, key, dir));
+                dirs.emplace_back(std::move(path));
             }
             out.profile_dirs = std::move(dirs);
             continue;
         }
-        auto text = scalar(source, key, value);
-        if (!text) {
-            return tl::unexpected(text.error());
-        }
+        std::string text;
+        TRY_ASSIGN(text, scalar(source, key, value));
         if (key == "profile") {
-            if (text->empty()) {
+            if (text.empty()) {
                 return config_error(source, value, "profile must not be empty");
             }
-            out.profile = *text;
+            out.profile = text;
         } else if (key == "state_dir") {
-            if (text->empty()) {
+            if (text.empty()) {
                 return config_error(source, value, "state_dir must not be empty");
             }
-            out.state_dir = *text;
+            out.state_dir = text;
         } else if (key == "interval") {
-            auto parsed = located(source, value, parse_interval(*text));
-            if (!parsed) {
-                return tl::unexpected(parsed.error());
-            }
-            out.interval = *parsed;
+            TRY_ASSIGN(out.interval, located(source, value, parse_interval(text)));
         } else if (key == "metrics_address") {
-            auto parsed = located(source, value, parse_metrics_address(*text));
-            if (!parsed) {
-                return tl::unexpected(parsed.error());
-            }
-            out.metrics_address = *parsed;
+            TRY_ASSIGN(out.metrics_address, located(source, value, parse_metrics_address(text)));
         } else if (key == "bus") {
-            auto parsed = located(source, value, parse_bus_kind(*text));
-            if (!parsed) {
-                return tl::unexpected(parsed.error());
-            }
-            out.bus = *parsed;
+            TRY_ASSIGN(out.bus, located(source, value, parse_bus_kind(text)));
         } else if (key == "advise") {
-            if (*text != "true" && *text != "false") {
+            if (text != "true" && text != "false") {
                 return config_error(source, value, "advise must be true or false");
             }
-            out.advise = *text == "true";
+            out.advise = text == "true";
         } else if (key == "log_level") {
-            auto parsed = located(source, value, parse_log_level(*text));
-            if (!parsed) {
-                return tl::unexpected(parsed.error());
-            }
-            out.log_level = *parsed;
+            TRY_ASSIGN(out.log_level, located(source, value, parse_log_level(text)));
         } else if (key == "stop_policy") {
-            auto parsed = located(source, value, parse_stop_policy(*text));
-            if (!parsed) {
-                return tl::unexpected(parsed.error());
-            }
-            out.stop_policy = *parsed;
+            TRY_ASSIGN(out.stop_policy, located(source, value, parse_stop_policy(text)));
         }
     }
     return out;
@@ -240,11 +214,7 @@ Result<DaemonOptions> load_daemon_options(const DaemonOverrides& flags) {
     if (text) {
         // Named first: the options are moved into the call below.
         const std::string source = options.config_file.string();
-        auto parsed = parse_daemon_config(*text, source, std::move(options));
-        if (!parsed) {
-            return tl::unexpected(parsed.error());
-        }
-        options = std::move(*parsed);
+        TRY_ASSIGN(options, parse_daemon_config(*text, source, std::move(options)));
     } else {
         const bool missing = text.error().code == ErrorCode::kNotFound;
         if (flags.config_file || !missing) {

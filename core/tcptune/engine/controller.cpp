@@ -283,10 +283,7 @@ Result<void> Controller::poll_once() {
     if (!impl_->started) {
         return make_error(ErrorCode::kInternal, "Controller::poll_once called before start()");
     }
-    auto records = impl_->poll();
-    if (!records) {
-        return tl::unexpected(records.error());
-    }
+    TRY(impl_->poll());
     return {};
 }
 
@@ -322,11 +319,9 @@ Result<std::vector<ChangeRecord>> Controller::set_profile(const std::string& nam
 }
 
 Result<std::vector<ChangeRecord>> Controller::rollback(bool force) {
-    auto records = impl_->applier.rollback(RollbackOptions{force});
-    if (!records) {
-        return tl::unexpected(records.error());
-    }
-    impl_->publish(*records);
+    std::vector<ChangeRecord> records;
+    TRY_ASSIGN(records, impl_->applier.rollback(RollbackOptions{force}));
+    impl_->publish(records);
     return records;
 }
 
@@ -351,11 +346,9 @@ Result<void> Controller::reload(std::optional<ControllerConfig> new_config) {
 }
 
 Result<ChangeRecord> Controller::resume(const std::string& key) {
-    auto record = impl_->applier.resume(key);
-    if (!record) {
-        return tl::unexpected(record.error());
-    }
-    impl_->publish({*record});
+    ChangeRecord record;
+    TRY_ASSIGN(record, impl_->applier.resume(key));
+    impl_->publish({record});
     return record;
 }
 
