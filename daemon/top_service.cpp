@@ -27,7 +27,7 @@ Result<std::unique_ptr<TopService>> TopService::create(EventLoop& loop, Compute 
                                                        TopLimits limits) {
     UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!wake) {
-        return make_error(ErrorCode::kIo, std::string("eventfd: ") + std::strerror(errno));
+        return make_error(ErrorCode::kIo, "eventfd: " + errno_text(errno));
     }
     std::unique_ptr<TopService> service(
         new TopService(loop, std::move(compute), limits, std::move(wake)));

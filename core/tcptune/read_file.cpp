@@ -20,7 +20,7 @@ Error open_error(const std::filesystem::path& path, int err) {
     } else if (err == EACCES || err == EPERM) {
         code = ErrorCode::kPermissionDenied;
     }
-    std::string why = std::strerror(err);
+    std::string why = errno_text(err);
     if (err == ELOOP) {
         why = "it is a symbolic link, which is not followed here";
     }
@@ -65,7 +65,7 @@ Result<std::string> read_file_bounded(const std::filesystem::path& path,
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) {
         return make_error(ErrorCode::kIo,
-                          "cannot stat " + path.string() + ": " + std::strerror(errno));
+                          "cannot stat " + path.string() + ": " + errno_text(errno));
     }
     if (!S_ISREG(st.st_mode)) {
         return make_error(ErrorCode::kIo, path.string() + " is " + describe_file_type(st.st_mode) +
@@ -96,7 +96,7 @@ Result<std::string> read_file_bounded(const std::filesystem::path& path,
                 continue;
             }
             return make_error(ErrorCode::kIo,
-                              "cannot read " + path.string() + ": " + std::strerror(errno));
+                              "cannot read " + path.string() + ": " + errno_text(errno));
         }
         if (n == 0) {
             break;

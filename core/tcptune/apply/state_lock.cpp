@@ -51,7 +51,7 @@ Result<StateDirLock> StateDirLock::acquire(const fs::path& state_dir) {
         return make_error(
             err == EACCES || err == EPERM || err == EROFS ? ErrorCode::kPermissionDenied
                                                           : ErrorCode::kIo,
-            "cannot open the state directory lock " + path.string() + ": " + std::strerror(err));
+            "cannot open the state directory lock " + path.string() + ": " + errno_text(err));
     }
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
         const int err = errno;
@@ -65,8 +65,7 @@ Result<StateDirLock> StateDirLock::acquire(const fs::path& state_dir) {
                     "): another tcptuned (or tool writing its journal) uses it; "
                     "stop it or give this one its own --state-dir");
         }
-        return make_error(ErrorCode::kIo,
-                          "cannot lock " + path.string() + ": " + std::strerror(err));
+        return make_error(ErrorCode::kIo, "cannot lock " + path.string() + ": " + errno_text(err));
     }
     // Ours now: say who holds it. A failure here costs only the pid in a
     // later refusal, not the lock.
