@@ -21,8 +21,13 @@ inline constexpr double kHintDominantShare = 0.5;
 // (except CLOSE_WAIT, which always gets its sentence: no sysctl fixes it).
 std::string hint(const StateBreakdown& state);
 
-// Hints for a listen queue that is full or at least 80% full; empty otherwise.
-std::string hint(const ListenQueue& queue);
+// Hints for a listener whose SYN or accept queue is full or at least 80% full
+// (one line each); empty otherwise.
+std::string hint(const ListenerQueues& queue);
+
+// A destination holding half or more of the usable ephemeral ports, or ports held
+// by bind() before connect(); empty otherwise.
+std::string hint(const DestinationSignals& destinations);
 
 // Every non-empty hint of a breakdown: states in order, then full listen queues, then
 // a ListenOverflows rate above zero.

@@ -286,6 +286,17 @@ const std::vector<Text>& texts() {
          {"Myth: somaxconn protects against SYN floods. Fact: half-open connections are in the "
           "SYN queue (tcp_max_syn_backlog, syncookies), not in the accept queue."},
          {"listen", "syn_recv"}},
+        {"net.ipv4.ip_local_reserved_ports",
+         "",
+         "Ports that automatic port assignment (connect(), bind() with port 0) never picks, "
+         "as comma separated ports and ranges: \"8080,9000-9010\".",
+         "Reserve the ports local servers listen on when they lie inside "
+         "ip_local_port_range, so an outgoing connection can never take one while the server "
+         "restarts. Explicit bind() to a reserved port still works. Reserved ports inside the "
+         "range reduce the usable ephemeral ports; tcptune subtracts them when it computes "
+         "port occupancy, and reserves listening ports itself before it widens the range.",
+         {},
+         {"net.ipv4.ip_local_port_range", "time_wait"}},
         {"net.ipv4.ip_local_port_range",
          "",
          "The ephemeral ports used for outgoing connections, \"LOW HIGH\".",

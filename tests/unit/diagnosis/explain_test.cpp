@@ -68,7 +68,7 @@ TEST(Explain, RemovedSysctlSaysWhy) {
 TEST(Explain, IndexesAndUnknownTopics) {
     auto sysctls = explain("sysctls");
     ASSERT_TRUE(sysctls.has_value());
-    EXPECT_TRUE(contains(sysctls->meaning, "net.ipv4.tcp_synack_retries: an integer in 1..10"));
+    EXPECT_TRUE(contains(sysctls->meaning, "net.ipv4.tcp_synack_retries: an integer in 2..10"));
     EXPECT_TRUE(explain("states").has_value());
     EXPECT_FALSE(explain("nonsense").has_value());
     EXPECT_FALSE(explain("").has_value());
