@@ -261,6 +261,17 @@ Manager1Adaptor::GetRules() {
     });
 }
 
+std::vector<sdbus::Struct<std::string, std::string, std::string, std::string>>
+Manager1Adaptor::GetRuleSignals() {
+    return guarded("GetRuleSignals", [&] {
+        std::vector<sdbus::Struct<std::string, std::string, std::string, std::string>> out;
+        for (const RuleStatus& rule : controller_.status().rules) {
+            out.emplace_back(rule.name, rule.subject, rule.reading, rule.verdict);
+        }
+        return out;
+    });
+}
+
 std::vector<ChangeStruct> Manager1Adaptor::GetRecentChanges(const std::uint32_t& limit) {
     return guarded("GetRecentChanges", [&] {
         const auto& recent = controller_.recent_changes();
@@ -298,12 +309,8 @@ std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>> Manager1Adap
         // One extra sock_diag dump on the loop thread (milliseconds for thousands
         // of sockets); the daemon's own census is left untouched.
         const auto breakdown = value_or_throw(take_breakdown(*options));
-        const StateBreakdown* per_state = breakdown.find(*parsed);
         std::vector<Row> out;
-        if (per_state == nullptr) {
-            return out;
-        }
-        for (const TopRow& row : value_or_throw(top_rows(*per_state, view))) {
+        for (const TopRow& row : value_or_throw(top_rows(breakdown, *parsed, view, limit))) {
             out.emplace_back(row.key, row.count, row.detail);
         }
         return out;

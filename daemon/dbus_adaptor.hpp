@@ -70,6 +70,8 @@ class Manager1Adaptor final : public sdbus::AdaptorInterfaces<net::tcptune::Mana
     std::vector<sdbus::Struct<std::string, std::string, std::string, bool, std::int64_t, bool,
                               double, std::uint64_t>>
     GetRules() override;
+    std::vector<sdbus::Struct<std::string, std::string, std::string, std::string>> GetRuleSignals()
+        override;
     Changes GetRecentChanges(const std::uint32_t& limit) override;
     std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>> GetTop(
         const std::string& state, const std::string& by, const std::uint32_t& limit) override;

@@ -265,18 +265,68 @@ Result<std::vector<TopRow>> top_rows(const StateBreakdown& state, std::string_vi
 }
 
 Result<BreakdownOptions> top_view_options(TcpState state, std::string_view by, std::size_t limit) {
-    if (by != "port" && by != "peer" && by != "endpoint" && by != "prefix" && by != "process") {
-        return make_error(ErrorCode::kNotFound, "unknown view '" + std::string(by) +
-                                                    "' (port, peer, endpoint, prefix or process)");
+    if (by != "port" && by != "peer" && by != "endpoint" && by != "prefix" && by != "process" &&
+        by != "listener" && by != "destination") {
+        return make_error(ErrorCode::kNotFound,
+                          "unknown view '" + std::string(by) +
+                              "' (port, peer, endpoint, prefix, process, listener or destination)");
     }
     BreakdownOptions options;
     options.states = {state};
+    if (by == "listener" || by == "destination") {
+        options.states = {};  // these views read the listeners or the destinations
+    }
     if (limit > 0) {
         options.top_n = limit;
     }
     options.by_prefix = by == "prefix";
     options.by_process = by == "process";
+    options.destinations = by == "destination";
     return options;
+}
+
+Result<std::vector<TopRow>> top_rows(const Breakdown& breakdown, TcpState state,
+                                     std::string_view by, std::size_t limit) {
+    const std::size_t n = limit == 0 ? 10 : limit;
+    if (by == "listener") {
+        std::vector<TopRow> rows;
+        for (const ListenerQueues& q : breakdown.listen.filling) {
+            if (rows.size() >= n) {
+                break;
+            }
+            char fill[96];
+            std::snprintf(fill, sizeof(fill), "SYN queue %u/%u%s, accept queue %u/%u%s",
+                          q.syn_queue, q.backlog, q.syn_queue_full() ? " (full)" : "", q.queued,
+                          q.backlog, q.full() ? " (full)" : "");
+            rows.push_back(TopRow{format_endpoint(q.local), q.syn_queue + q.queued, fill});
+        }
+        return rows;
+    }
+    if (by == "destination") {
+        std::vector<TopRow> rows;
+        if (!breakdown.destinations) {
+            return make_error(ErrorCode::kNotFound,
+                              "the breakdown was taken without destinations");
+        }
+        const DestinationSignals& d = *breakdown.destinations;
+        for (const DestinationPorts& e : d.top) {
+            if (rows.size() >= n) {
+                break;
+            }
+            char detail[96];
+            std::snprintf(detail, sizeof(detail), "%s%llu of %u usable ports (%.1f%%)",
+                          d.exact ? "" : "~", static_cast<unsigned long long>(e.sockets),
+                          d.usable, e.occupancy * 100.0);
+            rows.push_back(TopRow{format_address(e.local) + " -> " + format_endpoint(e.remote),
+                                  e.sockets, detail});
+        }
+        return rows;
+    }
+    const StateBreakdown* per_state = breakdown.find(state);
+    if (per_state == nullptr) {
+        return std::vector<TopRow>{};
+    }
+    return top_rows(*per_state, by);
 }
 
 std::string hint(const Breakdown& breakdown) {

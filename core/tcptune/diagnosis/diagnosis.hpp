@@ -47,8 +47,17 @@ struct TopRow {
 
 // by: "port" (local ports), "peer" (remote addresses), "endpoint" (remote
 // address:port), "prefix" (remote /24 or /64; needs by_prefix), "process" (needs
-// by_process). An unknown or unavailable view is ErrorCode::kNotFound.
+// by_process). An unknown or unavailable view is ErrorCode::kNotFound. (The
+// breakdown-wide views "listener" and "destination" are below.)
 Result<std::vector<TopRow>> top_rows(const StateBreakdown& state, std::string_view by);
+
+// Every view of one breakdown: the state views above, plus "listener" (every
+// listener with a non-empty SYN or accept queue, fullest first: key
+// "127.0.0.5:8080", count = both queues, detail "SYN queue 512/511 (full), accept
+// queue 0/511") and "destination" (key "127.0.0.1 -> 10.0.0.8:5432", count =
+// sockets, detail "450 of 500 usable ports (90.0%)"). At most `limit` rows (0: 10).
+Result<std::vector<TopRow>> top_rows(const Breakdown& breakdown, TcpState state,
+                                     std::string_view by, std::size_t limit);
 
 // Options for take_breakdown() so that top_rows(state, by) is available, with
 // `limit` rows (0 means the default of 10). An unknown `by` is ErrorCode::kNotFound.
