@@ -176,9 +176,8 @@ void DbusService::on_rule_changed(const RuleStatus& status) {
     if (status.active) {
         emit("RuleActivated", [&] { adaptor_->emitRuleActivated(status.name, observed); });
         if (!status.subject.empty()) {
-            emit("RuleFiredOn", [&] {
-                adaptor_->emitRuleFiredOn(status.name, status.subject, status.reading);
-            });
+            emit("RuleFiredOn",
+                 [&] { adaptor_->emitRuleFiredOn(status.name, status.subject, status.reading); });
         }
     } else {
         emit("RuleCleared", [&] { adaptor_->emitRuleCleared(status.name, observed); });

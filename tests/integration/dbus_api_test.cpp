@@ -13,10 +13,10 @@
 #include <nlohmann/json.hpp>
 
 #include "dbus_fixture.hpp"
-#include "support/traffic.hpp"
 #include "support/netns.hpp"
 #include "support/private_bus.hpp"
 #include "support/socket_factory.hpp"
+#include "support/traffic.hpp"
 
 namespace tcptune::test {
 namespace {
@@ -480,8 +480,7 @@ TEST_F(DbusApiTest, RuleAndOverrideSignalsArrive) {
     EXPECT_NE(rule->at("signal").get<std::string>().find("accept queue of 127.0.0.7:7070"),
               std::string::npos);
     const ProcessResult text = cli({"status"});
-    EXPECT_NE(text.out.find("accept-full: accept queue of 127.0.0.7:7070 5/4"),
-              std::string::npos)
+    EXPECT_NE(text.out.find("accept-full: accept queue of 127.0.0.7:7070 5/4"), std::string::npos)
         << text.out;
     for (int fd : clients) {
         ::close(fd);

@@ -412,14 +412,16 @@ TEST_F(MetricsExporterTest, PressureSeriesNameTheListenerAndTheDestinationAndPas
     auto text = scrape();
     ASSERT_TRUE(text.has_value());
     EXPECT_EQ(series_value(*text, R"(tcptune_listener_backlog{listener="127.0.0.7:7070"})"), 8.0);
-    EXPECT_EQ(series_value(*text, R"(tcptune_listener_syn_queue{listener="127.0.0.7:7070"})"),
-              0.0);
+    EXPECT_EQ(series_value(*text, R"(tcptune_listener_syn_queue{listener="127.0.0.7:7070"})"), 0.0);
     const auto usable = series_value(*text, "tcptune_ephemeral_ports_usable");
     ASSERT_TRUE(usable.has_value());
     EXPECT_EQ(*usable, 28232.0);  // a new namespace's 32768-60999, nothing reserved
-    EXPECT_NEAR(series_value(*text, R"(tcptune_destination_port_usage_ratio{local="127.0.0.1",destination="127.0.0.8:5432"})")
-                    .value_or(-1),
-                300.0 / 28232.0, 1e-6);
+    EXPECT_NEAR(
+        series_value(
+            *text,
+            R"(tcptune_destination_port_usage_ratio{local="127.0.0.1",destination="127.0.0.8:5432"})")
+            .value_or(-1),
+        300.0 / 28232.0, 1e-6);
     EXPECT_TRUE(series_value(*text, R"(tcptune_dead_peer_sockets{kind="keepalive"})"));
     EXPECT_TRUE(series_value(*text, R"(tcptune_tcp_event_rate{counter="listen_overflows"})"));
     const auto check = promtool_check_metrics(*text, dir_.path() / "pressure.prom");

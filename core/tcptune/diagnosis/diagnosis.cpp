@@ -305,8 +305,7 @@ Result<std::vector<TopRow>> top_rows(const Breakdown& breakdown, TcpState state,
     if (by == "destination") {
         std::vector<TopRow> rows;
         if (!breakdown.destinations) {
-            return make_error(ErrorCode::kNotFound,
-                              "the breakdown was taken without destinations");
+            return make_error(ErrorCode::kNotFound, "the breakdown was taken without destinations");
         }
         const DestinationSignals& d = *breakdown.destinations;
         for (const DestinationPorts& e : d.top) {
@@ -315,8 +314,8 @@ Result<std::vector<TopRow>> top_rows(const Breakdown& breakdown, TcpState state,
             }
             char detail[96];
             std::snprintf(detail, sizeof(detail), "%s%llu of %u usable ports (%.1f%%)",
-                          d.exact ? "" : "~", static_cast<unsigned long long>(e.sockets),
-                          d.usable, e.occupancy * 100.0);
+                          d.exact ? "" : "~", static_cast<unsigned long long>(e.sockets), d.usable,
+                          e.occupancy * 100.0);
             rows.push_back(TopRow{format_address(e.local) + " -> " + format_endpoint(e.remote),
                                   e.sockets, detail});
         }

@@ -263,7 +263,8 @@ void MetricsModel::append_pressure_families(std::vector<MetricFamilyData>& out) 
     if (p != nullptr && p->listeners) {
         const auto& filling = p->listeners->filling;
         for (std::size_t i = 0; i < filling.size() && i < top_k_; ++i) {
-            const std::vector<MetricLabel> labels = {{"listener", format_endpoint(filling[i].local)}};
+            const std::vector<MetricLabel> labels = {
+                {"listener", format_endpoint(filling[i].local)}};
             syn.samples.push_back({labels, static_cast<double>(filling[i].syn_queue)});
             accept.samples.push_back({labels, static_cast<double>(filling[i].queued)});
             backlog.samples.push_back({labels, static_cast<double>(filling[i].backlog)});
@@ -287,8 +288,9 @@ void MetricsModel::append_pressure_families(std::vector<MetricFamilyData>& out) 
         usable.samples.push_back(unlabelled(static_cast<double>(p->destinations->usable)));
         const auto& top = p->destinations->top;
         for (std::size_t i = 0; i < top.size() && i < top_k_; ++i) {
-            const std::vector<MetricLabel> labels = {{"local", format_address(top[i].local)},
-                                                     {"destination", format_endpoint(top[i].remote)}};
+            const std::vector<MetricLabel> labels = {
+                {"local", format_address(top[i].local)},
+                {"destination", format_endpoint(top[i].remote)}};
             held.samples.push_back({labels, static_cast<double>(top[i].sockets)});
             share.samples.push_back({labels, top[i].occupancy});
         }
@@ -301,8 +303,8 @@ void MetricsModel::append_pressure_families(std::vector<MetricFamilyData>& out) 
                        "Sockets whose peer does not answer, by evidence: keepalive probes, "
                        "retransmissions or zero-window probes unanswered.");
     if (p != nullptr && p->dead_peers) {
-        dead.samples.push_back({{{"kind", "keepalive"}},
-                                static_cast<double>(p->dead_peers->keepalive_unanswered)});
+        dead.samples.push_back(
+            {{{"kind", "keepalive"}}, static_cast<double>(p->dead_peers->keepalive_unanswered)});
         dead.samples.push_back(
             {{{"kind", "retransmit"}}, static_cast<double>(p->dead_peers->retransmitting)});
         dead.samples.push_back(

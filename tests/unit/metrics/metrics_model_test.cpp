@@ -388,9 +388,9 @@ TEST(MetricsModel, PressureSeriesAreBoundedByTopK) {
     EXPECT_EQ(value_of(find_family(families, "tcptune_destination_port_usage_ratio"),
                        {{"local", "127.0.0.1"}, {"destination", "127.0.0.8:5432"}}),
               0.9);
-    EXPECT_EQ(value_of(find_family(families, "tcptune_tcp_event_rate"),
-                       {{"counter", "reqq_full_drop"}}),
-              12.5);
+    EXPECT_EQ(
+        value_of(find_family(families, "tcptune_tcp_event_rate"), {{"counter", "reqq_full_drop"}}),
+        12.5);
     EXPECT_EQ(find_family(families, "tcptune_tcp_event_rate").samples.size(), 1U)
         << "counters without a rate are left out, not shown as 0";
     EXPECT_EQ(value_of(find_family(families, "tcptune_tcp_retransmit_ratio"), {}), 0.02);
@@ -420,9 +420,9 @@ TEST(MetricsModel, RuleSubjectAndDidNotHelp) {
     EXPECT_EQ(value_of(find_family(families, "tcptune_rule_did_not_help"),
                        {{"rule", "syn-drops-without-cookies"}}),
               1.0);
-    EXPECT_EQ(value_of(find_family(families, "tcptune_rule_did_not_help"),
-                       {{"rule", "syn-queue-full"}}),
-              0.0);
+    EXPECT_EQ(
+        value_of(find_family(families, "tcptune_rule_did_not_help"), {{"rule", "syn-queue-full"}}),
+        0.0);
 }
 
 }  // namespace
