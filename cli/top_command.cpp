@@ -29,8 +29,8 @@ namespace {
 
 // The views `--by` offers (the endpoint table is shown with the peers); no --by
 // shows ports and peers.
-constexpr std::array<TopView, 4> kCliViews = {TopView::kPort, TopView::kPeer, TopView::kPrefix,
-                                              TopView::kProcess};
+constexpr std::array<TopView, 5> kCliViews = {TopView::kPort, TopView::kPeer, TopView::kPrefix,
+                                              TopView::kProcess, TopView::kDestination};
 using View = std::optional<TopView>;
 
 struct TopOptions {
@@ -165,25 +165,35 @@ std::string render_state(const StateBreakdown& s, View view, bool colour, bool& 
     return out;
 }
 
-std::string render_listen(const ListenBreakdown& l, bool colour) {
+std::string render_listen(const ListenBreakdown& l, std::size_t top_n, bool colour) {
     std::string out = "LISTEN: " + std::to_string(l.listeners) + " listener(s), " +
-                      std::to_string(l.listeners_queued) + " with queued connections, " +
-                      std::to_string(l.listeners_full) + " full\n";
+                      std::to_string(l.listeners_queued) + " with queued connections or " +
+                      "handshakes, " + std::to_string(l.listeners_full) + " accept queue full, " +
+                      std::to_string(l.listeners_syn_full) + " SYN queue full\n";
     if (!l.filling.empty()) {
         Table table({{"LOCAL", Align::kLeft},
+                     {"SYN QUEUE", Align::kRight},
                      {"ACCEPT QUEUE", Align::kRight},
                      {"BACKLOG", Align::kRight},
-                     {"FILL", Align::kRight}});
-        for (const auto& q : l.filling) {
-            table.add_row({format_endpoint(q.local), std::to_string(q.queued),
-                           std::to_string(q.backlog), percent(q.fill())},
-                          q.full() ? RowStyle::kWarn : RowStyle::kNormal);
+                     {"SYN FILL", Align::kRight},
+                     {"ACCEPT FILL", Align::kRight}});
+        const std::size_t rows = std::min(top_n, l.filling.size());
+        for (std::size_t i = 0; i < rows; ++i) {
+            const auto& q = l.filling[i];
+            table.add_row(
+                {format_endpoint(q.local), std::to_string(q.syn_queue), std::to_string(q.queued),
+                 std::to_string(q.backlog), percent(q.syn_fill()), percent(q.accept_fill())},
+                q.full() || q.syn_queue_full() ? RowStyle::kWarn : RowStyle::kNormal);
         }
         out += table.render(colour);
-        for (const auto& q : l.filling) {
-            if (auto h = hint(q); !h.empty()) {
+        for (std::size_t i = 0; i < rows; ++i) {
+            if (auto h = hint(l.filling[i]); !h.empty()) {
                 out += "why: " + h + "\n";
             }
+        }
+        if (rows < l.filling.size()) {
+            out += "(" + std::to_string(l.filling.size() - rows) +
+                   " more listener(s) with queues; -n to show more, --json lists all)\n";
         }
     }
     out += fmt::format("ListenOverflows: {} since boot", l.listen_overflows);
@@ -192,6 +202,31 @@ std::string render_listen(const ListenBreakdown& l, bool colour) {
                            l.trend_seconds.value_or(0.0));
     }
     out += fmt::format(" (ListenDrops {})\n", l.listen_drops);
+    return out;
+}
+
+std::string render_destinations(const DestinationSignals& d, bool colour) {
+    std::string out = "EPHEMERAL PORTS: range " + std::to_string(d.range_low) + "-" +
+                      std::to_string(d.range_high) + ", " + std::to_string(d.usable) + " usable, " +
+                      std::to_string(d.ports_in_use) + " in use by " +
+                      std::to_string(d.sockets_in_range) + " socket(s)\n";
+    if (!d.top.empty()) {
+        Table table({{"LOCAL", Align::kLeft},
+                     {"DESTINATION", Align::kLeft},
+                     {"SOCKETS", Align::kRight},
+                     {"USABLE", Align::kRight},
+                     {"SHARE", Align::kRight}});
+        for (const auto& e : d.top) {
+            table.add_row({format_address(e.local), format_endpoint(e.remote),
+                           (d.exact ? "" : "~") + std::to_string(e.sockets),
+                           std::to_string(d.usable), percent(e.occupancy)},
+                          e.occupancy >= 0.8 ? RowStyle::kWarn : RowStyle::kNormal);
+        }
+        out += table.render(colour);
+    }
+    if (auto h = hint(d); !h.empty()) {
+        out += "why: " + h + "\n";
+    }
     return out;
 }
 
@@ -204,17 +239,21 @@ int run_top(const TopOptions& o) {
         }
     }
     if (!o.by.empty() && !view) {
-        std::cerr << "tcptune top: --by must be port, peer, prefix or process (got '" << o.by
+        std::cerr << "tcptune top: --by must be port, peer, prefix, process or destination (got '" << o.by
                   << "')\n";
         return kExitUsage;
     }
     BreakdownOptions options;
-    if (o.state != "focus" && o.state != "all") {
+    const bool destinations_only = o.state == "destinations" || view == TopView::kDestination;
+    if (destinations_only) {
+        options.states = {};
+        options.destinations = true;
+    } else if (o.state != "focus" && o.state != "all") {
         const auto state = parse_state(o.state);
         if (!state) {
             std::cerr << "tcptune top: unknown state '" << o.state
-                      << "' (time_wait, close_wait, syn_recv, established, listen, ... or "
-                         "focus)\n";
+                      << "' (time_wait, close_wait, syn_recv, established, listen, ..., focus "
+                         "or destinations)\n";
             return kExitUsage;
         }
         options.states = {*state};
@@ -253,6 +292,9 @@ int run_top(const TopOptions& o) {
     const bool colour = colour_enabled(STDOUT_FILENO);
     bool approximate = false;
     std::string out;
+    if (breakdown->destinations) {
+        out += render_destinations(*breakdown->destinations, colour) + "\n";
+    }
     for (const auto& s : breakdown->states) {
         out += render_state(s, view, colour, approximate);
         if (view == TopView::kProcess &&
@@ -263,7 +305,9 @@ int run_top(const TopOptions& o) {
         }
         out += "\n";
     }
-    out += render_listen(breakdown->listen, colour);
+    if (!destinations_only) {
+        out += render_listen(breakdown->listen, o.top_n, colour);
+    }
     if (approximate) {
         out += "\n~ approximate: more than " + std::to_string(options.capacity) +
                " distinct keys, the count may be over-estimated (use --json for error "
@@ -282,15 +326,21 @@ void register_top_command(CLI::App& app, CommandContext& ctx) {
     CLI::App* cmd = app.add_subcommand(
         "top",
         "Who holds the sockets of a state, and why: top local ports, peers (and /24 or /64 "
-        "prefixes), owning processes, with counts and shares, plus listeners whose accept "
-        "queue is filling and the ListenOverflows counter. One streaming pass over the "
-        "kernel's socket table with bounded memory; no daemon needed.\n"
+        "prefixes), owning processes, with counts and shares, plus every listener whose SYN "
+        "or accept queue holds something (with its backlog) and the ListenOverflows counter; "
+        "`top destinations` shows the ephemeral ports held towards each destination. One "
+        "streaming pass over the kernel's socket table with bounded memory; no daemon "
+        "needed.\n"
         "Examples: tcptune top time_wait --by peer -n 5\n"
+        "          tcptune top listen --json\n"
+        "          tcptune top destinations\n"
         "          tcptune top close_wait --by process --json");
     cmd->add_option("STATE", options->state,
-                    "time_wait, close_wait, syn_recv, established, listen, ... or 'focus' "
-                    "(time_wait + close_wait + syn_recv, the default)");
-    cmd->add_option("--by", options->by, "port | peer | prefix | process (default: port and peer)")
+                    "time_wait, close_wait, syn_recv, established, listen, ..., 'focus' "
+                    "(time_wait + close_wait + syn_recv, the default) or 'destinations' "
+                    "(ephemeral-port occupancy per destination)");
+    cmd->add_option("--by", options->by,
+                    "port | peer | prefix | process | destination (default: port and peer)")
         ->check(CLI::IsMember(cli_view_names()));
     cmd->add_option("-n,--top", options->top_n, "Rows per table (default 10)");
     cmd->add_option("--capacity", options->capacity,

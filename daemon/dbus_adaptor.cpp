@@ -456,6 +456,17 @@ Manager1Adaptor::GetRules() {
     });
 }
 
+std::vector<sdbus::Struct<std::string, std::string, std::string, std::string>>
+Manager1Adaptor::GetRuleSignals() {
+    return guarded("GetRuleSignals", [&] {
+        std::vector<sdbus::Struct<std::string, std::string, std::string, std::string>> out;
+        for (const RuleStatus& rule : controller_.status().rules) {
+            out.emplace_back(rule.name, rule.subject, rule.reading, rule.verdict);
+        }
+        return out;
+    });
+}
+
 std::vector<ChangeStruct> Manager1Adaptor::GetRecentChanges(const std::uint32_t& limit) {
     return guarded("GetRecentChanges", [&] {
         const auto& recent = controller_.recent_changes();
@@ -512,18 +523,13 @@ void Manager1Adaptor::GetTop(
                         sdbus::Error(dbus::error_name(got.error().code), got.error().message));
                 } else {
                     std::vector<Row> out;
-                    if (const StateBreakdown* per_state = (*got)->find(parsed)) {
-                        auto rows = top_rows(*per_state, view);
-                        if (!rows) {
-                            throw sdbus::Error(dbus::error_name(rows.error().code),
-                                               rows.error().message);
-                        }
-                        for (const TopRow& row : *rows) {
-                            if (out.size() == rows_wanted) {
-                                break;
-                            }
-                            out.emplace_back(row.key, row.count, row.detail);
-                        }
+                    auto rows = top_rows(**got, parsed, view, rows_wanted);
+                    if (!rows) {
+                        throw sdbus::Error(dbus::error_name(rows.error().code),
+                                           rows.error().message);
+                    }
+                    for (const TopRow& row : *rows) {
+                        out.emplace_back(row.key, row.count, row.detail);
                     }
                     pending->returnResults(out);
                 }

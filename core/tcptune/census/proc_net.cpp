@@ -169,6 +169,63 @@ Result<NetstatCounters> parse_netstat(std::string_view netstat) {
     if (!missing.empty()) {
         return make_error(ErrorCode::kParse, "netstat: TcpExt lacks " + missing);
     }
+    // Counters only rates use: absent ones stay unset (their rate is not computed).
+    const std::array<std::pair<std::string_view, std::optional<std::uint64_t>*>, 4> optional = {{
+        {"TCPAbortOnTimeout", &counters.abort_on_timeout},
+        {"TCPAbortOnMemory", &counters.abort_on_memory},
+        {"TCPAbortOnData", &counters.abort_on_data},
+        {"TCPSynRetrans", &counters.syn_retrans},
+    }};
+    for (auto [name, out] : optional) {
+        for (std::size_t i = 1; i < names.size(); ++i) {
+            if (names[i] == name) {
+                *out = parse_u64(values[i]);
+                break;
+            }
+        }
+    }
+    return counters;
+}
+
+Result<TcpSegmentCounters> parse_snmp_tcp(std::string_view snmp) {
+    // Pairs of lines like netstat: "Tcp: RtoAlgorithm ... OutSegs RetransSegs ..." and
+    // the values. (MaxConn is -1, so values are parsed only for the wanted columns.)
+    const auto lines = lines_with_prefix(snmp, "Tcp:");
+    if (lines.size() != 2) {
+        return make_error(ErrorCode::kParse, "snmp: expected a Tcp header and value line, found " +
+                                                 std::to_string(lines.size()) + " Tcp lines");
+    }
+    const auto names = split_words(lines[0]);
+    const auto values = split_words(lines[1]);
+    if (names.size() != values.size()) {
+        return make_error(ErrorCode::kParse, "snmp: Tcp has " + std::to_string(names.size()) +
+                                                 " names but " + std::to_string(values.size()) +
+                                                 " values");
+    }
+    TcpSegmentCounters counters;
+    const std::array<std::pair<std::string_view, std::uint64_t*>, 2> wanted = {{
+        {"OutSegs", &counters.out_segs},
+        {"RetransSegs", &counters.retrans_segs},
+    }};
+    for (auto [name, out] : wanted) {
+        bool found = false;
+        for (std::size_t i = 1; i < names.size(); ++i) {
+            if (names[i] == name) {
+                const auto value = parse_u64(values[i]);
+                if (!value) {
+                    return make_error(ErrorCode::kParse, "snmp: Tcp " + std::string(name) +
+                                                             " is not a number: '" +
+                                                             std::string(values[i]) + "'");
+                }
+                *out = *value;
+                found = true;
+                break;
+            }
+        }
+        if (!found) {
+            return make_error(ErrorCode::kParse, "snmp: Tcp lacks " + std::string(name));
+        }
+    }
     return counters;
 }
 
@@ -186,6 +243,14 @@ Result<SockstatSummary> read_sockstat(const std::filesystem::path& proc_net_dir)
         return tl::unexpected(sockstat6.error());
     }
     return parse_sockstat(*sockstat, sockstat6 ? std::string_view(*sockstat6) : std::string_view());
+}
+
+Result<TcpSegmentCounters> read_snmp_tcp(const std::filesystem::path& proc_net_dir) {
+    auto snmp = read_proc_file(proc_net_dir / "snmp");
+    if (!snmp) {
+        return tl::unexpected(snmp.error());
+    }
+    return parse_snmp_tcp(*snmp);
 }
 
 Result<NetstatCounters> read_netstat(const std::filesystem::path& proc_net_dir) {

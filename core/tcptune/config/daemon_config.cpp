@@ -131,9 +131,9 @@ Result<std::string> parse_metrics_address(std::string_view text) {
 
 namespace {
 
-constexpr std::array<std::string_view, 9> kConfigKeys = {
-    "profile", "profile_dirs", "state_dir", "interval",   "metrics_address",
-    "bus",     "advise",       "log_level", "stop_policy"};
+constexpr std::array<std::string_view, 10> kConfigKeys = {
+    "profile", "profile_dirs", "state_dir", "interval",    "metrics_address",
+    "bus",     "advise",       "log_level", "stop_policy", "metrics_top_k"};
 
 std::string at(std::string_view source, const YAML::Mark& mark) {
     return std::string(source) + ":" + std::to_string(mark.line + 1) + ":" +
@@ -251,6 +251,18 @@ Result<DaemonOptions> parse_daemon_config(std::string_view yaml_text, std::strin
                 return tl::unexpected(parsed.error());
             }
             out.log_level = *parsed;
+        } else if (key == "metrics_top_k") {
+            std::size_t k = 0;
+            const char* end = text->data() + text->size();
+            auto [ptr, ec] = std::from_chars(text->data(), end, k);
+            if (text->empty() || ec != std::errc{} || ptr != end || k > kMaxMetricsTopK) {
+                return config_error(source, value,
+                                    "metrics_top_k must be a whole number 0.." +
+                                        std::to_string(kMaxMetricsTopK) +
+                                        " (0: no per-listener "
+                                        "or per-destination series)");
+            }
+            out.metrics_top_k = k;
         } else if (key == "stop_policy") {
             auto parsed = located(source, value, parse_stop_policy(*text));
             if (!parsed) {

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include <sys/socket.h>
+
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
@@ -127,6 +129,17 @@ TEST(MetricsModel, ExposesExactlyTheDesignMetricSetWithHelpText) {
         "tcptune_tcp_syncookies_sent_total",
         "tcptune_tcp_syncookies_failed_total",
         "tcptune_tcp_timewait_overflows_total",
+        "tcptune_listener_syn_queue",
+        "tcptune_listener_accept_queue",
+        "tcptune_listener_backlog",
+        "tcptune_ephemeral_ports_usable",
+        "tcptune_destination_sockets",
+        "tcptune_destination_port_usage_ratio",
+        "tcptune_dead_peer_sockets",
+        "tcptune_tcp_event_rate",
+        "tcptune_tcp_retransmit_ratio",
+        "tcptune_rule_subject",
+        "tcptune_rule_did_not_help",
     };
     EXPECT_EQ(names, expected);
 }
@@ -365,6 +378,97 @@ TEST(MetricsModel, EveryChangeResultHasADistinctLabelValue) {
     }
     EXPECT_EQ(names.size(), kAllChangeResults.size());
     EXPECT_TRUE(names.count("applied") == 1 && names.count("failed") == 1);
+}
+
+}  // namespace
+}  // namespace tcptune
+
+namespace tcptune {
+namespace {
+
+ListenerQueues listener_at(std::uint16_t port, std::uint32_t syn, std::uint32_t backlog) {
+    ListenerQueues q;
+    q.local.family = AF_INET;
+    q.local.prefix_len = 32;
+    q.local.address = {127, 0, 0, 5};
+    q.local.port = port;
+    q.syn_queue = syn;
+    q.backlog = backlog;
+    return q;
+}
+
+TEST(MetricsModel, PressureSeriesAreBoundedByTopK) {
+    MetricsModel model("1.2.3");
+    model.set_top_k(2);
+    CensusSnapshot s;
+    ListenerSignals l;
+    l.filling = {listener_at(8080, 512, 511), listener_at(8081, 10, 128),
+                 listener_at(8082, 1, 128)};
+    s.pressure.listeners = l;
+    DestinationSignals d;
+    d.usable = 500;
+    DestinationPorts hot;
+    hot.local.family = AF_INET;
+    hot.local.prefix_len = 32;
+    hot.local.address = {127, 0, 0, 1};
+    hot.remote = hot.local;
+    hot.remote.address = {127, 0, 0, 8};
+    hot.remote.port = 5432;
+    hot.sockets = 450;
+    hot.occupancy = 0.9;
+    d.top = {hot};
+    s.pressure.destinations = d;
+    CounterRates rates;
+    rates.per_second[static_cast<std::size_t>(RateCounter::kReqqFullDrop)] = 12.5;
+    rates.retrans_ratio = 0.02;
+    s.pressure.rates = rates;
+    model.observe_poll(s);
+    const auto families = model.families();
+    const auto& syn = find_family(families, "tcptune_listener_syn_queue");
+    EXPECT_EQ(syn.samples.size(), 2U) << "top_k = 2 of 3 listeners";
+    EXPECT_EQ(value_of(syn, {{"listener", "127.0.0.5:8080"}}), 512.0);
+    EXPECT_EQ(value_of(find_family(families, "tcptune_listener_backlog"),
+                       {{"listener", "127.0.0.5:8080"}}),
+              511.0);
+    EXPECT_EQ(value_of(find_family(families, "tcptune_ephemeral_ports_usable"), {}), 500.0);
+    EXPECT_EQ(value_of(find_family(families, "tcptune_destination_port_usage_ratio"),
+                       {{"local", "127.0.0.1"}, {"destination", "127.0.0.8:5432"}}),
+              0.9);
+    EXPECT_EQ(
+        value_of(find_family(families, "tcptune_tcp_event_rate"), {{"counter", "reqq_full_drop"}}),
+        12.5);
+    EXPECT_EQ(find_family(families, "tcptune_tcp_event_rate").samples.size(), 1U)
+        << "counters without a rate are left out, not shown as 0";
+    EXPECT_EQ(value_of(find_family(families, "tcptune_tcp_retransmit_ratio"), {}), 0.02);
+
+    model.set_top_k(0);
+    EXPECT_TRUE(find_family(model.families(), "tcptune_listener_syn_queue").samples.empty());
+}
+
+TEST(MetricsModel, RuleSubjectAndDidNotHelp) {
+    MetricsModel model("1.2.3");
+    ControllerStatus status;
+    RuleStatus fired;
+    fired.name = "syn-queue-full";
+    fired.active = true;
+    fired.subject = "127.0.0.5:8080";
+    RuleStatus undone;
+    undone.name = "syn-drops-without-cookies";
+    undone.active = true;
+    undone.verdict = "did not help";
+    status.rules = {fired, undone};
+    model.set_status(status);
+    const auto families = model.families();
+    EXPECT_EQ(value_of(find_family(families, "tcptune_rule_subject"),
+                       {{"rule", "syn-queue-full"}, {"subject", "127.0.0.5:8080"}}),
+              1.0);
+    EXPECT_EQ(find_family(families, "tcptune_rule_subject").samples.size(), 1U);
+    EXPECT_EQ(value_of(find_family(families, "tcptune_rule_did_not_help"),
+                       {{"rule", "syn-drops-without-cookies"}}),
+              1.0);
+    EXPECT_EQ(
+        value_of(find_family(families, "tcptune_rule_did_not_help"), {{"rule", "syn-queue-full"}}),
+        0.0);
 }
 
 }  // namespace

@@ -86,15 +86,21 @@ TEST(ProfileWriter, JsonCarriesLineageAndRules) {
     const nlohmann::json j = profile_to_json(*resolved);
     EXPECT_EQ(j["name"], "syn-flood-guard");
     EXPECT_EQ(j["lineage"][1], "default");
-    EXPECT_EQ(j["interval_seconds"], 2.0);
+    EXPECT_EQ(j["interval_seconds"], 1.0);
+    EXPECT_EQ(j["verify_within"], 3);
     bool found = false;
     for (const auto& r : j["rules"]) {
-        if (r["name"] == "syn-recv-surge") {
+        if (r["name"] == "syn-drops-without-cookies") {
             found = true;
-            EXPECT_EQ(r["when"]["state"], "syn_recv");
-            EXPECT_EQ(r["when"]["percent"], true);
-            EXPECT_EQ(r["when"]["of"], "net.ipv4.tcp_max_syn_backlog");
-            EXPECT_EQ(r["apply"]["net.ipv4.tcp_synack_retries"], "2");
+            EXPECT_EQ(r["when"]["rate"], "reqq_full_drop");
+            EXPECT_EQ(r["when"]["percent"], false);
+            EXPECT_EQ(r["apply"]["net.ipv4.tcp_syncookies"], "1");
+            EXPECT_EQ(r["verify"]["rate"], "reqq_full_drop");
+            EXPECT_EQ(r["verify"]["within"], 3);
+        }
+        if (r["name"] == "syn-queue-full") {
+            EXPECT_EQ(r["when"]["listener"], "syn_queue");
+            EXPECT_EQ(r["defined_in"], "default");
         }
     }
     EXPECT_TRUE(found);
