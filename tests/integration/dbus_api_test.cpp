@@ -484,13 +484,7 @@ TEST_F(DbusApiTest, RuleAndOverrideSignalsArrive) {
     // A per-listener rule says which listener: RuleFiredOn, GetRuleSignals, status.
     auto stuck = listen_on({"127.0.0.7", 7070}, 4);
     ASSERT_TRUE(stuck.has_value()) << stuck.error().message;
-    std::vector<int> clients;
-    const sockaddr_in to = Address{"127.0.0.7", 7070}.to_sockaddr();
-    for (int i = 0; i < 10; ++i) {
-        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        ::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof(to));
-        clients.push_back(fd);
-    }
+    const std::vector<int> clients = connect_burst({"127.0.0.7", 7070}, 10);
     ASSERT_TRUE(proxy_->pump_until([&] { return !proxy_->rule_fired_on.empty(); }))
         << "RuleFiredOn did not arrive";
     EXPECT_EQ(proxy_->rule_fired_on.front(),

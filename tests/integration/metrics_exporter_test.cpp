@@ -422,13 +422,7 @@ TEST_F(MetricsExporterTest, PressureSeriesNameTheListenerAndTheDestinationAndPas
     // A listener that never accepts, its accept queue full: listen(8), 20 connects.
     auto stuck = listen_on({"127.0.0.7", 7070}, 8);
     ASSERT_TRUE(stuck.has_value()) << stuck.error().message;
-    std::vector<int> clients;
-    const sockaddr_in to = Address{"127.0.0.7", 7070}.to_sockaddr();
-    for (int i = 0; i < 20; ++i) {
-        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        ::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof(to));
-        clients.push_back(fd);
-    }
+    const std::vector<int> clients = connect_burst({"127.0.0.7", 7070}, 20);
     // Ports held towards one destination: 300 client-side TIME_WAITs.
     auto server = DrainServer::start({{"127.0.0.8", 5432}});
     ASSERT_TRUE(server.has_value()) << server.error().message;

@@ -308,27 +308,17 @@ TEST_F(PortScenario, ReverseProxyWidensTheRangeAfterReservingAListenersPort) {
 TEST_F(PressureScenario, AnAcceptQueueThatOverflowsIsAttributedToItsPort) {
     TCPTUNE_REQUIRE_PRIVATE_NETNS();
     launch_shipped("default", "0.25");
-    auto connect_many = [](const Address& to, int n) {
-        std::vector<int> fds;
-        const sockaddr_in sin = to.to_sockaddr();
-        for (int i = 0; i < n; ++i) {
-            const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-            ::connect(fd, reinterpret_cast<const sockaddr*>(&sin), sizeof(sin));
-            fds.push_back(fd);
-        }
-        return fds;
-    };
     // The look-alike first: the same burst against a server that accepts.
     auto accepting = DrainServer::start({{"127.0.0.8", 7071}});
     ASSERT_TRUE(accepting.has_value()) << accepting.error().message;
-    auto quick = connect_many({"127.0.0.8", 7071}, 40);
+    auto quick = connect_burst({"127.0.0.8", 7071}, 40);
     std::this_thread::sleep_for(1500ms);  // 6 polls
     EXPECT_FALSE(fired("accept-queue-full")) << daemon_->log();
 
     // A server that never accepts: listen(8), 40 connects.
     auto stuck = listen_on({"127.0.0.7", 7070}, 8);
     ASSERT_TRUE(stuck.has_value()) << stuck.error().message;
-    auto waiting = connect_many({"127.0.0.7", 7070}, 40);
+    auto waiting = connect_burst({"127.0.0.7", 7070}, 40);
     ASSERT_TRUE(daemon_->wait_for_log("rule accept-queue-full fired", 5s)) << daemon_->log();
     EXPECT_NE(daemon_->log().find("on 127.0.0.7:7070: accept queue of 127.0.0.7:7070 9/8"),
               std::string::npos)

@@ -213,6 +213,20 @@ ChurnResult churn_connections(const std::vector<Address>& destinations, std::siz
     return result;
 }
 
+std::vector<int> connect_burst(const Address& to, int n) {
+    std::vector<int> fds;
+    const sockaddr_in sin = to.to_sockaddr();
+    for (int i = 0; i < n; ++i) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            break;
+        }
+        ::connect(fd, reinterpret_cast<const sockaddr*>(&sin), sizeof(sin));  // EINPROGRESS
+        fds.push_back(fd);
+    }
+    return fds;
+}
+
 Result<void> nft_apply(const std::string& ruleset) {
     char path[] = "/tmp/tcptune-nft-XXXXXX";
     const int fd = ::mkstemp(path);

@@ -76,6 +76,10 @@ ChurnResult churn_connections(const std::vector<Address>& destinations, std::siz
                               double per_second,
                               const std::function<bool(std::size_t)>& after_each = {});
 
+// `n` non-blocking connect()s to `to`, left open (a burst a listener has to queue);
+// the caller closes the descriptors.
+std::vector<int> connect_burst(const Address& to, int n);
+
 // Runs `nft -f` on the ruleset text; the error carries nft's output.
 Result<void> nft_apply(const std::string& ruleset);
 

@@ -574,6 +574,20 @@ std::vector<std::string> this_kernel(const std::string& topic, const SysctlReade
     return out;
 }
 
+// A state's or another topic's explanation, straight from its text.
+Explanation from_text(const Text& t, Explanation::Kind kind, const SysctlReader& live) {
+    Explanation e;
+    e.kind = kind;
+    e.topic = std::string(t.topic);
+    e.title = std::string(t.title);
+    e.meaning = std::string(t.meaning);
+    e.moved_by = std::string(t.moved_by);
+    e.myths = to_strings(t.myths);
+    e.related = to_strings(t.related);
+    e.this_kernel = this_kernel(e.topic, live);
+    return e;
+}
+
 }  // namespace
 
 std::optional<Explanation> explain(std::string_view topic, const SysctlReader& live) {
@@ -588,33 +602,14 @@ std::optional<Explanation> explain(std::string_view topic, const SysctlReader& l
         if (t == nullptr) {
             return std::nullopt;
         }
-        Explanation e;
-        e.kind = Explanation::Kind::kState;
-        e.topic = std::string(t->topic);
-        e.title = std::string(t->title);
-        e.meaning = std::string(t->meaning);
-        e.moved_by = std::string(t->moved_by);
-        e.myths = to_strings(t->myths);
-        e.related = to_strings(t->related);
-        e.this_kernel = this_kernel(e.topic, live);
-        return e;
+        return from_text(*t, Explanation::Kind::kState, live);
     }
     for (std::string_view other : kOtherTopics) {
         // "net.ipv4.tcp_retries1" is how the kernel spells it.
         const bool prefixed = topic.size() > other.size() && topic.ends_with(other) &&
                               topic[topic.size() - other.size() - 1] == '.';
         if (other == topic || prefixed) {
-            const Text* t = find_text(other);
-            Explanation e;
-            e.kind = Explanation::Kind::kTopic;
-            e.topic = std::string(other);
-            e.title = std::string(t->title);
-            e.meaning = std::string(t->meaning);
-            e.moved_by = std::string(t->moved_by);
-            e.myths = to_strings(t->myths);
-            e.related = to_strings(t->related);
-            e.this_kernel = this_kernel(e.topic, live);
-            return e;
+            return from_text(*find_text(other), Explanation::Kind::kTopic, live);
         }
     }
     const SysctlSpec* spec = find_sysctl(topic);

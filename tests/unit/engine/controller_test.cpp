@@ -10,6 +10,7 @@
 
 #include "fakes/applier_fakes.hpp"
 #include "fakes/fake_census.hpp"
+#include "support/pressure_fixtures.hpp"
 
 namespace tcptune {
 namespace {
@@ -390,15 +391,8 @@ rules:
 
 CensusSnapshot full_listener(std::uint32_t syn_queue) {
     CensusSnapshot s;
-    ListenerQueues q;
-    q.local.family = AF_INET;
-    q.local.prefix_len = 32;
-    q.local.address = {127, 0, 0, 5};
-    q.local.port = 8080;
-    q.syn_queue = syn_queue;
-    q.backlog = 511;
     ListenerSignals l;
-    l.filling = {q};
+    l.filling = {test::listener_queues("127.0.0.5", 8080, syn_queue, 0, 511)};
     s.pressure.listeners = l;
     return s;
 }

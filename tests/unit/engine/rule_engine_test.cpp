@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/pressure_fixtures.hpp"
 #include "tcptune/profile/profile_loader.hpp"
 #include "tcptune/profile/profile_resolver.hpp"
 
@@ -393,15 +394,7 @@ namespace {
 
 ListenerQueues queue_of(const char* address, std::uint16_t port, std::uint32_t syn,
                         std::uint32_t queued, std::uint32_t backlog) {
-    ListenerQueues q;
-    q.local.family = AF_INET;
-    q.local.prefix_len = 32;
-    q.local.port = port;
-    EXPECT_EQ(::inet_pton(AF_INET, address, q.local.address.data()), 1);
-    q.syn_queue = syn;
-    q.queued = queued;
-    q.backlog = backlog;
-    return q;
+    return test::listener_queues(address, port, syn, queued, backlog);
 }
 
 CensusSnapshot with_listeners(std::vector<ListenerQueues> filling) {
@@ -554,12 +547,8 @@ CensusSnapshot with_destinations(std::vector<std::pair<std::uint16_t, std::uint6
     s.usable = usable;
     for (auto [port, sockets] : dests) {
         DestinationPorts d;
-        d.local.family = AF_INET;
-        d.local.prefix_len = 32;
-        ::inet_pton(AF_INET, "127.0.0.1", d.local.address.data());
-        d.remote = d.local;
-        ::inet_pton(AF_INET, "127.0.0.8", d.remote.address.data());
-        d.remote.port = port;
+        d.local = test::ipv4("127.0.0.1");
+        d.remote = test::ipv4("127.0.0.8", port);
         d.sockets = sockets;
         d.occupancy = static_cast<double>(sockets) / usable;
         s.top.push_back(d);

@@ -12,6 +12,8 @@
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
+#include "support/pressure_fixtures.hpp"
+
 namespace tcptune {
 namespace {
 
@@ -387,14 +389,7 @@ namespace tcptune {
 namespace {
 
 ListenerQueues listener_at(std::uint16_t port, std::uint32_t syn, std::uint32_t backlog) {
-    ListenerQueues q;
-    q.local.family = AF_INET;
-    q.local.prefix_len = 32;
-    q.local.address = {127, 0, 0, 5};
-    q.local.port = port;
-    q.syn_queue = syn;
-    q.backlog = backlog;
-    return q;
+    return test::listener_queues("127.0.0.5", port, syn, 0, backlog);
 }
 
 TEST(MetricsModel, PressureSeriesAreBoundedByTopK) {
@@ -408,12 +403,8 @@ TEST(MetricsModel, PressureSeriesAreBoundedByTopK) {
     DestinationSignals d;
     d.usable = 500;
     DestinationPorts hot;
-    hot.local.family = AF_INET;
-    hot.local.prefix_len = 32;
-    hot.local.address = {127, 0, 0, 1};
-    hot.remote = hot.local;
-    hot.remote.address = {127, 0, 0, 8};
-    hot.remote.port = 5432;
+    hot.local = test::ipv4("127.0.0.1");
+    hot.remote = test::ipv4("127.0.0.8", 5432);
     hot.sockets = 450;
     hot.occupancy = 0.9;
     d.top = {hot};
