@@ -239,8 +239,8 @@ int run_top(const TopOptions& o) {
         }
     }
     if (!o.by.empty() && !view) {
-        std::cerr << "tcptune top: --by must be port, peer, prefix, process or destination (got '" << o.by
-                  << "')\n";
+        std::cerr << "tcptune top: --by must be port, peer, prefix, process or destination (got '"
+                  << o.by << "')\n";
         return kExitUsage;
     }
     BreakdownOptions options;

@@ -450,8 +450,8 @@ TEST_F(MetricsExporterTest, PressureSeriesNameTheListenerAndTheDestinationAndPas
     EXPECT_TRUE(series_value(*text, R"(tcptune_dead_peer_sockets{kind="keepalive"})"));
     EXPECT_TRUE(series_value(*text, R"(tcptune_tcp_event_rate{counter="listen_overflows"})"));
     const auto check = promtool_check_metrics(*text, dir_.path() / "pressure.prom");
-    EXPECT_EQ(check.exit_status, 0) << check.output << "\n" << *text;
-    EXPECT_EQ(check.output, "") << "promtool lint findings";
+    EXPECT_EQ(check.exit_code, 0) << check.out << "\n" << *text;
+    EXPECT_EQ(check.out, "") << "promtool lint findings";
     for (int fd : clients) {
         ::close(fd);
     }

@@ -287,9 +287,9 @@ Result<std::vector<TopRow>> top_rows(const StateBreakdown& state, TopView view) 
     }
     std::vector<TopRow> rows;
     for (const auto& o : state.processes->owners) {
-        rows.push_back(TopRow{std::to_string(o.pid) + "/" + o.comm, o.count,
-                              "local port " + std::to_string(o.local_port) + ", " +
-                                  share_of(o.share, state.total)});
+        rows.push_back(TopRow{
+            std::to_string(o.pid) + "/" + o.comm, o.count,
+            "local port " + std::to_string(o.local_port) + ", " + share_of(o.share, state.total)});
     }
     return rows;
 }
@@ -318,11 +318,11 @@ Result<std::vector<TopRow>> top_rows(const Breakdown& breakdown, TcpState state,
             if (rows.size() >= n) {
                 break;
             }
-            rows.push_back(TopRow{format_endpoint(q.local), q.syn_queue + q.queued,
-                                  fmt::format("SYN queue {}/{}{}, accept queue {}/{}{}",
-                                              q.syn_queue, q.backlog,
-                                              q.syn_queue_full() ? " (full)" : "", q.queued,
-                                              q.backlog, q.full() ? " (full)" : "")});
+            rows.push_back(
+                TopRow{format_endpoint(q.local), q.syn_queue + q.queued,
+                       fmt::format("SYN queue {}/{}{}, accept queue {}/{}{}", q.syn_queue,
+                                   q.backlog, q.syn_queue_full() ? " (full)" : "", q.queued,
+                                   q.backlog, q.full() ? " (full)" : "")});
         }
         return rows;
     }
@@ -336,11 +336,10 @@ Result<std::vector<TopRow>> top_rows(const Breakdown& breakdown, TcpState state,
             if (rows.size() >= n) {
                 break;
             }
-            rows.push_back(TopRow{format_address(e.local) + " -> " + format_endpoint(e.remote),
-                                  e.sockets,
-                                  fmt::format("{}{} of {} usable ports ({:.1f}%)",
-                                              d.exact ? "" : "~", e.sockets, d.usable,
-                                              e.occupancy * 100.0)});
+            rows.push_back(
+                TopRow{format_address(e.local) + " -> " + format_endpoint(e.remote), e.sockets,
+                       fmt::format("{}{} of {} usable ports ({:.1f}%)", d.exact ? "" : "~",
+                                   e.sockets, d.usable, e.occupancy * 100.0)});
         }
         return rows;
     }

@@ -277,9 +277,12 @@ void MetricsModel::append_pressure_families(std::vector<prometheus::MetricFamily
                        "Sockets whose peer does not answer, by evidence: keepalive probes, "
                        "retransmissions or zero-window probes unanswered.");
     if (p != nullptr && p->dead_peers) {
-        dead.metric.push_back(gauge({{"kind", "keepalive"}}, static_cast<double>(p->dead_peers->keepalive_unanswered)));
-        dead.metric.push_back(gauge({{"kind", "retransmit"}}, static_cast<double>(p->dead_peers->retransmitting)));
-        dead.metric.push_back(gauge({{"kind", "zero_window"}}, static_cast<double>(p->dead_peers->zero_window)));
+        dead.metric.push_back(gauge({{"kind", "keepalive"}},
+                                    static_cast<double>(p->dead_peers->keepalive_unanswered)));
+        dead.metric.push_back(
+            gauge({{"kind", "retransmit"}}, static_cast<double>(p->dead_peers->retransmitting)));
+        dead.metric.push_back(
+            gauge({{"kind", "zero_window"}}, static_cast<double>(p->dead_peers->zero_window)));
     }
     out.push_back(std::move(dead));
 
@@ -311,7 +314,8 @@ void MetricsModel::append_pressure_families(std::vector<prometheus::MetricFamily
         if (rule.active && !rule.subject.empty()) {
             subject.metric.push_back(gauge({{"rule", rule.name}, {"subject", rule.subject}}, 1.0));
         }
-        ineffective.metric.push_back(gauge({{"rule", rule.name}}, rule.verdict == "did not help" ? 1.0 : 0.0));
+        ineffective.metric.push_back(
+            gauge({{"rule", rule.name}}, rule.verdict == "did not help" ? 1.0 : 0.0));
     }
     out.push_back(std::move(subject));
     out.push_back(std::move(ineffective));

@@ -253,8 +253,9 @@ TEST(TopView, NamesRoundTripAndAnUnknownNameListsTheViews) {
     const auto unknown = parse_top_view("colour");
     ASSERT_FALSE(unknown);
     EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
-    EXPECT_EQ(unknown.error().message,
-              "unknown view 'colour' (port, peer, endpoint, prefix or process)");
+    EXPECT_EQ(
+        unknown.error().message,
+        "unknown view 'colour' (port, peer, endpoint, prefix, process, listener or destination)");
     EXPECT_FALSE(parse_top_view("Port")) << "names are lower case, as documented";
 }
 

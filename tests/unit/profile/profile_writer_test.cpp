@@ -74,8 +74,13 @@ TEST(ProfileWriter, OriginsNameTheFileAndLineOfEverySettingAndRule) {
         << "origins only when asked";
 
     const nlohmann::json j = profile_to_json(*resolved, {.origins = true});
-    const SysctlSetting& first = resolved->sysctls.front();
-    EXPECT_EQ(j["origins"]["sysctls"][first.key],
+    for (const SysctlSetting& s : resolved->sysctls) {
+        EXPECT_EQ(j["origins"]["sysctls"][s.key],
+                  s.where.file + ":" + std::to_string(s.where.line));
+    }
+    ASSERT_FALSE(resolved->rules.empty());
+    const Rule& first = resolved->rules.front();
+    EXPECT_EQ(j["origins"]["rules"][first.name],
               first.where.file + ":" + std::to_string(first.where.line));
     EXPECT_FALSE(profile_to_json(*resolved).contains("origins"));
 }
