@@ -548,6 +548,14 @@ void Manager1Adaptor::GetTop(
 
 void Manager1Adaptor::SetProfile(sdbus::Result<Changes>&& result, std::string name, bool dry_run) {
     authorized("SetProfile", std::move(result), [this, name = std::move(name), dry_run] {
+        // A profile that does not exist is NotFound (CLI exit 1), as for
+        // ShowProfile and `tcptune profile show`; one that does not load is
+        // InvalidProfile (exit 6).
+        if (!find_profile(name, controller_.config().profile_dirs)) {
+            throw sdbus::Error(
+                dbus::error::kNotFound,
+                to_error(resolve_profile(name, controller_.config().profile_dirs).error()).message);
+        }
         auto records = value_or_throw(controller_.set_profile(name, dry_run));
         publish_property_changes();
         return to_wire_list(records);

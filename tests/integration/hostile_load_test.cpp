@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <sdbus-c++/sdbus-c++.h>
 
 #include "fakes/applier_fakes.hpp"
 #include "metrics_scrape.hpp"
@@ -31,6 +33,7 @@
 #include "support/private_bus.hpp"
 #include "support/reader_flood.hpp"
 #include "support/socket_factory.hpp"
+#include "tcptune/dbus/contract.hpp"
 
 namespace tcptune::test {
 namespace {
@@ -370,6 +373,47 @@ TEST_F(BusDaemonTest, TheJournalErrorNamesTheStatePathToRootOnly) {
     EXPECT_EQ(as_nobody.output.find(state), std::string::npos) << as_nobody.output;
     EXPECT_NE(as_nobody.output.find("journal cannot be used"), std::string::npos)
         << as_nobody.output;
+}
+
+// #16 item 7: root's `tcptune apply` of a 1 GiB file took the daemon to 2.1 GB.
+TEST_F(BusDaemonTest, ApplyingAHugeFileCostsTheDaemonNothing) {
+    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+    start_daemon();
+    const fs::path huge = dir_.path() / "huge.yaml";
+    {
+        std::ofstream out(huge);
+        out << "name: huge\ndescription: d\n";
+    }
+    fs::resize_file(huge, 1ULL << 30);  // sparse: 1 GiB of zeros after the header
+    const std::size_t rss_before = daemon_->rss_kb();
+    const auto r = run_command("timeout 20 " + std::string(TCPTUNE_BIN_DIR) + "/tcptune apply " +
+                               huge.string() + " 2>&1");
+    EXPECT_EQ(r.exit_status, 6) << r.output;
+    EXPECT_NE(r.output.find("too large"), std::string::npos) << r.output;
+    EXPECT_LE(daemon_->rss_kb(), rss_before + 4096) << "the daemon read the file";
+    EXPECT_TRUE(daemon_->running());
+}
+
+// #16 item 10: a D-Bus call that times out is "daemon unreachable" (exit 3),
+// not a generic failure. sd-bus names its own call timeout Error.Timeout.
+TEST_F(BusDaemonTest, ACallTimeoutCountsAsUnreachable) {
+    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+    start_daemon();
+    daemon_->signal(SIGSTOP);
+    std::string name;
+    try {
+        auto connection = sdbus::createSystemBusConnection();
+        auto proxy = sdbus::createProxy(*connection, dbus::kServiceName, dbus::kObjectPath);
+        proxy->callMethod("GetStatus")
+            .onInterface(dbus::kInterfaceName)
+            .withTimeout(std::chrono::milliseconds(500));
+    } catch (const sdbus::Error& e) {
+        name = e.getName();
+    }
+    daemon_->signal(SIGCONT);
+    std::printf("[ MEASURED ] a call to a stopped daemon fails with %s\n", name.c_str());
+    EXPECT_FALSE(name.empty()) << "the stopped daemon answered";
+    EXPECT_TRUE(dbus::means_unreachable(name)) << name;
 }
 
 }  // namespace

@@ -48,6 +48,9 @@ Result<std::vector<TopRow>> top_rows(const StateBreakdown& state, std::string_vi
 // The most rows a top view returns (D-Bus GetTop `limit`, `tcptune top -n`):
 // more is not a view an operator reads, and the tables keep at most this many.
 inline constexpr std::size_t kMaxTopLimit = 1000;
+// The most counters per table `tcptune top --capacity` allocates (each state
+// has four tables of this many entries, allocated up front).
+inline constexpr std::size_t kMaxTopCapacity = 65536;
 
 // Options for take_breakdown() so that top_rows(state, by) is available, with
 // `limit` rows (0 means the default of 10). An unknown `by` is ErrorCode::kNotFound.
