@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "dbus_arguments.hpp"
 #include "tcptune/diagnosis/breakdown.hpp"
 #include "tcptune/diagnosis/diagnosis.hpp"
 #include "tcptune/profile/profile_catalog.hpp"
@@ -408,14 +409,12 @@ std::tuple<std::string, std::string> Manager1Adaptor::ShowProfile(const std::str
         }
         // Anyone may call ShowProfile, and the daemon runs as root: resolving an
         // arbitrary path would let any user read (the parse errors of) any file.
-        if (looks_like_profile_path(name)) {
-            throw sdbus::Error(dbus::error::kInvalidArgs,
-                               "ShowProfile takes a profile name, not a path; use `tcptune "
-                               "profile show FILE` to read a file yourself");
+        if (auto checked = check_profile_name(name); !checked) {
+            throw sdbus::Error(dbus::error::kInvalidArgs, "ShowProfile " + checked.error().message);
         }
         const ProfileDirs& dirs = controller_.config().profile_dirs;
         if (!find_profile(name, dirs)) {
-            throw sdbus::Error(dbus::error::kNotFound, "no profile named '" + name + "'");
+            throw sdbus::Error(dbus::error::kNotFound, "no profile named " + quoted_argument(name));
         }
         auto resolved = resolve_profile(name, dirs, profile_cache_.loader());
         if (!resolved) {
@@ -476,30 +475,22 @@ void Manager1Adaptor::GetTop(
     std::string state, std::string by, std::uint32_t limit) {
     using Row = sdbus::Struct<std::string, std::uint64_t, std::string>;
     guarded("GetTop", [&] {
-        const std::string state_text = state.empty() ? "time_wait" : state;
-        const std::string view = by.empty() ? "port" : by;
-        const auto parsed = parse_state(state_text);
-        if (!parsed) {
-            throw sdbus::Error(dbus::error::kInvalidArgs, "unknown TCP state '" + state_text + "'");
+        const auto arguments = parse_top_arguments(state, by, limit);
+        if (!arguments) {
+            throw sdbus::Error(dbus::error::kInvalidArgs, arguments.error().message);
         }
-        if (limit > kMaxTopLimit) {
-            throw sdbus::Error(dbus::error::kInvalidArgs, "limit " + std::to_string(limit) +
-                                                              " is out of range (0 = 10, at most " +
-                                                              std::to_string(kMaxTopLimit) + ")");
-        }
-        if (auto options = top_view_options(*parsed, view, limit); !options) {
-            throw sdbus::Error(dbus::error::kInvalidArgs, options.error().message);
-        }
+        const auto parsed = std::optional<TcpState>(arguments->state);
+        const std::string view = arguments->view;
         // Naming processes reads every process's fd table: what `ss -p` shows only
         // to root, the daemon (root) shows only to root.
-        const bool by_process = view == "process";
+        const bool by_process = arguments->by_process;
         if (by_process) {
             require_privileged("GetTop by process");
         }
         if (hooks_.top == nullptr) {
             throw sdbus::Error(dbus::error::kFailed, "GetTop is not served by this daemon");
         }
-        const std::size_t rows_wanted = limit == 0 ? 10 : limit;
+        const std::size_t rows_wanted = arguments->rows;
         const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
         const std::string sender = message != nullptr ? message->getSender() : std::string();
         // The answer may come later, from the loop's wake-up for the worker.
