@@ -37,7 +37,7 @@ int with_daemon(const std::string& verb, const ControlOptions& o, F&& body) {
     }
 }
 
-int print_changes(const std::vector<ChangeRow>& changes, const ControlOptions& o,
+int print_changes(const std::vector<ChangeRecord>& changes, const ControlOptions& o,
                   const std::string& summary) {
     if (o.json) {
         std::cout << to_json(changes).dump(2) << "\n";
@@ -84,7 +84,7 @@ int run_reload(const ControlOptions& o) {
 
 int run_resume(const ControlOptions& o) {
     return with_daemon("resume", o, [&](DaemonClient& client) {
-        const ChangeRow change = client.resume(o.argument);
+        const ChangeRecord change = client.resume(o.argument);
         return print_changes({change}, o, "tcptune manages " + o.argument + " again:");
     });
 }

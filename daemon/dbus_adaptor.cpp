@@ -480,7 +480,7 @@ void Manager1Adaptor::GetTop(
             throw sdbus::Error(dbus::error::kInvalidArgs, arguments.error().message);
         }
         const auto parsed = std::optional<TcpState>(arguments->state);
-        const std::string view = arguments->view;
+        const TopView view = arguments->view;
         // Naming processes reads every process's fd table: what `ss -p` shows only
         // to root, the daemon (root) shows only to root.
         const bool by_process = arguments->by_process;

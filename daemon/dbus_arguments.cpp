@@ -30,13 +30,15 @@ Result<TopArguments> parse_top_arguments(std::string_view state, std::string_vie
                                                  std::to_string(kMaxTopLimit) + ")");
     }
     out.rows = limit == 0 ? 10 : limit;
-    out.view = by.empty() ? "port" : std::string(by);
-    if (out.view != "port" && out.view != "peer" && out.view != "endpoint" &&
-        out.view != "prefix" && out.view != "process") {
-        return make_error(ErrorCode::kParse, "unknown view " + quoted_argument(by) +
-                                                 " (port, peer, endpoint, prefix or process)");
+    if (!by.empty()) {
+        const auto view = parse_top_view(by);
+        if (!view) {
+            return make_error(ErrorCode::kParse, "unknown view " + quoted_argument(by) +
+                                                     " (port, peer, endpoint, prefix or process)");
+        }
+        out.view = *view;
     }
-    out.by_process = out.view == "process";
+    out.by_process = out.view == TopView::kProcess;
     return out;
 }
 

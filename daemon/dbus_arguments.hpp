@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "tcptune/census/tcp_state.hpp"
+#include "tcptune/diagnosis/diagnosis.hpp"
 #include "tcptune/result.hpp"
 
 namespace tcptune::daemon {
@@ -20,9 +21,9 @@ namespace tcptune::daemon {
 // GetTop(state, by, limit): "" means time_wait / port / 10 rows.
 struct TopArguments {
     TcpState state = TcpState::kTimeWait;
-    std::string view = "port";  // port | peer | endpoint | prefix | process
-    std::size_t rows = 10;      // 1 .. kMaxTopLimit
-    bool by_process = false;    // root only (checked by the adaptor)
+    TopView view = TopView::kPort;
+    std::size_t rows = 10;    // 1 .. kMaxTopLimit
+    bool by_process = false;  // root only (checked by the adaptor)
 };
 Result<TopArguments> parse_top_arguments(std::string_view state, std::string_view by,
                                          std::uint32_t limit);

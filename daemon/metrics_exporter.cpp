@@ -171,7 +171,7 @@ void MetricsExporter::refresh(bool reread_sysctls) {
     if (reread_sysctls) {
         read_other_sysctls(status);
     }
-    published_->publish(to_prometheus_families(model_.families()));
+    published_->publish(model_.families());
 }
 
 void MetricsExporter::on_poll(const CensusSnapshot& snapshot) {

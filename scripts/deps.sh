@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config ninja-build
-  libnl-3-dev libsdbus-c++-dev libsdbus-c++-bin libyaml-cpp-dev libspdlog-dev
+  libnl-3-dev libsdbus-c++-dev libsdbus-c++-bin libyaml-cpp-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libsystemd-dev libcli11-dev prometheus-cpp-dev libmicrohttpd-dev libexpected-dev
   nlohmann-json3-dev
   clang clang-format libclang-rt-14-dev

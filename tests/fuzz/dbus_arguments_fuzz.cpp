@@ -48,9 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto top = tcptune::daemon::parse_top_arguments(state, by, limit);
     if (top) {
         check(top->rows >= 1 && top->rows <= tcptune::kMaxTopLimit);
-        check(top->view == "port" || top->view == "peer" || top->view == "endpoint" ||
-              top->view == "prefix" || top->view == "process");
-        check(top->by_process == (top->view == "process"));
+        check(tcptune::parse_top_view(tcptune::to_string(top->view)).value() == top->view);
+        check(top->by_process == (top->view == tcptune::TopView::kProcess));
         check(limit <= tcptune::kMaxTopLimit);
     } else {
         check(top.error().code == tcptune::ErrorCode::kParse);

@@ -56,11 +56,6 @@ constexpr const char* kService = tcptune::dbus::kServiceName;
 constexpr const char* kObject = tcptune::dbus::kObjectPath;
 constexpr const char* kInterface = tcptune::dbus::kInterfaceName;
 
-void write_file(const fs::path& path, const std::string& text) {
-    std::ofstream out(path);
-    out << text;
-}
-
 std::string read_sysctl_value(const std::string& key) {
     std::string path = "/proc/sys/" + key;
     for (char& c : path) {
@@ -68,7 +63,7 @@ std::string read_sysctl_value(const std::string& key) {
             c = '/';
         }
     }
-    std::string value = slurp(path);
+    std::string value = read_text(path);
     while (!value.empty() && (value.back() == '\n' || value.back() == ' ')) {
         value.pop_back();
     }
@@ -95,32 +90,21 @@ class DbusApiTest : public ::testing::Test {
         dir_ = dir_template;
         fs::create_directories(dir_ / "profiles");
         fs::create_directories(dir_ / "state");
-        write_file(dir_ / "profiles" / "dbustest.yaml", kTestProfile);
-        write_file(dir_ / "profiles" / "dbusalt.yaml", kAltProfile);
-        write_file(dir_ / "profiles" / "broken.yaml", kBrokenProfile);
-        write_file(dir_ / "tcptune.yaml", "profile: dbustest\n");
+        write_text(dir_ / "profiles" / "dbustest.yaml", kTestProfile);
+        write_text(dir_ / "profiles" / "dbusalt.yaml", kAltProfile);
+        write_text(dir_ / "profiles" / "broken.yaml", kBrokenProfile);
+        write_text(dir_ / "tcptune.yaml", "profile: dbustest\n");
 
-        auto bus = PrivateBus::start(policy);
+        auto bus = start_system_bus(policy);
         ASSERT_TRUE(bus) << bus.error().message;
         bus_ = std::move(*bus);
-        bus_->export_as_system_bus();
 
-        daemon_ = std::make_unique<DaemonProcess>(
-            std::vector<std::string>{"--config", (dir_ / "tcptune.yaml").string(), "--bus",
-                                     "system", "--metrics-address", "none", "--state-dir",
-                                     (dir_ / "state").string(), "--profile-dir",
-                                     (dir_ / "profiles").string(), "--log-level", "debug"},
-            dir_ / "daemon.log", daemon_env);
+        daemon_ = std::make_unique<DaemonProcess>(isolated_launch(
+            {.dir = dir_, .bus = "system", .extra = {"--log-level", "debug"}, .env = daemon_env}));
+        ASSERT_TRUE(daemon_->start().has_value());
         proxy_ = std::make_unique<TestProxy>(sdbus::createSystemBusConnection());
-        // Ready when the daemon answers and has polled at least once.
-        const bool ready = proxy_->pump_until([&] {
-            try {
-                return std::get<5>(proxy_->GetStatus()) > 0;
-            } catch (const sdbus::Error&) {
-                return false;
-            }
-        });
-        ASSERT_TRUE(ready) << "tcptuned did not come up; log:\n" << daemon_log();
+        ASSERT_TRUE(wait_until_polled(*proxy_)) << "tcptuned did not come up; log:\n"
+                                                << daemon_log();
     }
 
     void TearDown() override {
@@ -142,7 +126,7 @@ class DbusApiTest : public ::testing::Test {
         }
     }
 
-    std::string daemon_log() const { return slurp(dir_ / "daemon.log"); }
+    std::string daemon_log() const { return daemon_ ? daemon_->log() : std::string(); }
 
     // Starts a real polkitd on the test's bus (start(kProjectWithPolkit) first)
     // whose only rule file is `rules_js`; skips the test where that cannot run.

@@ -140,7 +140,7 @@ TEST_F(HardeningTest, AMetricsPortHeldByATimeWaitSocketIsWaitedFor) {
     ASSERT_TRUE(eventually(
         [&] {
             return run_command("ss -Htan state time-wait sport = :" + std::to_string(port))
-                       .output.find(std::to_string(port)) != std::string::npos;
+                       .out.find(std::to_string(port)) != std::string::npos;
         },
         2s));
     std::ofstream(config_file()) << "# empty\n";
@@ -163,7 +163,7 @@ TEST_F(HardeningTest, AMetricsPortHeldByATimeWaitSocketIsWaitedFor) {
     ASSERT_TRUE(daemon_->wait_for_log("ip_local_reserved_ports", 10s)) << daemon_->log();
     EXPECT_TRUE(daemon_->running());
     // The TIME_WAIT ends (here at once, with SOCK_DESTROY; in life after 60 s).
-    ASSERT_EQ(run_command("ss -K state time-wait sport = :" + std::to_string(port)).exit_status, 0);
+    ASSERT_EQ(run_command("ss -K state time-wait sport = :" + std::to_string(port)).exit_code, 0);
     ASSERT_TRUE(daemon_->wait_for_log("serving metrics on", 5s)) << daemon_->log();
     auto scraped = http_get("127.0.0.1", port, "/metrics", 5s);
     ASSERT_TRUE(scraped.has_value()) << scraped.error().message;

@@ -184,10 +184,10 @@ class BusDaemonTest : public ::testing::Test {
     }
 
     // `busctl call` of a Manager1 method as root, with its output.
-    CommandResult busctl(const std::string& method_and_args) const {
+    CommandOutput busctl(const std::string& method_and_args) const {
         return run_command("busctl --address=" + bus_->address() +
                            " call net.tcptune /net/tcptune/Manager1 net.tcptune.Manager1 " +
-                           method_and_args);
+                           method_and_args + " 2>&1");
     }
 
     TempDir dir_;
@@ -240,7 +240,7 @@ TEST_F(BusDaemonTest, HostileReadersAndSlowHttpClientsCannotStallTheDaemon) {
         const auto status = run_command("timeout 10 " + std::string(TCPTUNE_BIN_DIR) +
                                         "/tcptune status --json >/dev/null 2>&1");
         status_seconds.push_back(std::chrono::duration<double>(Clock::now() - a).count());
-        status_failures += status.exit_status == 0 ? 0 : 1;
+        status_failures += status.exit_code == 0 ? 0 : 1;
         const auto b = Clock::now();
         auto scraped = http_get(kHost, port, "/metrics", 10s);
         scrape_seconds.push_back(std::chrono::duration<double>(Clock::now() - b).count());
@@ -317,11 +317,11 @@ TEST_F(BusDaemonTest, GetTopLimitsAreValidated) {
     start_daemon();
     for (const char* limit : {"4294967295", "1001"}) {
         const auto result = busctl(std::string("GetTop ssu time_wait port ") + limit);
-        EXPECT_NE(result.exit_status, 0) << result.output;
-        EXPECT_NE(result.output.find("out of range"), std::string::npos) << result.output;
+        EXPECT_NE(result.exit_code, 0) << result.out;
+        EXPECT_NE(result.out.find("out of range"), std::string::npos) << result.out;
     }
     const auto ok = busctl("GetTop ssu time_wait port 1000");
-    EXPECT_EQ(ok.exit_status, 0) << ok.output;
+    EXPECT_EQ(ok.exit_code, 0) << ok.out;
     EXPECT_TRUE(daemon_->running());
 }
 
@@ -353,7 +353,7 @@ TEST_F(BusDaemonTest, HeadOfMetricsIsAnswered) {
     const auto head =
         run_command("curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -I " +
                     std::string("http://") + kHost + ":" + std::to_string(port_) + "/metrics");
-    EXPECT_EQ(head.output, "200") << head.output;
+    EXPECT_EQ(head.out, "200") << head.out;
 }
 
 // #16 item 12: GetStatus does not show the state directory to everyone.
@@ -364,15 +364,15 @@ TEST_F(BusDaemonTest, TheJournalErrorNamesTheStatePathToRootOnly) {
     start_daemon();
     const std::string state = (dir_.path() / "state").string();
     const auto as_root = busctl("GetStatus");
-    ASSERT_EQ(as_root.exit_status, 0) << as_root.output;
-    EXPECT_NE(as_root.output.find(state), std::string::npos) << as_root.output;
-    const auto as_nobody = run_command(
-        "setpriv --reuid=nobody --regid=nogroup --clear-groups busctl --address=" +
-        bus_->address() + " call net.tcptune /net/tcptune/Manager1 net.tcptune.Manager1 GetStatus");
-    ASSERT_EQ(as_nobody.exit_status, 0) << as_nobody.output;
-    EXPECT_EQ(as_nobody.output.find(state), std::string::npos) << as_nobody.output;
-    EXPECT_NE(as_nobody.output.find("journal cannot be used"), std::string::npos)
-        << as_nobody.output;
+    ASSERT_EQ(as_root.exit_code, 0) << as_root.out;
+    EXPECT_NE(as_root.out.find(state), std::string::npos) << as_root.out;
+    const auto as_nobody =
+        run_command("setpriv --reuid=nobody --regid=nogroup --clear-groups busctl --address=" +
+                    bus_->address() +
+                    " call net.tcptune /net/tcptune/Manager1 net.tcptune.Manager1 GetStatus 2>&1");
+    ASSERT_EQ(as_nobody.exit_code, 0) << as_nobody.out;
+    EXPECT_EQ(as_nobody.out.find(state), std::string::npos) << as_nobody.out;
+    EXPECT_NE(as_nobody.out.find("journal cannot be used"), std::string::npos) << as_nobody.out;
 }
 
 // #16 item 7: root's `tcptune apply` of a 1 GiB file took the daemon to 2.1 GB.
@@ -388,8 +388,8 @@ TEST_F(BusDaemonTest, ApplyingAHugeFileCostsTheDaemonNothing) {
     const std::size_t rss_before = daemon_->rss_kb();
     const auto r = run_command("timeout 20 " + std::string(TCPTUNE_BIN_DIR) + "/tcptune apply " +
                                huge.string() + " 2>&1");
-    EXPECT_EQ(r.exit_status, 6) << r.output;
-    EXPECT_NE(r.output.find("too large"), std::string::npos) << r.output;
+    EXPECT_EQ(r.exit_code, 6) << r.out;
+    EXPECT_NE(r.out.find("too large"), std::string::npos) << r.out;
     EXPECT_LE(daemon_->rss_kb(), rss_before + 4096) << "the daemon read the file";
     EXPECT_TRUE(daemon_->running());
 }

@@ -59,7 +59,6 @@ class MetricsExporterTest : public ::testing::Test {
     void write_profile() {
         std::filesystem::create_directories(dir_.path() / "profiles");
         std::ofstream(dir_.path() / "profiles" / "metrics-test.yaml") << kProfile;
-        std::ofstream(dir_.path() / "tcptune.yaml") << "# empty: defaults and flags only\n";
     }
 
     // Starts tcptuned on a free loopback port and waits until a scrape has counts.
@@ -71,22 +70,7 @@ class MetricsExporterTest : public ::testing::Test {
         port_ = free_loopback_port();
         ASSERT_NE(port_, 0);
         scrape_host_ = scrape_host;
-        DaemonLaunch launch;
-        launch.args = {"--config",
-                       (dir_.path() / "tcptune.yaml").string(),
-                       "--state-dir",
-                       (dir_.path() / "state").string(),
-                       "--profile-dir",
-                       (dir_.path() / "profiles").string(),
-                       "--profile",
-                       "metrics-test",
-                       "--bus",
-                       "none",
-                       "--metrics-address",
-                       listen + ":" + std::to_string(port_)};
-        launch.args.insert(launch.args.end(), extra.begin(), extra.end());
-        launch.log_file = dir_.path() / "tcptuned.log";
-        daemon_ = std::make_unique<DaemonProcess>(launch);
+        start(listen + ":" + std::to_string(port_), std::move(extra));
         auto started = daemon_->start();
         ASSERT_TRUE(started.has_value()) << started.error().message;
         ASSERT_TRUE(eventually(
@@ -97,6 +81,14 @@ class MetricsExporterTest : public ::testing::Test {
             10s))
             << "no counts on /metrics within 10 s\n"
             << daemon_->log();
+    }
+
+    // The daemon on `metrics_address`, with the test profile and no bus.
+    void start(const std::string& metrics_address, std::vector<std::string> extra = {}) {
+        daemon_ = std::make_unique<DaemonProcess>(isolated_launch({.dir = dir_.path(),
+                                                                   .profile = "metrics-test",
+                                                                   .metrics = metrics_address,
+                                                                   .extra = std::move(extra)}));
     }
 
     void TearDown() override {
@@ -181,8 +173,8 @@ TEST_F(MetricsExporterTest, PromtoolAcceptsTheScrapeUnderRealLoad) {
     ASSERT_TRUE(text.has_value());
 
     const auto check = promtool_check_metrics(*text, dir_.path() / "scrape.prom");
-    EXPECT_EQ(check.exit_status, 0) << check.output << "\n" << *text;
-    EXPECT_EQ(check.output, "") << "promtool lint findings";
+    EXPECT_EQ(check.exit_code, 0) << check.out << "\n" << *text;
+    EXPECT_EQ(check.out, "") << "promtool lint findings";
 
     // Every state is present, zero or not, and the loaded ones match the kernel.
     for (const auto state : kAllTcpStates) {
@@ -296,7 +288,7 @@ TEST_F(MetricsExporterTest, ServesOnIpv6Loopback) {
     auto text = scrape();
     ASSERT_TRUE(text.has_value());
     const auto check = promtool_check_metrics(*text, dir_.path() / "scrape.prom");
-    EXPECT_EQ(check.exit_status, 0) << check.output;
+    EXPECT_EQ(check.exit_code, 0) << check.out;
     EXPECT_NE(daemon_->log().find("serving metrics on http://[::1]:" + std::to_string(port_)),
               std::string::npos)
         << daemon_->log();
@@ -341,21 +333,7 @@ TEST_F(MetricsExporterTest, ABusyPortIsAClearStartupError) {
     ::getsockname(blocker, reinterpret_cast<sockaddr*>(&addr), &len);
     const std::string address = std::string(kHost) + ":" + std::to_string(ntohs(addr.sin_port));
 
-    DaemonLaunch launch;
-    launch.args = {"--config",
-                   (dir_.path() / "tcptune.yaml").string(),
-                   "--state-dir",
-                   (dir_.path() / "state").string(),
-                   "--profile-dir",
-                   (dir_.path() / "profiles").string(),
-                   "--profile",
-                   "metrics-test",
-                   "--bus",
-                   "none",
-                   "--metrics-address",
-                   address};
-    launch.log_file = dir_.path() / "tcptuned.log";
-    daemon_ = std::make_unique<DaemonProcess>(launch);
+    start(address);
     ASSERT_TRUE(daemon_->start().has_value());
     const auto status = daemon_->wait_exit(15s);
     ::close(blocker);
@@ -368,21 +346,7 @@ TEST_F(MetricsExporterTest, ABusyPortIsAClearStartupError) {
 TEST_F(MetricsExporterTest, NoneServesNothing) {
     TCPTUNE_REQUIRE_PRIVATE_NETNS();
     write_profile();
-    DaemonLaunch launch;
-    launch.args = {"--config",
-                   (dir_.path() / "tcptune.yaml").string(),
-                   "--state-dir",
-                   (dir_.path() / "state").string(),
-                   "--profile-dir",
-                   (dir_.path() / "profiles").string(),
-                   "--profile",
-                   "metrics-test",
-                   "--bus",
-                   "none",
-                   "--metrics-address",
-                   "none"};
-    launch.log_file = dir_.path() / "tcptuned.log";
-    daemon_ = std::make_unique<DaemonProcess>(launch);
+    start("none");
     ASSERT_TRUE(daemon_->start().has_value());
     // Running (give it time to have started a server, were it to) ...
     std::this_thread::sleep_for(1500ms);

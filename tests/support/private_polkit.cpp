@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/files.hpp"
+
 namespace tcptune::test {
 
 namespace fs = std::filesystem;
@@ -35,13 +37,6 @@ constexpr BindMount kMounts[] = {
     {"rules.d", "/etc/polkit-1/rules.d"},
     {"vendor-rules.d", "/usr/share/polkit-1/rules.d"},
 };
-
-std::string slurp_file(const fs::path& file) {
-    std::ifstream in(file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 // In the child, before exec (so no allocation here: `sources` are kMounts'
 // sources, made absolute by the parent): a private mount namespace with the
@@ -172,7 +167,7 @@ void PrivatePolkit::thaw() const {
 }
 
 std::string PrivatePolkit::log() const {
-    return slurp_file(dir_ / "polkitd.log");
+    return read_text(dir_ / "polkitd.log");
 }
 
 }  // namespace tcptune::test

@@ -13,7 +13,7 @@ TEST(DbusArguments, GetTopDefaultsAndBounds) {
     auto defaults = parse_top_arguments("", "", 0);
     ASSERT_TRUE(defaults);
     EXPECT_EQ(defaults->state, TcpState::kTimeWait);
-    EXPECT_EQ(defaults->view, "port");
+    EXPECT_EQ(defaults->view, TopView::kPort);
     EXPECT_EQ(defaults->rows, 10U);
     auto most = parse_top_arguments("close_wait", "process", kMaxTopLimit);
     ASSERT_TRUE(most);
