@@ -35,19 +35,9 @@ TEST_F(HardeningTest, ASecondDaemonOnTheSameStateDirExitsOneNamingTheHolder) {
     launch({"--profile", "tw-storm"});
     ASSERT_TRUE(daemon_->wait_for_log("ready: first poll done", 10s));
 
-    DaemonLaunch second;
-    second.args = {"--config",
-                   config_file().string(),
-                   "--state-dir",
-                   state_dir().string(),
-                   "--profile-dir",
-                   daemon_test_profiles().string(),
-                   "--profile",
-                   "tw-storm",
-                   "--bus",
-                   "none",
-                   "--metrics-address",
-                   "none"};
+    // Same directory, its own log.
+    DaemonLaunch second = isolated_launch(
+        {.dir = work_dir(), .profile = "tw-storm", .profile_dir = daemon_test_profiles()});
     second.log_file = work_dir() / "second.log";
     DaemonProcess other(second);
     ASSERT_TRUE(other.start().has_value());
@@ -143,22 +133,11 @@ TEST_F(HardeningTest, AMetricsPortHeldByATimeWaitSocketIsWaitedFor) {
                        .out.find(std::to_string(port)) != std::string::npos;
         },
         2s));
-    std::ofstream(config_file()) << "# empty\n";
-    DaemonLaunch launch;
-    launch.args = {"--config",
-                   config_file().string(),
-                   "--state-dir",
-                   state_dir().string(),
-                   "--profile-dir",
-                   daemon_test_profiles().string(),
-                   "--profile",
-                   "tw-storm",
-                   "--bus",
-                   "none",
-                   "--metrics-address",
-                   "127.0.0.1:" + std::to_string(port)};
-    launch.log_file = work_dir() / "tcptuned.log";
-    daemon_ = std::make_unique<DaemonProcess>(launch);
+    daemon_ = std::make_unique<DaemonProcess>(
+        isolated_launch({.dir = work_dir(),
+                         .profile = "tw-storm",
+                         .profile_dir = daemon_test_profiles(),
+                         .metrics = "127.0.0.1:" + std::to_string(port)}));
     ASSERT_TRUE(daemon_->start().has_value());
     ASSERT_TRUE(daemon_->wait_for_log("ip_local_reserved_ports", 10s)) << daemon_->log();
     EXPECT_TRUE(daemon_->running());

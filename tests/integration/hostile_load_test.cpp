@@ -78,15 +78,6 @@ class NotifyLog {
     std::thread thread_;
 };
 
-std::optional<std::uint64_t> polls_in(const std::string& message) {
-    static const std::regex pattern("; ([0-9]+) polls");
-    std::smatch match;
-    if (!std::regex_search(message, match, pattern)) {
-        return std::nullopt;
-    }
-    return std::stoull(match[1].str());
-}
-
 // Slow HTTP clients: connections that never finish a request.
 class SlowClients {
   public:
@@ -124,15 +115,6 @@ class SlowClients {
     std::vector<int> fds_;
 };
 
-std::size_t standing_fds(const DaemonProcess& daemon) {
-    std::size_t least = daemon.open_fds();
-    for (int i = 0; i < 20; ++i) {
-        std::this_thread::sleep_for(5ms);
-        least = std::min(least, daemon.open_fds());
-    }
-    return least;
-}
-
 // tcptuned on a private bus (the project's policy) with metrics on a free
 // loopback port and a NOTIFY_SOCKET, in the test's private network namespace.
 class BusDaemonTest : public ::testing::Test {
@@ -142,29 +124,20 @@ class BusDaemonTest : public ::testing::Test {
         ASSERT_TRUE(bus.has_value()) << bus.error().message;
         bus_ = std::move(*bus);
         bus_->export_as_system_bus();
-        std::ofstream(dir_.path() / "tcptune.yaml") << "# defaults and flags only\n";
         port_ = free_loopback_port();
         ASSERT_NE(port_, 0);
         notify_ = std::make_unique<NotifySocket>(dir_.path() / "notify.sock");
-        DaemonLaunch launch;
-        launch.args = {"--config",
-                       (dir_.path() / "tcptune.yaml").string(),
-                       "--state-dir",
-                       (dir_.path() / "state").string(),
-                       "--profile-dir",
-                       (fs::path(TCPTUNE_TEST_DATA_DIR) / "daemon").string(),
-                       "--profile",
-                       "tw-storm",
-                       "--bus",
-                       "system",
-                       "--metrics-address",
-                       std::string(kHost) + ":" + std::to_string(port_)};
-        launch.args.insert(launch.args.end(), extra.begin(), extra.end());
         // WATCHDOG_USEC 2 s: the daemon pings every second.
-        launch.env = {"NOTIFY_SOCKET=" + notify_->path().string(), "WATCHDOG_USEC=2000000",
-                      "DBUS_SYSTEM_BUS_ADDRESS=" + bus_->address()};
-        launch.watchdog_pid_is_child = true;
-        launch.log_file = dir_.path() / "tcptuned.log";
+        const DaemonLaunch launch = isolated_launch(
+            {.dir = dir_.path(),
+             .profile = "tw-storm",
+             .profile_dir = fs::path(TCPTUNE_TEST_DATA_DIR) / "daemon",
+             .bus = "system",
+             .metrics = std::string(kHost) + ":" + std::to_string(port_),
+             .extra = std::move(extra),
+             .env = {"NOTIFY_SOCKET=" + notify_->path().string(), "WATCHDOG_USEC=2000000",
+                     "DBUS_SYSTEM_BUS_ADDRESS=" + bus_->address()},
+             .watchdog_pid_is_child = true});
         daemon_ = std::make_unique<DaemonProcess>(launch);
         notes_ = std::make_unique<NotifyLog>(*notify_);
         ASSERT_TRUE(daemon_->start().has_value());
@@ -213,7 +186,7 @@ TEST_F(BusDaemonTest, HostileReadersAndSlowHttpClientsCannotStallTheDaemon) {
 
     // Resources before any hostile load: after it they must be back there.
     std::this_thread::sleep_for(1s);
-    const std::size_t fds_before = standing_fds(daemon);
+    const std::size_t fds_before = daemon.standing_fds();
     const std::size_t rss_before = daemon.rss_kb();
 
     // The hostile user: 64 calls in flight on one connection, as nobody.
@@ -256,7 +229,7 @@ TEST_F(BusDaemonTest, HostileReadersAndSlowHttpClientsCannotStallTheDaemon) {
     std::size_t fds_after = 0;
     eventually(
         [&] {
-            fds_after = standing_fds(daemon);
+            fds_after = daemon.standing_fds();
             return fds_after <= fds_before;
         },
         15s);
@@ -276,7 +249,7 @@ TEST_F(BusDaemonTest, HostileReadersAndSlowHttpClientsCannotStallTheDaemon) {
             }
             last_ping = at;
         }
-        if (auto polls = polls_in(text)) {
+        if (auto polls = polls_in_status(text)) {
             first_polls = first_polls.value_or(*polls);
             last_polls = *polls;
         }
