@@ -56,6 +56,8 @@ cat >"$journals/valid.json" <<'JSON'
   "overridden": true, "overridden_at": "2024-05-01T12:30:00Z", "overridden_value": "2000 3000"}}}
 JSON
 printf '%s' '{"format_version": 1, "entries": {"net.ipv4.ip_default_ttl": {"original": "1", "last_written": "64", "written_at": "2024-05-01T12:00:00Z", "profile": "", "rule": "", "reason": "", "overridden": false}}}' >"$journals/outside.json"
+# Inputs that once broke an invariant stay in the corpus.
+cp tests/data/fuzz/journal/* "$journals/"
 run journal_fuzz "$journals" "${FUZZ_SECONDS:-20}" 4096
 
 arguments=$(seed_dir dbus_arguments)
