@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bounded_options.hpp"
 #include "command.hpp"
 #include "table.hpp"
 #include "tcptune/census/tcp_state.hpp"
@@ -268,9 +269,10 @@ int run_top(const TopOptions& o) {
     options.by_process = view == TopView::kProcess;
     if (!o.trend.empty()) {
         auto interval = parse_duration(o.trend);
-        if (!interval || interval->count() <= 0) {
-            std::cerr << "tcptune top: --trend needs a duration like 1s or 500ms (got '" << o.trend
-                      << "')\n";
+        if (!interval || interval->count() <= 0 || *interval > std::chrono::minutes(10)) {
+            std::cerr << "tcptune top: --trend needs a duration from 1ms to 10m, like 1s or "
+                         "500ms (got '"
+                      << o.trend.substr(0, 32) << "')\n";
             return kExitUsage;
         }
         options.trend_interval = *interval;
@@ -342,10 +344,11 @@ void register_top_command(CLI::App& app, CommandContext& ctx) {
     cmd->add_option("--by", options->by,
                     "port | peer | prefix | process | destination (default: port and peer)")
         ->check(CLI::IsMember(cli_view_names()));
-    cmd->add_option("-n,--top", options->top_n, "Rows per table (default 10)");
-    cmd->add_option("--capacity", options->capacity,
-                    "Counters per table; counts are exact while the distinct keys fit "
-                    "(default 1024)");
+    add_bounded_integer(*cmd, "-n,--top", options->top_n, 1, kMaxTopLimit,
+                        "Rows per table (default 10)");
+    add_bounded_integer(*cmd, "--capacity", options->capacity, 1, kMaxTopCapacity,
+                        "Counters per table; counts are exact while the distinct keys fit "
+                        "(default 1024)");
     cmd->add_option("--trend", options->trend,
                     "Sample ListenOverflows twice this far apart and show the rate, e.g. 1s");
     cmd->add_flag("--json", options->json, "Print the breakdown as JSON (see docs/diagnosis.md)");

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "dbus_arguments.hpp"
 #include "tcptune/diagnosis/breakdown.hpp"
 #include "tcptune/diagnosis/diagnosis.hpp"
 #include "tcptune/profile/profile_catalog.hpp"
@@ -408,14 +409,12 @@ std::tuple<std::string, std::string> Manager1Adaptor::ShowProfile(const std::str
         }
         // Anyone may call ShowProfile, and the daemon runs as root: resolving an
         // arbitrary path would let any user read (the parse errors of) any file.
-        if (looks_like_profile_path(name)) {
-            throw sdbus::Error(dbus::error::kInvalidArgs,
-                               "ShowProfile takes a profile name, not a path; use `tcptune "
-                               "profile show FILE` to read a file yourself");
+        if (auto checked = check_profile_name(name); !checked) {
+            throw sdbus::Error(dbus::error::kInvalidArgs, "ShowProfile " + checked.error().message);
         }
         const ProfileDirs& dirs = controller_.config().profile_dirs;
         if (!find_profile(name, dirs)) {
-            throw sdbus::Error(dbus::error::kNotFound, "no profile named '" + name + "'");
+            throw sdbus::Error(dbus::error::kNotFound, "no profile named " + quoted_argument(name));
         }
         auto resolved = resolve_profile(name, dirs, profile_cache_.loader());
         if (!resolved) {
@@ -487,35 +486,27 @@ void Manager1Adaptor::GetTop(
     std::string state, std::string by, std::uint32_t limit) {
     using Row = sdbus::Struct<std::string, std::uint64_t, std::string>;
     guarded("GetTop", [&] {
-        const std::string state_text = state.empty() ? "time_wait" : state;
-        const auto parsed = parse_state(state_text);
-        if (!parsed) {
-            throw sdbus::Error(dbus::error::kInvalidArgs, "unknown TCP state '" + state_text + "'");
+        const auto arguments = parse_top_arguments(state, by, limit);
+        if (!arguments) {
+            throw sdbus::Error(dbus::error::kInvalidArgs, arguments.error().message);
         }
-        if (limit > kMaxTopLimit) {
-            throw sdbus::Error(dbus::error::kInvalidArgs, "limit " + std::to_string(limit) +
-                                                              " is out of range (0 = 10, at most " +
-                                                              std::to_string(kMaxTopLimit) + ")");
-        }
-        const auto view = by.empty() ? Result<TopView>(TopView::kPort) : parse_top_view(by);
-        if (!view) {
-            throw sdbus::Error(dbus::error::kInvalidArgs, view.error().message);
-        }
+        const auto parsed = std::optional<TcpState>(arguments->state);
+        const TopView view = arguments->view;
         // Naming processes reads every process's fd table: what `ss -p` shows only
         // to root, the daemon (root) shows only to root.
-        const bool by_process = *view == TopView::kProcess;
+        const bool by_process = arguments->by_process;
         if (by_process) {
             require_privileged("GetTop by process");
         }
         if (hooks_.top == nullptr) {
             throw sdbus::Error(dbus::error::kFailed, "GetTop is not served by this daemon");
         }
-        const std::size_t rows_wanted = limit == 0 ? 10 : limit;
+        const std::size_t rows_wanted = arguments->rows;
         const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
         const std::string sender = message != nullptr ? message->getSender() : std::string();
         // The answer may come later, from the loop's wake-up for the worker.
         auto pending = std::make_shared<std::decay_t<decltype(result)>>(std::move(result));
-        auto reply = [pending, parsed = *parsed, view = *view, rows_wanted,
+        auto reply = [pending, parsed = *parsed, view, rows_wanted,
                       flush = hooks_.after_deferred_reply](const Result<TopService::Shared>& got) {
             try {
                 if (!got) {
@@ -554,6 +545,14 @@ void Manager1Adaptor::GetTop(
 
 void Manager1Adaptor::SetProfile(sdbus::Result<Changes>&& result, std::string name, bool dry_run) {
     authorized("SetProfile", std::move(result), [this, name = std::move(name), dry_run] {
+        // A profile that does not exist is NotFound (CLI exit 1), as for
+        // ShowProfile and `tcptune profile show`; one that does not load is
+        // InvalidProfile (exit 6).
+        if (!find_profile(name, controller_.config().profile_dirs)) {
+            throw sdbus::Error(
+                dbus::error::kNotFound,
+                to_error(resolve_profile(name, controller_.config().profile_dirs).error()).message);
+        }
         auto records = value_or_throw(controller_.set_profile(name, dry_run));
         publish_property_changes();
         return to_wire_list(records);

@@ -406,12 +406,14 @@ TEST_F(DbusApiTest, MutatingVerbsAsRootWithSignals) {
     EXPECT_EQ(fin->at("desired"), "33");
     EXPECT_EQ(fin->at("current"), "33");
 
-    // Invalid and unknown profiles: exit 6, the active profile stays.
+    // An invalid profile is exit 6, an unknown one exit 1 (as for `profile
+    // show`: one exit-code table); the active profile stays.
     r = cli({"apply", "broken"});
     EXPECT_EQ(r.exit_code, 6) << describe(r);
     EXPECT_NE(r.err.find("tcp_tw_recycle"), std::string::npos) << describe(r);
     r = cli({"apply", "no-such-profile"});
-    EXPECT_EQ(r.exit_code, 6) << describe(r);
+    EXPECT_EQ(r.exit_code, 1) << describe(r);
+    EXPECT_NE(r.err.find("not found"), std::string::npos) << describe(r);
     EXPECT_EQ(proxy_->ActiveProfile(), "dbusalt");
 
     // Reload keeps the profile and answers.

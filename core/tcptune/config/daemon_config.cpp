@@ -279,7 +279,11 @@ Result<DaemonOptions> load_daemon_options(const DaemonOverrides& flags) {
     options.profile_dirs = default_profile_dirs();
     options.config_file = flags.config_file.value_or(std::filesystem::path(kDefaultConfigFile));
 
-    auto text = read_file_bounded(options.config_file, {.max_bytes = kMaxConfigFileBytes});
+    // `--config /dev/null` is the usual way to say "no config file, defaults and
+    // flags only"; every other non-regular file is refused by the bounded reader.
+    auto text = options.config_file == "/dev/null"
+                    ? Result<std::string>(std::string())
+                    : read_file_bounded(options.config_file, {.max_bytes = kMaxConfigFileBytes});
     if (text) {
         // Named first: the options are moved into the call below.
         const std::string source = options.config_file.string();

@@ -59,6 +59,9 @@ inline constexpr std::array<TopView, 7> kAllTopViews = {
 // The most rows a top view returns (D-Bus GetTop `limit`, `tcptune top -n`):
 // more is not a view an operator reads, and the tables keep at most this many.
 inline constexpr std::size_t kMaxTopLimit = 1000;
+// The most counters per table `tcptune top --capacity` allocates (each state
+// has four tables of this many entries, allocated up front).
+inline constexpr std::size_t kMaxTopCapacity = 65536;
 
 // "port", "peer", "endpoint", "prefix", "process", "listener", "destination".
 std::string_view to_string(TopView view);
