@@ -89,21 +89,23 @@ auto Manager1Adaptor::guarded(const char* method, F&& body) -> decltype(body()) 
         return body();
     } catch (const sdbus::Error& e) {
         if (e.getName() != dbus::error::kAccessDenied) {
-            if (auto suppressed = caller_log_.admit(caller())) {
+            if (auto suppressed = spdlog::should_log(spdlog::level::debug)
+                                      ? caller_log_.admit(caller() + " invalid")
+                                      : std::nullopt) {
                 spdlog::debug("D-Bus {}: {}: {}{}", method, e.getName(), e.getMessage(),
                               suppressed_note(*suppressed));
             }
         }
         throw;
     } catch (const std::exception& e) {
-        if (auto suppressed = caller_log_.admit(caller())) {
+        if (auto suppressed = caller_log_.admit(caller() + " internal")) {
             spdlog::error("D-Bus {}: internal error: {}{}", method, e.what(),
                           suppressed_note(*suppressed));
         }
         throw sdbus::Error(dbus::error::kInternal,
                            std::string(method) + ": internal error: " + e.what());
     } catch (...) {
-        if (auto suppressed = caller_log_.admit(caller())) {
+        if (auto suppressed = caller_log_.admit(caller() + " internal")) {
             spdlog::error("D-Bus {}: internal error (unknown exception){}", method,
                           suppressed_note(*suppressed));
         }
@@ -142,7 +144,7 @@ uid_t Manager1Adaptor::caller_uid(const char* method, const sdbus::Message& mess
         // caller cannot forge it.
         return message.getCredsUid();
     } catch (const sdbus::Error& e) {
-        if (auto suppressed = caller_log_.admit(caller())) {
+        if (auto suppressed = caller_log_.admit(caller() + " denied")) {
             spdlog::warn("D-Bus {}: denied, caller credentials unavailable: {}{}", method,
                          e.getMessage(), suppressed_note(*suppressed));
         }
@@ -158,7 +160,7 @@ void Manager1Adaptor::require_privileged(const char* method) {
     }
     const uid_t uid = caller_uid(method, *message);
     if (uid != hooks_.privileged_uid) {
-        if (auto suppressed = caller_log_.admit(caller())) {
+        if (auto suppressed = caller_log_.admit(caller() + " denied")) {
             spdlog::warn("D-Bus {}: denied for uid {} (sender {}){}", method, uid,
                          message->getSender(), suppressed_note(*suppressed));
         }
@@ -252,7 +254,7 @@ void Manager1Adaptor::authorized(const char* method, sdbus::Result<Results...>&&
     const std::string sender = message->getSender();
     const auto deny = [this, method, uid, sender](const sdbus::Result<Results...>& pending,
                                                   const PolkitAnswer& verdict) {
-        if (auto suppressed = caller_log_.admit(sender)) {
+        if (auto suppressed = caller_log_.admit(sender + " denied")) {
             spdlog::warn("D-Bus {}: denied for uid {} (sender {}): {}{}", method, uid, sender,
                          verdict.detail, suppressed_note(*suppressed));
         }
@@ -277,7 +279,7 @@ void Manager1Adaptor::authorized(const char* method, sdbus::Result<Results...>&&
             answer(method, *pending, body);
         });
     if (!asked) {
-        if (auto suppressed = caller_log_.admit(sender)) {
+        if (auto suppressed = caller_log_.admit(sender + " denied")) {
             spdlog::warn(
                 "D-Bus {}: denied for uid {} (sender {}): too many authorization checks "
                 "in flight{}",
@@ -490,8 +492,6 @@ void Manager1Adaptor::GetTop(
         if (!arguments) {
             throw sdbus::Error(dbus::error::kInvalidArgs, arguments.error().message);
         }
-        const auto parsed = std::optional<TcpState>(arguments->state);
-        const TopView view = arguments->view;
         // Naming processes reads every process's fd table: what `ss -p` shows only
         // to root, the daemon (root) shows only to root.
         const bool by_process = arguments->by_process;
@@ -506,7 +506,7 @@ void Manager1Adaptor::GetTop(
         const std::string sender = message != nullptr ? message->getSender() : std::string();
         // The answer may come later, from the loop's wake-up for the worker.
         auto pending = std::make_shared<std::decay_t<decltype(result)>>(std::move(result));
-        auto reply = [pending, parsed = *parsed, view, rows_wanted,
+        auto reply = [pending, state = arguments->state, view = arguments->view, rows_wanted,
                       flush = hooks_.after_deferred_reply](const Result<TopService::Shared>& got) {
             try {
                 if (!got) {
@@ -514,7 +514,7 @@ void Manager1Adaptor::GetTop(
                         sdbus::Error(dbus::error_name(got.error().code), got.error().message));
                 } else {
                     std::vector<Row> out;
-                    auto rows = top_rows(**got, parsed, view, rows_wanted);
+                    auto rows = top_rows(**got, state, view, rows_wanted);
                     if (!rows) {
                         throw sdbus::Error(dbus::error_name(rows.error().code),
                                            rows.error().message);

@@ -159,8 +159,9 @@ class BusDaemonTest : public ::testing::Test {
     // `busctl call` of a Manager1 method as root, with its output.
     CommandOutput busctl(const std::string& method_and_args) const {
         return run_command("busctl --address=" + bus_->address() +
-                           " call net.tcptune /net/tcptune/Manager1 net.tcptune.Manager1 " +
-                           method_and_args + " 2>&1");
+                               " call net.tcptune /net/tcptune/Manager1 net.tcptune.Manager1 " +
+                               method_and_args,
+                           {.merge_stderr = true});
     }
 
     TempDir dir_;
@@ -313,9 +314,9 @@ TEST_F(BusDaemonTest, DeniedCallsAreLoggedAtABoundedRatePerSender) {
     const std::size_t denied = daemon_->count_in_log("denied for uid");
     std::printf("[ MEASURED ] %ld refused calls in 12 s logged as %zu lines\n", answers, denied);
     ASSERT_GT(answers, 1000) << "the flood did not run";
-    EXPECT_LE(denied, 10U) << "one line per call";
-    EXPECT_TRUE(daemon_->wait_for_log("similar lines from this caller suppressed", 1s) ||
-                answers < 100)
+    // 5 lines per 10 s window: two windows, a third at most on a slow machine.
+    EXPECT_LE(denied, 15U) << "one line per call";
+    EXPECT_TRUE(daemon_->wait_for_log("similar lines from this caller suppressed", 1s))
         << daemon_->log().substr(0, 3000);
 }
 
@@ -341,8 +342,9 @@ TEST_F(BusDaemonTest, TheJournalErrorNamesTheStatePathToRootOnly) {
     EXPECT_NE(as_root.out.find(state), std::string::npos) << as_root.out;
     const auto as_nobody =
         run_command("setpriv --reuid=nobody --regid=nogroup --clear-groups busctl --address=" +
-                    bus_->address() +
-                    " call net.tcptune /net/tcptune/Manager1 net.tcptune.Manager1 GetStatus 2>&1");
+                        bus_->address() +
+                        " call net.tcptune /net/tcptune/Manager1 net.tcptune.Manager1 GetStatus",
+                    {.merge_stderr = true});
     ASSERT_EQ(as_nobody.exit_code, 0) << as_nobody.out;
     EXPECT_EQ(as_nobody.out.find(state), std::string::npos) << as_nobody.out;
     EXPECT_NE(as_nobody.out.find("journal cannot be used"), std::string::npos) << as_nobody.out;
@@ -359,8 +361,9 @@ TEST_F(BusDaemonTest, ApplyingAHugeFileCostsTheDaemonNothing) {
     }
     fs::resize_file(huge, 1ULL << 30);  // sparse: 1 GiB of zeros after the header
     const std::size_t rss_before = daemon_->rss_kb();
-    const auto r = run_command("timeout 20 " + std::string(TCPTUNE_BIN_DIR) + "/tcptune apply " +
-                               huge.string() + " 2>&1");
+    const auto r = run_command(
+        "timeout 20 " + std::string(TCPTUNE_BIN_DIR) + "/tcptune apply " + huge.string(),
+        {.merge_stderr = true});
     EXPECT_EQ(r.exit_code, 6) << r.out;
     EXPECT_NE(r.out.find("too large"), std::string::npos) << r.out;
     EXPECT_LE(daemon_->rss_kb(), rss_before + 4096) << "the daemon read the file";
