@@ -63,7 +63,9 @@ nlohmann::json to_json(const CensusSnapshot& s) {
           {"tcp_tw", s.sockstat.tcp_tw},
           {"tcp_alloc", s.sockstat.tcp_alloc},
           {"tcp_mem_pages", s.sockstat.tcp_mem_pages},
-          {"tcp6_inuse", s.sockstat.tcp6_inuse}}},
+          {"tcp6_inuse", s.sockstat.tcp6_inuse},
+          // The kernel keeps these three for the whole host, not per namespace.
+          {"host_wide", {"tcp_orphan", "tcp_alloc", "tcp_mem_pages"}}}},
     };
 }
 
@@ -91,12 +93,14 @@ std::string to_table(const CensusSnapshot& s, bool colour) {
     }
 
     const std::string took = fmt::format("{:.3f} ms", seconds(s.duration) * 1e3);
-    return states.render(colour) + "\n" + netstat.render(colour) + "\nsockstat: tcp inuse " +
-           std::to_string(s.sockstat.tcp_inuse) + ", orphan " +
-           std::to_string(s.sockstat.tcp_orphan) + ", tw " + std::to_string(s.sockstat.tcp_tw) +
-           ", alloc " + std::to_string(s.sockstat.tcp_alloc) + ", mem " +
-           std::to_string(s.sockstat.tcp_mem_pages) + " pages; tcp6 inuse " +
-           std::to_string(s.sockstat.tcp6_inuse) + "\ncensus took " + took + "\n";
+    return states.render(colour) + "\n" + netstat.render(colour) +
+           "\nsockstat, this namespace: tcp inuse " + std::to_string(s.sockstat.tcp_inuse) +
+           ", tw " + std::to_string(s.sockstat.tcp_tw) + "; tcp6 inuse " +
+           std::to_string(s.sockstat.tcp6_inuse) +
+           "\nsockstat, host-wide (all namespaces): orphan " +
+           std::to_string(s.sockstat.tcp_orphan) + ", alloc " +
+           std::to_string(s.sockstat.tcp_alloc) + ", mem " +
+           std::to_string(s.sockstat.tcp_mem_pages) + " pages\ncensus took " + took + "\n";
 }
 
 int run_census(const CensusOptions& options) {

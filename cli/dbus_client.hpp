@@ -84,6 +84,9 @@ struct RuleRow {
     bool has_last = false;
     double last_observed = 0;
     std::uint64_t trigger_count = 0;
+    std::string subject{};  // listener / destination it fired on
+    std::string reading{};  // the last reading of its signal, for humans
+    std::string verdict{};  // "", "verifying", "helped", "did not help"
 };
 
 struct ProfileRow {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "command.hpp"
+#include "tcptune/apply/sysctl_store.hpp"
 #include "tcptune/diagnosis/explain.hpp"
 
 namespace tcptune::cli {
@@ -24,7 +25,12 @@ int run_explain(const ExplainOptions& o) {
         }
         return kExitOk;
     }
-    auto e = explain(o.topic);
+    // Texts follow the running kernel: its values and the keys it has.
+    ProcSysctlStore store("/proc/sys");
+    auto e = explain(o.topic, [&store](std::string_view key) -> std::optional<std::string> {
+        auto value = store.read(key);
+        return value ? std::optional<std::string>(*value) : std::nullopt;
+    });
     if (!e) {
         std::cerr << "tcptune explain: no explanation for '" << o.topic
                   << "'; run `tcptune explain` for the list of topics\n";
@@ -45,7 +51,8 @@ void register_explain_command(CLI::App& app, CommandContext& ctx) {
         run_explain);
     cmd->add_option("topic", options->topic,
                     "A state (time_wait), a sysctl (net.ipv4.tcp_tw_reuse or tcp_tw_reuse), "
-                    "'states' or 'sysctls'; omit to list topics");
+                    "so_linger, tcp_user_timeout, tcp_retries1, 'states' or 'sysctls'; omit to "
+                    "list topics");
     cmd->add_flag("--json", options->json, "Print as JSON");
 }
 

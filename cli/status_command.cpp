@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bounded_options.hpp"
 #include "command.hpp"
 #include "dbus_client.hpp"
 #include "dbus_format.hpp"
@@ -18,7 +19,6 @@
 #include "tcptune/census/census.hpp"
 #include "tcptune/config/daemon_config.hpp"
 #include "tcptune/profile/profile_resolver.hpp"
-#include "tcptune/read_file.hpp"
 
 namespace tcptune::cli {
 
@@ -169,8 +169,8 @@ void register_status_command(CLI::App& app, CommandContext& ctx) {
         "Example: tcptune status --json | jq '.sysctls[] | select(.owner==\"administrator\")'",
         run_status);
     cmd->add_flag("--json", o->json, "Machine-readable output (see docs/dbus-api.md)");
-    cmd->add_option("--changes", o->changes, "How many recent changes to show (0 = all kept)")
-        ->capture_default_str();
+    add_bounded_integer(*cmd, "--changes", o->changes, 0, 1000,
+                        "How many recent changes to show (0 = all kept; default 10)");
     cmd->add_option("--profile", o->profile,
                     "Local view only: profile to show when the daemon is down "
                     "(default: the one in the config file, else 'default')");

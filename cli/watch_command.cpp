@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "bounded_options.hpp"
 #include "command.hpp"
 #include "dbus_client.hpp"
 #include "dbus_format.hpp"
@@ -219,14 +220,12 @@ void register_watch_command(CLI::App& app, CommandContext& ctx) {
         "latest changes. q or Ctrl-C quits; any other key refreshes now.\n"
         "Example: tcptune watch --interval 1",
         run_watch);
-    cmd->add_option("--interval", o->interval_seconds, "Seconds between refreshes (min 0.1)")
-        ->capture_default_str()
-        ->check(CLI::PositiveNumber);
-    cmd->add_option("--iterations", o->iterations,
-                    "Stop after N refreshes (0 = until q / Ctrl-C); for scripts")
-        ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
-    cmd->add_option("--changes", o->changes, "Recent changes to show")->capture_default_str();
+    add_bounded_seconds(*cmd, "--interval", o->interval_seconds, 0.1, 3600,
+                        "Seconds between refreshes (default 2)");
+    add_bounded_integer(*cmd, "--iterations", o->iterations, 0, 1'000'000,
+                        "Stop after N refreshes (0 = until q / Ctrl-C); for scripts");
+    add_bounded_integer(*cmd, "--changes", o->changes, 0, 1000,
+                        "Recent changes to show (default 5)");
     add_bus_option(*cmd, o->bus);
 }
 

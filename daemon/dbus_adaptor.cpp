@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "dbus_arguments.hpp"
 #include "tcptune/diagnosis/breakdown.hpp"
 #include "tcptune/diagnosis/diagnosis.hpp"
 #include "tcptune/profile/profile_catalog.hpp"
@@ -88,21 +89,23 @@ auto Manager1Adaptor::guarded(const char* method, F&& body) -> decltype(body()) 
         return body();
     } catch (const sdbus::Error& e) {
         if (e.getName() != dbus::error::kAccessDenied) {
-            if (auto suppressed = caller_log_.admit(caller())) {
+            if (auto suppressed = spdlog::should_log(spdlog::level::debug)
+                                      ? caller_log_.admit(caller() + " invalid")
+                                      : std::nullopt) {
                 spdlog::debug("D-Bus {}: {}: {}{}", method, e.getName(), e.getMessage(),
                               suppressed_note(*suppressed));
             }
         }
         throw;
     } catch (const std::exception& e) {
-        if (auto suppressed = caller_log_.admit(caller())) {
+        if (auto suppressed = caller_log_.admit(caller() + " internal")) {
             spdlog::error("D-Bus {}: internal error: {}{}", method, e.what(),
                           suppressed_note(*suppressed));
         }
         throw sdbus::Error(dbus::error::kInternal,
                            std::string(method) + ": internal error: " + e.what());
     } catch (...) {
-        if (auto suppressed = caller_log_.admit(caller())) {
+        if (auto suppressed = caller_log_.admit(caller() + " internal")) {
             spdlog::error("D-Bus {}: internal error (unknown exception){}", method,
                           suppressed_note(*suppressed));
         }
@@ -141,7 +144,7 @@ uid_t Manager1Adaptor::caller_uid(const char* method, const sdbus::Message& mess
         // caller cannot forge it.
         return message.getCredsUid();
     } catch (const sdbus::Error& e) {
-        if (auto suppressed = caller_log_.admit(caller())) {
+        if (auto suppressed = caller_log_.admit(caller() + " denied")) {
             spdlog::warn("D-Bus {}: denied, caller credentials unavailable: {}{}", method,
                          e.getMessage(), suppressed_note(*suppressed));
         }
@@ -157,7 +160,7 @@ void Manager1Adaptor::require_privileged(const char* method) {
     }
     const uid_t uid = caller_uid(method, *message);
     if (uid != hooks_.privileged_uid) {
-        if (auto suppressed = caller_log_.admit(caller())) {
+        if (auto suppressed = caller_log_.admit(caller() + " denied")) {
             spdlog::warn("D-Bus {}: denied for uid {} (sender {}){}", method, uid,
                          message->getSender(), suppressed_note(*suppressed));
         }
@@ -251,7 +254,7 @@ void Manager1Adaptor::authorized(const char* method, sdbus::Result<Results...>&&
     const std::string sender = message->getSender();
     const auto deny = [this, method, uid, sender](const sdbus::Result<Results...>& pending,
                                                   const PolkitAnswer& verdict) {
-        if (auto suppressed = caller_log_.admit(sender)) {
+        if (auto suppressed = caller_log_.admit(sender + " denied")) {
             spdlog::warn("D-Bus {}: denied for uid {} (sender {}): {}{}", method, uid, sender,
                          verdict.detail, suppressed_note(*suppressed));
         }
@@ -276,7 +279,7 @@ void Manager1Adaptor::authorized(const char* method, sdbus::Result<Results...>&&
             answer(method, *pending, body);
         });
     if (!asked) {
-        if (auto suppressed = caller_log_.admit(sender)) {
+        if (auto suppressed = caller_log_.admit(sender + " denied")) {
             spdlog::warn(
                 "D-Bus {}: denied for uid {} (sender {}): too many authorization checks "
                 "in flight{}",
@@ -408,14 +411,12 @@ std::tuple<std::string, std::string> Manager1Adaptor::ShowProfile(const std::str
         }
         // Anyone may call ShowProfile, and the daemon runs as root: resolving an
         // arbitrary path would let any user read (the parse errors of) any file.
-        if (looks_like_profile_path(name)) {
-            throw sdbus::Error(dbus::error::kInvalidArgs,
-                               "ShowProfile takes a profile name, not a path; use `tcptune "
-                               "profile show FILE` to read a file yourself");
+        if (auto checked = check_profile_name(name); !checked) {
+            throw sdbus::Error(dbus::error::kInvalidArgs, "ShowProfile " + checked.error().message);
         }
         const ProfileDirs& dirs = controller_.config().profile_dirs;
         if (!find_profile(name, dirs)) {
-            throw sdbus::Error(dbus::error::kNotFound, "no profile named '" + name + "'");
+            throw sdbus::Error(dbus::error::kNotFound, "no profile named " + quoted_argument(name));
         }
         auto resolved = resolve_profile(name, dirs, profile_cache_.loader());
         if (!resolved) {
@@ -456,6 +457,17 @@ Manager1Adaptor::GetRules() {
     });
 }
 
+std::vector<sdbus::Struct<std::string, std::string, std::string, std::string>>
+Manager1Adaptor::GetRuleSignals() {
+    return guarded("GetRuleSignals", [&] {
+        std::vector<sdbus::Struct<std::string, std::string, std::string, std::string>> out;
+        for (const RuleStatus& rule : controller_.status().rules) {
+            out.emplace_back(rule.name, rule.subject, rule.reading, rule.verdict);
+        }
+        return out;
+    });
+}
+
 std::vector<ChangeStruct> Manager1Adaptor::GetRecentChanges(const std::uint32_t& limit) {
     return guarded("GetRecentChanges", [&] {
         const auto& recent = controller_.recent_changes();
@@ -476,35 +488,25 @@ void Manager1Adaptor::GetTop(
     std::string state, std::string by, std::uint32_t limit) {
     using Row = sdbus::Struct<std::string, std::uint64_t, std::string>;
     guarded("GetTop", [&] {
-        const std::string state_text = state.empty() ? "time_wait" : state;
-        const auto parsed = parse_state(state_text);
-        if (!parsed) {
-            throw sdbus::Error(dbus::error::kInvalidArgs, "unknown TCP state '" + state_text + "'");
-        }
-        if (limit > kMaxTopLimit) {
-            throw sdbus::Error(dbus::error::kInvalidArgs, "limit " + std::to_string(limit) +
-                                                              " is out of range (0 = 10, at most " +
-                                                              std::to_string(kMaxTopLimit) + ")");
-        }
-        const auto view = by.empty() ? Result<TopView>(TopView::kPort) : parse_top_view(by);
-        if (!view) {
-            throw sdbus::Error(dbus::error::kInvalidArgs, view.error().message);
+        const auto arguments = parse_top_arguments(state, by, limit);
+        if (!arguments) {
+            throw sdbus::Error(dbus::error::kInvalidArgs, arguments.error().message);
         }
         // Naming processes reads every process's fd table: what `ss -p` shows only
         // to root, the daemon (root) shows only to root.
-        const bool by_process = *view == TopView::kProcess;
+        const bool by_process = arguments->by_process;
         if (by_process) {
             require_privileged("GetTop by process");
         }
         if (hooks_.top == nullptr) {
             throw sdbus::Error(dbus::error::kFailed, "GetTop is not served by this daemon");
         }
-        const std::size_t rows_wanted = limit == 0 ? 10 : limit;
+        const std::size_t rows_wanted = arguments->rows;
         const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
         const std::string sender = message != nullptr ? message->getSender() : std::string();
         // The answer may come later, from the loop's wake-up for the worker.
         auto pending = std::make_shared<std::decay_t<decltype(result)>>(std::move(result));
-        auto reply = [pending, parsed = *parsed, view = *view, rows_wanted,
+        auto reply = [pending, state = arguments->state, view = arguments->view, rows_wanted,
                       flush = hooks_.after_deferred_reply](const Result<TopService::Shared>& got) {
             try {
                 if (!got) {
@@ -512,18 +514,13 @@ void Manager1Adaptor::GetTop(
                         sdbus::Error(dbus::error_name(got.error().code), got.error().message));
                 } else {
                     std::vector<Row> out;
-                    if (const StateBreakdown* per_state = (*got)->find(parsed)) {
-                        auto rows = top_rows(*per_state, view);
-                        if (!rows) {
-                            throw sdbus::Error(dbus::error_name(rows.error().code),
-                                               rows.error().message);
-                        }
-                        for (const TopRow& row : *rows) {
-                            if (out.size() == rows_wanted) {
-                                break;
-                            }
-                            out.emplace_back(row.key, row.count, row.detail);
-                        }
+                    auto rows = top_rows(**got, state, view, rows_wanted);
+                    if (!rows) {
+                        throw sdbus::Error(dbus::error_name(rows.error().code),
+                                           rows.error().message);
+                    }
+                    for (const TopRow& row : *rows) {
+                        out.emplace_back(row.key, row.count, row.detail);
                     }
                     pending->returnResults(out);
                 }
@@ -548,6 +545,14 @@ void Manager1Adaptor::GetTop(
 
 void Manager1Adaptor::SetProfile(sdbus::Result<Changes>&& result, std::string name, bool dry_run) {
     authorized("SetProfile", std::move(result), [this, name = std::move(name), dry_run] {
+        // A profile that does not exist is NotFound (CLI exit 1), as for
+        // ShowProfile and `tcptune profile show`; one that does not load is
+        // InvalidProfile (exit 6).
+        if (!find_profile(name, controller_.config().profile_dirs)) {
+            throw sdbus::Error(
+                dbus::error::kNotFound,
+                to_error(resolve_profile(name, controller_.config().profile_dirs).error()).message);
+        }
         auto records = value_or_throw(controller_.set_profile(name, dry_run));
         publish_property_changes();
         return to_wire_list(records);

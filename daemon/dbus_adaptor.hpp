@@ -89,6 +89,8 @@ class Manager1Adaptor final : public sdbus::AdaptorInterfaces<net::tcptune::Mana
     std::vector<sdbus::Struct<std::string, std::string, std::string, bool, std::int64_t, bool,
                               double, std::uint64_t>>
     GetRules() override;
+    std::vector<sdbus::Struct<std::string, std::string, std::string, std::string>> GetRuleSignals()
+        override;
     Changes GetRecentChanges(const std::uint32_t& limit) override;
     void GetTop(
         sdbus::Result<std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>>>&& result,

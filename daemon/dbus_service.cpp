@@ -192,6 +192,10 @@ void DbusService::on_rule_changed(const RuleStatus& status) {
     const double observed = status.last_observed.value_or(0.0);
     if (status.active) {
         emit("RuleActivated", [&] { adaptor_->emitRuleActivated(status.name, observed); });
+        if (!status.subject.empty()) {
+            emit("RuleFiredOn",
+                 [&] { adaptor_->emitRuleFiredOn(status.name, status.subject, status.reading); });
+        }
     } else {
         emit("RuleCleared", [&] { adaptor_->emitRuleCleared(status.name, observed); });
     }

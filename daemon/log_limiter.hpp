@@ -3,8 +3,9 @@
 // Logging on behalf of unprivileged callers, throttled per caller. Any local
 // user can make the daemon refuse a call (AccessDenied, InvalidArgs) thousands
 // of times a second; one log line each would flood the journal and drown what
-// matters. Each key (a bus sender) may log `burst` lines per `window`; the
-// rest are counted, and the next line admitted says how many were suppressed.
+// matters. Each key (a bus sender and the kind of line: denied, invalid,
+// internal) may log `burst` lines per `window`; the rest are counted, and the
+// next line of that key admitted says how many were suppressed.
 
 #include <chrono>
 #include <cstdint>

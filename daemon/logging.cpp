@@ -84,9 +84,12 @@ void ChangeLogger::on_poll_error(const Error& error) {
 void ChangeLogger::on_rule_changed(const RuleStatus& status) {
     const std::string observed =
         status.last_observed ? format_number(*status.last_observed) : std::string("?");
+    // Per-listener and per-destination rules name where the pressure is.
+    const std::string where =
+        status.subject.empty() ? std::string() : " on " + status.subject + ": " + status.reading;
     if (status.active) {
-        spdlog::warn("rule {} fired: {} is {} (threshold {})", status.name, status.metric, observed,
-                     status.threshold);
+        spdlog::warn("rule {} fired: {} is {} (threshold {}){}", status.name, status.metric,
+                     observed, status.threshold, where);
     } else {
         spdlog::info("rule {} cleared: {} is {} (threshold {})", status.name, status.metric,
                      observed, status.threshold);

@@ -71,7 +71,12 @@ MetricsExporter::MetricsExporter(Controller& controller, const SysctlStore& sysc
     : controller_(controller),
       sysctls_(sysctls),
       model_(kVersion),
-      published_(std::make_shared<PublishedMetrics>()) {}
+      published_(std::make_shared<PublishedMetrics>()) {
+    // The daemon asks for the per-listener and per-destination signals with
+    // metrics_top_k (0: none); only that many series are exported.
+    const SignalRequest& extra = controller.config().extra_signals;
+    model_.set_top_k(extra.listeners ? extra.top_k : 0);
+}
 
 Result<std::unique_ptr<MetricsExporter>> MetricsExporter::start(const std::string& address,
                                                                 Controller& controller,

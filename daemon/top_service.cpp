@@ -20,6 +20,7 @@ BreakdownOptions daemon_breakdown_options(bool by_process) {
     options.capacity = std::max<std::size_t>(options.capacity, kMaxTopLimit);
     options.by_prefix = !by_process;
     options.by_process = by_process;
+    options.destinations = true;  // GetTop by=destination
     return options;
 }
 

@@ -9,7 +9,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libsystemd-dev libcli11-dev prometheus-cpp-dev libmicrohttpd-dev libexpected-dev
   nlohmann-json3-dev
   clang clang-format clang-tidy libclang-rt-14-dev
-  iproute2 nftables dbus dbus-daemon util-linux procps prometheus systemd
+  iproute2 nftables hping3 dbus dbus-daemon util-linux procps prometheus systemd
   scdoc man-db groff-base gzip file dpkg-dev lintian
   polkitd
 )

@@ -13,7 +13,14 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "daemon_fixture.hpp"
+#include "metrics_scrape.hpp"
 
 namespace tcptune::test {
 namespace {
@@ -28,19 +35,9 @@ TEST_F(HardeningTest, ASecondDaemonOnTheSameStateDirExitsOneNamingTheHolder) {
     launch({"--profile", "tw-storm"});
     ASSERT_TRUE(daemon_->wait_for_log("ready: first poll done", 10s));
 
-    DaemonLaunch second;
-    second.args = {"--config",
-                   config_file().string(),
-                   "--state-dir",
-                   state_dir().string(),
-                   "--profile-dir",
-                   daemon_test_profiles().string(),
-                   "--profile",
-                   "tw-storm",
-                   "--bus",
-                   "none",
-                   "--metrics-address",
-                   "none"};
+    // Same directory, its own log.
+    DaemonLaunch second = isolated_launch(
+        {.dir = work_dir(), .profile = "tw-storm", .profile_dir = daemon_test_profiles()});
     second.log_file = work_dir() / "second.log";
     DaemonProcess other(second);
     ASSERT_TRUE(other.start().has_value());
@@ -85,6 +82,71 @@ TEST_F(HardeningTest, AJournalNamingAKeyOutsideTheAllowlistIsRefusedAndNeverWrit
     std::stringstream kept;
     kept << in.rdbuf();
     EXPECT_EQ(kept.str(), text) << "the journal is kept as it was";
+}
+
+// #16 item 7: a FIFO in place of the journal hung the daemon at start forever.
+TEST_F(HardeningTest, AFifoInPlaceOfTheJournalIsRefusedNotWaitedFor) {
+    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+    fs::create_directories(state_dir());
+    ASSERT_EQ(::mkfifo(journal_file().c_str(), 0600), 0);
+    launch({"--profile", "tw-storm"});
+    ASSERT_TRUE(daemon_->wait_for_log("ready: first poll done", 10s)) << daemon_->log();
+    EXPECT_NE(daemon_->log().find("a FIFO"), std::string::npos) << daemon_->log();
+    EXPECT_EQ(sysctl("net.ipv4.tcp_fin_timeout"), "60") << "no write without a usable journal";
+}
+
+// #16 item 11: a client's TIME_WAIT socket on the metrics port (it was given
+// the port as an ephemeral one) made tcptuned exit at start. Now it waits, and
+// serves once the port is free.
+TEST_F(HardeningTest, AMetricsPortHeldByATimeWaitSocketIsWaitedFor) {
+    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+    const std::uint16_t port = free_loopback_port();
+    ASSERT_NE(port, 0);
+    {
+        // Client bound to 127.0.0.1:port closes first: its end stays in TIME_WAIT.
+        const int server = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        const int one = 1;
+        ::setsockopt(server, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        sockaddr_in at{};
+        at.sin_family = AF_INET;
+        at.sin_port = htons(5000);
+        ::inet_pton(AF_INET, "127.0.0.2", &at.sin_addr);
+        ASSERT_EQ(::bind(server, reinterpret_cast<sockaddr*>(&at), sizeof at), 0);
+        ASSERT_EQ(::listen(server, 1), 0);
+        const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in local{};
+        local.sin_family = AF_INET;
+        local.sin_port = htons(port);
+        ::inet_pton(AF_INET, "127.0.0.1", &local.sin_addr);
+        ASSERT_EQ(::bind(client, reinterpret_cast<sockaddr*>(&local), sizeof local), 0);
+        ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&at), sizeof at), 0);
+        const int accepted = ::accept(server, nullptr, nullptr);
+        ::close(client);
+        char byte = 0;
+        EXPECT_EQ(::read(accepted, &byte, 1), 0);  // the client's FIN arrived
+        ::close(accepted);
+        ::close(server);
+    }
+    ASSERT_TRUE(eventually(
+        [&] {
+            return run_command("ss -Htan state time-wait sport = :" + std::to_string(port))
+                       .out.find(std::to_string(port)) != std::string::npos;
+        },
+        2s));
+    daemon_ = std::make_unique<DaemonProcess>(
+        isolated_launch({.dir = work_dir(),
+                         .profile = "tw-storm",
+                         .profile_dir = daemon_test_profiles(),
+                         .metrics = "127.0.0.1:" + std::to_string(port)}));
+    ASSERT_TRUE(daemon_->start().has_value());
+    ASSERT_TRUE(daemon_->wait_for_log("ip_local_reserved_ports", 10s)) << daemon_->log();
+    EXPECT_TRUE(daemon_->running());
+    // The TIME_WAIT ends (here at once, with SOCK_DESTROY; in life after 60 s).
+    ASSERT_EQ(run_command("ss -K state time-wait sport = :" + std::to_string(port)).exit_code, 0);
+    ASSERT_TRUE(daemon_->wait_for_log("serving metrics on", 5s)) << daemon_->log();
+    auto scraped = http_get("127.0.0.1", port, "/metrics", 5s);
+    ASSERT_TRUE(scraped.has_value()) << scraped.error().message;
+    EXPECT_EQ(scraped->status, 200);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <sdbus-c++/sdbus-c++.h>
 
 #include "fakes/applier_fakes.hpp"
 #include "metrics_scrape.hpp"
@@ -31,6 +33,7 @@
 #include "support/private_bus.hpp"
 #include "support/reader_flood.hpp"
 #include "support/socket_factory.hpp"
+#include "tcptune/dbus/contract.hpp"
 
 namespace tcptune::test {
 namespace {
@@ -75,15 +78,6 @@ class NotifyLog {
     std::thread thread_;
 };
 
-std::optional<std::uint64_t> polls_in(const std::string& message) {
-    static const std::regex pattern("; ([0-9]+) polls");
-    std::smatch match;
-    if (!std::regex_search(message, match, pattern)) {
-        return std::nullopt;
-    }
-    return std::stoull(match[1].str());
-}
-
 // Slow HTTP clients: connections that never finish a request.
 class SlowClients {
   public:
@@ -121,15 +115,6 @@ class SlowClients {
     std::vector<int> fds_;
 };
 
-std::size_t standing_fds(const DaemonProcess& daemon) {
-    std::size_t least = daemon.open_fds();
-    for (int i = 0; i < 20; ++i) {
-        std::this_thread::sleep_for(5ms);
-        least = std::min(least, daemon.open_fds());
-    }
-    return least;
-}
-
 // tcptuned on a private bus (the project's policy) with metrics on a free
 // loopback port and a NOTIFY_SOCKET, in the test's private network namespace.
 class BusDaemonTest : public ::testing::Test {
@@ -139,29 +124,20 @@ class BusDaemonTest : public ::testing::Test {
         ASSERT_TRUE(bus.has_value()) << bus.error().message;
         bus_ = std::move(*bus);
         bus_->export_as_system_bus();
-        std::ofstream(dir_.path() / "tcptune.yaml") << "# defaults and flags only\n";
         port_ = free_loopback_port();
         ASSERT_NE(port_, 0);
         notify_ = std::make_unique<NotifySocket>(dir_.path() / "notify.sock");
-        DaemonLaunch launch;
-        launch.args = {"--config",
-                       (dir_.path() / "tcptune.yaml").string(),
-                       "--state-dir",
-                       (dir_.path() / "state").string(),
-                       "--profile-dir",
-                       (fs::path(TCPTUNE_TEST_DATA_DIR) / "daemon").string(),
-                       "--profile",
-                       "tw-storm",
-                       "--bus",
-                       "system",
-                       "--metrics-address",
-                       std::string(kHost) + ":" + std::to_string(port_)};
-        launch.args.insert(launch.args.end(), extra.begin(), extra.end());
         // WATCHDOG_USEC 2 s: the daemon pings every second.
-        launch.env = {"NOTIFY_SOCKET=" + notify_->path().string(), "WATCHDOG_USEC=2000000",
-                      "DBUS_SYSTEM_BUS_ADDRESS=" + bus_->address()};
-        launch.watchdog_pid_is_child = true;
-        launch.log_file = dir_.path() / "tcptuned.log";
+        const DaemonLaunch launch = isolated_launch(
+            {.dir = dir_.path(),
+             .profile = "tw-storm",
+             .profile_dir = fs::path(TCPTUNE_TEST_DATA_DIR) / "daemon",
+             .bus = "system",
+             .metrics = std::string(kHost) + ":" + std::to_string(port_),
+             .extra = std::move(extra),
+             .env = {"NOTIFY_SOCKET=" + notify_->path().string(), "WATCHDOG_USEC=2000000",
+                     "DBUS_SYSTEM_BUS_ADDRESS=" + bus_->address()},
+             .watchdog_pid_is_child = true});
         daemon_ = std::make_unique<DaemonProcess>(launch);
         notes_ = std::make_unique<NotifyLog>(*notify_);
         ASSERT_TRUE(daemon_->start().has_value());
@@ -211,7 +187,7 @@ TEST_F(BusDaemonTest, HostileReadersAndSlowHttpClientsCannotStallTheDaemon) {
 
     // Resources before any hostile load: after it they must be back there.
     std::this_thread::sleep_for(1s);
-    const std::size_t fds_before = standing_fds(daemon);
+    const std::size_t fds_before = daemon.standing_fds();
     const std::size_t rss_before = daemon.rss_kb();
 
     // The hostile user: 64 calls in flight on one connection, as nobody.
@@ -254,7 +230,7 @@ TEST_F(BusDaemonTest, HostileReadersAndSlowHttpClientsCannotStallTheDaemon) {
     std::size_t fds_after = 0;
     eventually(
         [&] {
-            fds_after = standing_fds(daemon);
+            fds_after = daemon.standing_fds();
             return fds_after <= fds_before;
         },
         15s);
@@ -274,7 +250,7 @@ TEST_F(BusDaemonTest, HostileReadersAndSlowHttpClientsCannotStallTheDaemon) {
             }
             last_ping = at;
         }
-        if (auto polls = polls_in(text)) {
+        if (auto polls = polls_in_status(text)) {
             first_polls = first_polls.value_or(*polls);
             last_polls = *polls;
         }
@@ -338,9 +314,9 @@ TEST_F(BusDaemonTest, DeniedCallsAreLoggedAtABoundedRatePerSender) {
     const std::size_t denied = daemon_->count_in_log("denied for uid");
     std::printf("[ MEASURED ] %ld refused calls in 12 s logged as %zu lines\n", answers, denied);
     ASSERT_GT(answers, 1000) << "the flood did not run";
-    EXPECT_LE(denied, 10U) << "one line per call";
-    EXPECT_TRUE(daemon_->wait_for_log("similar lines from this caller suppressed", 1s) ||
-                answers < 100)
+    // 5 lines per 10 s window: two windows, a third at most on a slow machine.
+    EXPECT_LE(denied, 15U) << "one line per call";
+    EXPECT_TRUE(daemon_->wait_for_log("similar lines from this caller suppressed", 1s))
         << daemon_->log().substr(0, 3000);
 }
 
@@ -372,6 +348,48 @@ TEST_F(BusDaemonTest, TheJournalErrorNamesTheStatePathToRootOnly) {
     ASSERT_EQ(as_nobody.exit_code, 0) << as_nobody.out;
     EXPECT_EQ(as_nobody.out.find(state), std::string::npos) << as_nobody.out;
     EXPECT_NE(as_nobody.out.find("journal cannot be used"), std::string::npos) << as_nobody.out;
+}
+
+// #16 item 7: root's `tcptune apply` of a 1 GiB file took the daemon to 2.1 GB.
+TEST_F(BusDaemonTest, ApplyingAHugeFileCostsTheDaemonNothing) {
+    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+    start_daemon();
+    const fs::path huge = dir_.path() / "huge.yaml";
+    {
+        std::ofstream out(huge);
+        out << "name: huge\ndescription: d\n";
+    }
+    fs::resize_file(huge, 1ULL << 30);  // sparse: 1 GiB of zeros after the header
+    const std::size_t rss_before = daemon_->rss_kb();
+    const auto r = run_command(
+        "timeout 20 " + std::string(TCPTUNE_BIN_DIR) + "/tcptune apply " + huge.string(),
+        {.merge_stderr = true});
+    EXPECT_EQ(r.exit_code, 6) << r.out;
+    EXPECT_NE(r.out.find("too large"), std::string::npos) << r.out;
+    EXPECT_LE(daemon_->rss_kb(), rss_before + 4096) << "the daemon read the file";
+    EXPECT_TRUE(daemon_->running());
+}
+
+// #16 item 10: a D-Bus call that times out is "daemon unreachable" (exit 3),
+// not a generic failure. sd-bus names its own call timeout Error.Timeout.
+TEST_F(BusDaemonTest, ACallTimeoutCountsAsUnreachable) {
+    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+    start_daemon();
+    daemon_->signal(SIGSTOP);
+    std::string name;
+    try {
+        auto connection = sdbus::createSystemBusConnection();
+        auto proxy = sdbus::createProxy(*connection, dbus::kServiceName, dbus::kObjectPath);
+        proxy->callMethod("GetStatus")
+            .onInterface(dbus::kInterfaceName)
+            .withTimeout(std::chrono::milliseconds(500));
+    } catch (const sdbus::Error& e) {
+        name = e.getName();
+    }
+    daemon_->signal(SIGCONT);
+    std::printf("[ MEASURED ] a call to a stopped daemon fails with %s\n", name.c_str());
+    EXPECT_FALSE(name.empty()) << "the stopped daemon answered";
+    EXPECT_TRUE(dbus::means_unreachable(name)) << name;
 }
 
 }  // namespace

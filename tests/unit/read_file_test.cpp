@@ -119,6 +119,9 @@ TEST(ReadFileBounded, ConfigFileThatIsADeviceIsRefused) {
     auto options = load_daemon_options(flags);
     ASSERT_FALSE(options);
     EXPECT_NE(options.error().message.find("character device"), std::string::npos);
+    // ... except /dev/null, the usual "no config file".
+    flags.config_file = "/dev/null";
+    EXPECT_TRUE(load_daemon_options(flags)) << "--config /dev/null";
 }
 
 }  // namespace

@@ -141,8 +141,15 @@ Result<std::chrono::system_clock::time_point> parse_utc(std::string_view text) {
     const std::string s(text);
     const char* end = ::strptime(s.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
     if (end == nullptr || *end != '\0') {
-        return make_error(ErrorCode::kParse,
-                          "not a UTC timestamp like 2024-05-01T12:00:00Z: \"" + s + "\"");
+        return make_error(ErrorCode::kParse, "not a UTC timestamp like 2024-05-01T12:00:00Z: \"" +
+                                                 s.substr(0, 64) + "\"");
+    }
+    // system_clock counts nanoseconds in 64 bits: years outside 1970..2200 would
+    // wrap (found by tests/fuzz/journal_fuzz.cpp), and tcptune wrote none.
+    const int year = tm.tm_year + 1900;
+    if (year < 1970 || year > 2200) {
+        return make_error(ErrorCode::kParse, "timestamp \"" + s.substr(0, 64) +
+                                                 "\" is outside the years 1970 to 2200");
     }
     return std::chrono::system_clock::from_time_t(::timegm(&tm));
 }

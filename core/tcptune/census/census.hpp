@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "tcptune/census/census_snapshot.hpp"
+#include "tcptune/pressure/pressure_signals.hpp"
 #include "tcptune/result.hpp"
 
 namespace tcptune {
@@ -18,11 +19,21 @@ class CensusSource {
     // One census of the current network namespace: exact per-state counts (IPv4 and
     // IPv6 together), TcpExt counters and the sockstat summary.
     virtual Result<CensusSnapshot> poll() = 0;
+    // The same census plus the socket-table signals `request` asks for (listeners,
+    // destinations, dead peers) and, with request.rates, the segment counters the
+    // retransmission ratio needs. Rates themselves need two polls: see RateTracker.
+    // Sources that cannot compute signals return the plain census.
+    virtual Result<CensusSnapshot> poll_for(const SignalRequest& request) {
+        (void)request;
+        return poll();
+    }
 };
 
 struct NetlinkCensusOptions {
     // Where sockstat, sockstat6 and netstat are read from.
     std::filesystem::path proc_net_dir = "/proc/net";
+    // Where ip_local_port_range and ip_local_reserved_ports are read from.
+    std::filesystem::path proc_sys_dir = "/proc/sys";
     // Total attempts when the kernel flags a dump as interrupted (NLM_F_DUMP_INTR).
     int max_dump_attempts = 3;
 };

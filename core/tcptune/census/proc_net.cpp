@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstring>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "tcptune/read_file.hpp"
@@ -113,20 +114,70 @@ Result<SockstatSummary> parse_sockstat(std::string_view sockstat, std::string_vi
     return summary;
 }
 
+namespace {
+
+// A "Prefix: Name Name ..." / "Prefix: 1 2 ..." line pair (netstat, snmp): the names
+// and values, index-aligned (index 0 is the prefix itself).
+struct NamedValues {
+    std::vector<std::string_view> names;
+    std::vector<std::string_view> values;
+};
+
+Result<NamedValues> named_values(std::string_view text, std::string_view prefix,
+                                 std::string_view file) {
+    const std::string section(prefix.substr(0, prefix.size() - 1));  // "TcpExt"
+    const auto lines = lines_with_prefix(text, prefix);
+    if (lines.size() != 2) {
+        return make_error(ErrorCode::kParse, std::string(file) + ": expected a " + section +
+                                                 " header and value line, found " +
+                                                 std::to_string(lines.size()) + " " + section +
+                                                 " lines");
+    }
+    NamedValues out{split_words(lines[0]), split_words(lines[1])};
+    if (out.names.size() != out.values.size()) {
+        return make_error(ErrorCode::kParse, std::string(file) + ": " + section + " has " +
+                                                 std::to_string(out.names.size()) + " names but " +
+                                                 std::to_string(out.values.size()) + " values");
+    }
+    return out;
+}
+
+// Reads the named counters into their fields; names that are absent are listed in
+// `missing` (comma separated), a value that is not a number is an error.
+Result<void> read_named(const NamedValues& nv,
+                        std::span<const std::pair<std::string_view, std::uint64_t*>> wanted,
+                        std::string_view file, std::string_view section, std::string& missing) {
+    for (auto [name, out] : wanted) {
+        bool found = false;
+        for (std::size_t i = 1; i < nv.names.size(); ++i) {
+            if (nv.names[i] == name) {
+                const auto value = parse_u64(nv.values[i]);
+                if (!value) {
+                    return make_error(ErrorCode::kParse,
+                                      std::string(file) + ": " + std::string(section) + " " +
+                                          std::string(name) + " is not a number: '" +
+                                          std::string(nv.values[i]) + "'");
+                }
+                *out = *value;
+                found = true;
+                break;
+            }
+        }
+        if (!found) {
+            missing += missing.empty() ? "" : ", ";
+            missing += name;
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
 Result<NetstatCounters> parse_netstat(std::string_view netstat) {
     // The file is pairs of lines: "TcpExt: Name Name ..." then "TcpExt: 1 2 ...".
-    const auto lines = lines_with_prefix(netstat, "TcpExt:");
-    if (lines.size() != 2) {
-        return make_error(ErrorCode::kParse,
-                          "netstat: expected a TcpExt header and value line, found " +
-                              std::to_string(lines.size()) + " TcpExt lines");
-    }
-    const auto names = split_words(lines[0]);
-    const auto values = split_words(lines[1]);
-    if (names.size() != values.size()) {
-        return make_error(ErrorCode::kParse, "netstat: TcpExt has " + std::to_string(names.size()) +
-                                                 " names but " + std::to_string(values.size()) +
-                                                 " values");
+    auto nv = named_values(netstat, "TcpExt:", "netstat");
+    if (!nv) {
+        return tl::unexpected(nv.error());
     }
     NetstatCounters counters;
     const std::array<std::pair<std::string_view, std::uint64_t*>, 8> wanted = {{
@@ -140,28 +191,48 @@ Result<NetstatCounters> parse_netstat(std::string_view netstat) {
         {"TCPReqQFullDoCookies", &counters.reqq_full_do_cookies},
     }};
     std::string missing;
-    for (auto [name, out] : wanted) {
-        bool found = false;
-        for (std::size_t i = 1; i < names.size(); ++i) {
-            if (names[i] == name) {
-                const auto value = parse_u64(values[i]);
-                if (!value) {
-                    return make_error(ErrorCode::kParse, "netstat: TcpExt " + std::string(name) +
-                                                             " is not a number: '" +
-                                                             std::string(values[i]) + "'");
-                }
-                *out = *value;
-                found = true;
-                break;
-            }
-        }
-        if (!found) {
-            missing += missing.empty() ? "" : ", ";
-            missing += name;
-        }
+    if (auto read = read_named(*nv, wanted, "netstat", "TcpExt", missing); !read) {
+        return tl::unexpected(read.error());
     }
     if (!missing.empty()) {
         return make_error(ErrorCode::kParse, "netstat: TcpExt lacks " + missing);
+    }
+    // Counters only rates use: absent ones stay unset (their rate is not computed).
+    const std::array<std::pair<std::string_view, std::optional<std::uint64_t>*>, 4> optional = {{
+        {"TCPAbortOnTimeout", &counters.abort_on_timeout},
+        {"TCPAbortOnMemory", &counters.abort_on_memory},
+        {"TCPAbortOnData", &counters.abort_on_data},
+        {"TCPSynRetrans", &counters.syn_retrans},
+    }};
+    for (auto [name, out] : optional) {
+        for (std::size_t i = 1; i < nv->names.size(); ++i) {
+            if (nv->names[i] == name) {
+                *out = parse_u64(nv->values[i]);
+                break;
+            }
+        }
+    }
+    return counters;
+}
+
+Result<TcpSegmentCounters> parse_snmp_tcp(std::string_view snmp) {
+    // Pairs of lines like netstat: "Tcp: RtoAlgorithm ... OutSegs RetransSegs ..." and
+    // the values (MaxConn is -1, so only the wanted columns are parsed).
+    auto nv = named_values(snmp, "Tcp:", "snmp");
+    if (!nv) {
+        return tl::unexpected(nv.error());
+    }
+    TcpSegmentCounters counters;
+    const std::array<std::pair<std::string_view, std::uint64_t*>, 2> wanted = {{
+        {"OutSegs", &counters.out_segs},
+        {"RetransSegs", &counters.retrans_segs},
+    }};
+    std::string missing;
+    if (auto read = read_named(*nv, wanted, "snmp", "Tcp", missing); !read) {
+        return tl::unexpected(read.error());
+    }
+    if (!missing.empty()) {
+        return make_error(ErrorCode::kParse, "snmp: Tcp lacks " + missing);
     }
     return counters;
 }
@@ -178,6 +249,14 @@ Result<SockstatSummary> read_sockstat(const std::filesystem::path& proc_net_dir)
         return tl::unexpected(sockstat6.error());  // a kernel without IPv6 has none
     }
     return parse_sockstat(sockstat, sockstat6 ? std::string_view(*sockstat6) : std::string_view());
+}
+
+Result<TcpSegmentCounters> read_snmp_tcp(const std::filesystem::path& proc_net_dir) {
+    auto snmp = read_proc_file(proc_net_dir / "snmp");
+    if (!snmp) {
+        return tl::unexpected(snmp.error());
+    }
+    return parse_snmp_tcp(*snmp);
 }
 
 Result<NetstatCounters> read_netstat(const std::filesystem::path& proc_net_dir) {

@@ -98,9 +98,9 @@ Result<std::string> parse_metrics_address(std::string_view text) {
 
 namespace {
 
-constexpr std::array<std::string_view, 9> kConfigKeys = {
-    "profile", "profile_dirs", "state_dir", "interval",   "metrics_address",
-    "bus",     "advise",       "log_level", "stop_policy"};
+constexpr std::array<std::string_view, 10> kConfigKeys = {
+    "profile", "profile_dirs", "state_dir", "interval",    "metrics_address",
+    "bus",     "advise",       "log_level", "stop_policy", "metrics_top_k"};
 
 std::string at(std::string_view source, const YAML::Mark& mark) {
     return std::string(source) + ":" + std::to_string(mark.line + 1) + ":" +
@@ -198,6 +198,18 @@ Result<DaemonOptions> parse_daemon_config(std::string_view yaml_text, std::strin
             out.advise = text == "true";
         } else if (key == "log_level") {
             TRY_ASSIGN(out.log_level, located(source, value, parse_log_level(text)));
+        } else if (key == "metrics_top_k") {
+            std::size_t k = 0;
+            const char* end = text.data() + text.size();
+            auto [ptr, ec] = std::from_chars(text.data(), end, k);
+            if (text.empty() || ec != std::errc{} || ptr != end || k > kMaxMetricsTopK) {
+                return config_error(source, value,
+                                    "metrics_top_k must be a whole number 0.." +
+                                        std::to_string(kMaxMetricsTopK) +
+                                        " (0: no per-listener "
+                                        "or per-destination series)");
+            }
+            out.metrics_top_k = k;
         } else if (key == "stop_policy") {
             TRY_ASSIGN(out.stop_policy, located(source, value, parse_stop_policy(text)));
         }
@@ -210,7 +222,11 @@ Result<DaemonOptions> load_daemon_options(const DaemonOverrides& flags) {
     options.profile_dirs = default_profile_dirs();
     options.config_file = flags.config_file.value_or(std::filesystem::path(kDefaultConfigFile));
 
-    auto text = read_file_bounded(options.config_file, {.max_bytes = kMaxConfigFileBytes});
+    // `--config /dev/null` is the usual way to say "no config file, defaults and
+    // flags only"; every other non-regular file is refused by the bounded reader.
+    auto text = options.config_file == "/dev/null"
+                    ? Result<std::string>(std::string())
+                    : read_file_bounded(options.config_file, {.max_bytes = kMaxConfigFileBytes});
     if (text) {
         // Named first: the options are moved into the call below.
         const std::string source = options.config_file.string();

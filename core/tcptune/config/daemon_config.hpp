@@ -24,6 +24,9 @@ inline constexpr std::string_view kDefaultMetricsAddress = "127.0.0.1:9477";
 // The soak test polls every millisecond; anything faster is a typo.
 inline constexpr std::chrono::milliseconds kMinPollInterval{1};
 inline constexpr std::chrono::milliseconds kMaxPollInterval{3600 * 1000};
+// Listeners and destinations exported as metric series (bounded cardinality).
+inline constexpr std::size_t kDefaultMetricsTopK = 10;
+inline constexpr std::size_t kMaxMetricsTopK = 100;
 
 // Which bus the D-Bus service connects to. The system bus honours
 // DBUS_SYSTEM_BUS_ADDRESS (sd-bus does that for us).
@@ -48,6 +51,8 @@ struct DaemonOptions {
     bool advise = false;
     LogLevel log_level = LogLevel::kInfo;
     StopPolicy stop_policy = StopPolicy::kKeep;
+    // Worst listeners / destinations exported as metric series; 0: none.
+    std::size_t metrics_top_k = kDefaultMetricsTopK;
 
     bool metrics_enabled() const { return metrics_address != "none"; }
     bool operator==(const DaemonOptions&) const = default;

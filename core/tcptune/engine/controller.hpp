@@ -26,6 +26,8 @@
 #include "tcptune/census/census_snapshot.hpp"
 #include "tcptune/clock.hpp"
 #include "tcptune/engine/rule_engine.hpp"
+#include "tcptune/pressure/counter_rates.hpp"
+#include "tcptune/pressure/pressure_signals.hpp"
 #include "tcptune/profile/profile_resolver.hpp"
 #include "tcptune/result.hpp"
 
@@ -39,6 +41,12 @@ struct ControllerConfig {
     ApplyMode mode = ApplyMode::kEnforce;  // kAdvise: plan and report, never write
     StopPolicy stop_policy = StopPolicy::kKeep;
     std::size_t recent_changes_capacity = 256;  // ring of ChangeRecords kept for status
+    // Signals computed on every poll whatever the profile needs (the metrics'
+    // top listeners and destinations); the profile's rules add theirs.
+    SignalRequest extra_signals;
+    // Refuse a profile that sets a key this system has no /proc/sys file for (a
+    // host-wide key in a container's namespace, a kernel without it), at load.
+    bool check_keys_exist = false;
 };
 
 // Who decides a key's value right now.
@@ -128,6 +136,9 @@ class Controller {
 
     // Applies the configured stop policy (keep | restore). Called once on shutdown.
     std::vector<ChangeRecord> stop();
+
+    // What the next poll computes besides the state counts.
+    SignalRequest signal_request() const;
 
     ControllerStatus status() const;
     const std::deque<ChangeRecord>& recent_changes() const;

@@ -207,6 +207,9 @@ ProfileResult<ResolvedProfile> merge_profiles(const std::vector<Profile>& chain)
         if (p.interval) {
             out.interval = *p.interval;
         }
+        if (p.verify_within) {
+            out.verify_within = *p.verify_within;
+        }
         merge_settings(out.sysctls, p.sysctls);
         for (const Rule& rule : p.rules) {
             bool replaced = false;

@@ -26,11 +26,13 @@ const char* error_name(ErrorCode code) {
 }
 
 bool means_unreachable(const std::string& error_name) {
-    static constexpr std::array<std::string_view, 7> kNames = {
+    // sd-bus reports its own method-call timeout (ETIMEDOUT) as Error.Timeout;
+    // dbus-daemon uses Error.TimedOut and Error.NoReply.
+    static constexpr std::array<std::string_view, 8> kNames = {
         "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner",
         "org.freedesktop.DBus.Error.NoReply",        "org.freedesktop.DBus.Error.Disconnected",
         "org.freedesktop.DBus.Error.NoServer",       "org.freedesktop.DBus.Error.TimedOut",
-        "org.freedesktop.DBus.Error.UnknownObject",
+        "org.freedesktop.DBus.Error.Timeout",        "org.freedesktop.DBus.Error.UnknownObject",
     };
     for (const auto name : kNames) {
         if (name == error_name) {

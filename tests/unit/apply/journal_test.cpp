@@ -252,6 +252,15 @@ TEST(Journal, RemoveDropsTheEntryOnDisk) {
     EXPECT_TRUE(Journal::open(dir.path()).value().entries().empty());
 }
 
+// Found by tests/fuzz/journal_fuzz.cpp: a year outside system_clock's range
+// wrapped around and did not survive a round trip.
+TEST(Journal, TimestampsOutsideTheClocksRangeAreRefused) {
+    EXPECT_FALSE(parse_utc("1404-05-01T12:30:00Z"));
+    EXPECT_FALSE(parse_utc("9999-05-01T12:30:00Z"));
+    EXPECT_TRUE(parse_utc("1970-01-01T00:00:00Z"));
+    EXPECT_TRUE(parse_utc("2200-01-01T00:00:00Z"));
+}
+
 TEST(Journal, UtcTimestampsRoundTrip) {
     EXPECT_EQ(format_utc(kT0), "2023-11-14T22:13:20Z");
     EXPECT_EQ(parse_utc("2023-11-14T22:13:20Z").value(), kT0);

@@ -61,6 +61,7 @@ bus: session
 advise: true
 log_level: debug
 stop_policy: restore
+metrics_top_k: 25
 )",
                                       "tcptune.yaml");
     ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
@@ -73,6 +74,18 @@ stop_policy: restore
     EXPECT_TRUE(parsed->advise);
     EXPECT_EQ(parsed->log_level, LogLevel::kDebug);
     EXPECT_EQ(parsed->stop_policy, StopPolicy::kRestore);
+    EXPECT_EQ(parsed->metrics_top_k, 25U);
+}
+
+TEST(DaemonConfigTest, MetricsTopKIsBounded) {
+    EXPECT_EQ(parse_daemon_config("# defaults\n", "t.yaml")->metrics_top_k, 10U);
+    EXPECT_EQ(parse_daemon_config("metrics_top_k: 0\n", "t.yaml")->metrics_top_k, 0U);
+    auto big = parse_daemon_config("metrics_top_k: 101\n", "t.yaml");
+    ASSERT_FALSE(big.has_value());
+    EXPECT_NE(big.error().message.find("t.yaml:1:16: metrics_top_k must be a whole number 0..100"),
+              std::string::npos)
+        << big.error().message;
+    EXPECT_FALSE(parse_daemon_config("metrics_top_k: ten\n", "t.yaml").has_value());
 }
 
 TEST(DaemonConfigTest, EmptyFileKeepsTheBase) {

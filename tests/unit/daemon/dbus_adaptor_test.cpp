@@ -101,10 +101,10 @@ TEST_F(AdaptorTest, CoreErrorsReachTheCallerUnderTheirDocumentedNames) {
     if (IsSkipped()) {
         return;
     }
-    // A profile that does not resolve is an invalid choice of profile (exit 6 in
-    // the CLI), whether it is missing or broken.
-    EXPECT_EQ(error_of("SetProfile", std::string("no-such-profile"), false),
-              dbus::error::kInvalidProfile)
+    // One exit-code table (#16): a profile that does not exist is NotFound (exit 1
+    // in the CLI, as for `tcptune profile show`), one that does not load is
+    // InvalidProfile (exit 6).
+    EXPECT_EQ(error_of("SetProfile", std::string("no-such-profile"), false), dbus::error::kNotFound)
         << last_message_;
     EXPECT_NE(last_message_.find("not found"), std::string::npos) << last_message_;
     EXPECT_EQ(error_of("SetProfile", std::string("broken"), false), dbus::error::kInvalidProfile)

@@ -1,5 +1,7 @@
 #include "tcptune/engine/controller.hpp"
 
+#include <sys/socket.h>
+
 #include <fstream>
 #include <string>
 #include <vector>
@@ -7,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "fakes/controller_fixture.hpp"
+#include "support/pressure_fixtures.hpp"
 
 namespace tcptune {
 namespace {
@@ -213,11 +216,7 @@ TEST_F(ControllerTest, AJournaledButUnwrittenKeyIsNotAppliedNotOverridden) {
         ASSERT_TRUE(journal.record_write("net.ipv4.tcp_fin_timeout", "60", "30", clock_.wall_now(),
                                          "web", "", "baseline"));
     }
-    auto applier = make_applier();
-    Controller controller(census_, store_, clock_, *applier, config());
-    Recorder recorder;
-    controller.add_observer(&recorder);
-    ASSERT_TRUE(controller.start().has_value());
+    Controller& controller = start();
     for (const auto& view : controller.status().sysctls) {
         if (view.key == "net.ipv4.tcp_fin_timeout") {
             EXPECT_EQ(view.owner, SysctlOwner::kNotApplied);
@@ -225,11 +224,11 @@ TEST_F(ControllerTest, AJournaledButUnwrittenKeyIsNotAppliedNotOverridden) {
         }
     }
     poll(controller, 10);
-    for (const auto& change : recorder.changes) {
+    for (const auto& change : recorder_.changes) {
         EXPECT_NE(change.result, ChangeResult::kOverridden) << change.detail;
     }
     EXPECT_EQ(live("net.ipv4.tcp_fin_timeout"), "30") << "the baseline is applied after all";
-    EXPECT_EQ(applier->journal()->find("net.ipv4.tcp_fin_timeout")->original, "60");
+    EXPECT_EQ(applier_->journal()->find("net.ipv4.tcp_fin_timeout")->original, "60");
 }
 
 TEST_F(ControllerTest, AdviceModeWritesNothingAndReportsAdvice) {
@@ -324,6 +323,115 @@ TEST_F(ControllerTest, StopWithRestorePolicyRollsBackAndKeepLeavesValues) {
     ASSERT_EQ(records.size(), 1U);
     EXPECT_EQ(records[0].result, ChangeResult::kRestored);
     EXPECT_EQ(live("net.ipv4.tcp_fin_timeout"), "60");
+}
+
+}  // namespace
+}  // namespace tcptune
+
+namespace tcptune {
+namespace {
+
+constexpr const char* kGuardProfile = R"(name: guard
+description: a per-listener rule whose change does not help
+interval: 1s
+verify_within: 2
+rules:
+  - name: syn-queue-full
+    when: { listener: syn_queue, above: 90%, for: 1 }
+    clear: { below: 50%, for: 1 }
+    apply:
+      net.ipv4.tcp_synack_retries: 2
+    revert: true
+    why: "test: shorter SYN-ACK retries"
+)";
+
+CensusSnapshot full_listener(std::uint32_t syn_queue) {
+    CensusSnapshot s;
+    ListenerSignals l;
+    l.filling = {test::listener_queues("127.0.0.5", 8080, syn_queue, 0, 511)};
+    s.pressure.listeners = l;
+    return s;
+}
+
+TEST_F(ControllerTest, AChangeThatDidNotHelpIsPutBackAndReportedEverywhere) {
+    proc_.set("net.ipv4.tcp_synack_retries", "5");
+    write_profile("guard", kGuardProfile);
+    ControllerConfig c = config();
+    c.profile = "guard";
+    Controller& controller = start(c);
+    // The controller asks the census for what the rule reads.
+    EXPECT_TRUE(controller.signal_request().listeners);
+    EXPECT_FALSE(controller.signal_request().destinations);
+
+    auto poll_full = [&] {
+        census_.push(full_listener(512));
+        ASSERT_TRUE(controller.poll_once().has_value());
+        clock_.advance(1s);
+    };
+    poll_full();  // fires: 5 -> 2
+    EXPECT_EQ(live("net.ipv4.tcp_synack_retries"), "2");
+    ASSERT_FALSE(recorder_.changes.empty());
+    EXPECT_EQ(recorder_.changes.back().result, ChangeResult::kApplied);
+    EXPECT_NE(recorder_.changes.back().reason.find("SYN queue of 127.0.0.5:8080 512/511"),
+              std::string::npos)
+        << recorder_.changes.back().reason;
+    EXPECT_EQ(controller.status().rules[0].verdict, "verifying");
+    EXPECT_EQ(controller.status().rules[0].subject, "127.0.0.5:8080");
+
+    poll_full();
+    poll_full();  // 2 polls without improvement: put back
+    EXPECT_EQ(live("net.ipv4.tcp_synack_retries"), "5");
+    const ChangeRecord& undo = recorder_.changes.back();
+    EXPECT_EQ(undo.result, ChangeResult::kApplied);
+    EXPECT_EQ(undo.new_value, "5");
+    EXPECT_NE(undo.reason.find("rule syn-queue-full did not help"), std::string::npos)
+        << undo.reason;
+    const auto status = controller.status();
+    EXPECT_EQ(status.rules[0].verdict, "did not help");
+    EXPECT_TRUE(status.rules[0].active);
+    // Nothing wants the key any more: status shows no desired value from the rule.
+    for (const auto& view : status.sysctls) {
+        if (view.key == "net.ipv4.tcp_synack_retries") {
+            EXPECT_FALSE(view.desired.has_value());
+        }
+    }
+    // The flood goes on: no new change.
+    const std::size_t changes = recorder_.changes.size();
+    poll_full();
+    poll_full();
+    EXPECT_EQ(recorder_.changes.size(), changes);
+    EXPECT_EQ(live("net.ipv4.tcp_synack_retries"), "5");
+}
+
+TEST_F(ControllerTest, AGateRefusalStartsNoVerification) {
+    // tcp_max_syn_backlog with cookies on: refused as ineffective, nothing to verify.
+    proc_.set("net.ipv4.tcp_syncookies", "1");
+    proc_.set("net.ipv4.tcp_max_syn_backlog", "2048");
+    write_profile("backlog", R"(name: backlog
+description: an ineffective key
+rules:
+  - name: bigger-backlog
+    when: { listener: syn_queue, above: 90%, for: 1 }
+    apply:
+      net.ipv4.tcp_max_syn_backlog: 16384
+    why: "test: folklore"
+)");
+    ControllerConfig c = config();
+    c.profile = "backlog";
+    Controller& controller = start(c);
+    for (int i = 0; i < 5; ++i) {
+        census_.push(full_listener(512));
+        ASSERT_TRUE(controller.poll_once().has_value());
+        clock_.advance(1s);
+    }
+    ASSERT_FALSE(recorder_.changes.empty());
+    EXPECT_EQ(recorder_.changes.front().result, ChangeResult::kRefused);
+    EXPECT_NE(recorder_.changes.front().detail.find("has no effect now"), std::string::npos);
+    EXPECT_EQ(live("net.ipv4.tcp_max_syn_backlog"), "2048");
+    EXPECT_EQ(controller.status().rules[0].verdict, "");
+    for (const auto& r : recorder_.changes) {
+        EXPECT_EQ(r.reason.find("did not help"), std::string::npos) << r.reason;
+    }
 }
 
 }  // namespace
