@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "command.hpp"
+#include "tcptune/result.hpp"
 
 namespace tcptune::cli {
 
@@ -17,8 +18,8 @@ int finish_stdout(int exit_code) {
     if (flushed && !std::ferror(stdout) && std::cout.good()) {
         return exit_code;
     }
-    std::fprintf(stderr, "tcptune: cannot write the output: %s\n",
-                 err != 0 ? std::strerror(err) : "write error");
+    const std::string why = err != 0 ? errno_text(err) : "write error";
+    std::fprintf(stderr, "tcptune: cannot write the output: %s\n", why.c_str());
     return kExitFailure;
 }
 

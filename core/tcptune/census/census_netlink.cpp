@@ -15,22 +15,14 @@ Result<CensusSnapshot> NetlinkCensus::poll_for(const SignalRequest& request) {
     if (!request.sockets()) {
         auto snapshot = poll();
         if (snapshot && request.rates) {
-            auto segments = read_snmp_tcp(options_.proc_net_dir);
-            if (!segments) {
-                return tl::unexpected(segments.error());
-            }
-            snapshot->segments = *segments;
+            TRY_ASSIGN(snapshot->segments, read_snmp_tcp(options_.proc_net_dir));
         }
         return snapshot;
     }
     PressureCollectorOptions options;
     options.request = request;
     if (request.destinations) {
-        auto ports = read_ephemeral_ports(options_.proc_sys_dir);
-        if (!ports) {
-            return tl::unexpected(ports.error());
-        }
-        options.ports = std::move(*ports);
+        TRY_ASSIGN(options.ports, read_ephemeral_ports(options_.proc_sys_dir));
     }
     if (!collector_ || !(collector_->options().request == request)) {
         collector_.emplace(std::move(options));
@@ -44,11 +36,7 @@ Result<CensusSnapshot> NetlinkCensus::poll_for(const SignalRequest& request) {
     }
     collector_->finish(snapshot->pressure);
     if (request.rates) {
-        auto segments = read_snmp_tcp(options_.proc_net_dir);
-        if (!segments) {
-            return tl::unexpected(segments.error());
-        }
-        snapshot->segments = *segments;
+        TRY_ASSIGN(snapshot->segments, read_snmp_tcp(options_.proc_net_dir));
     }
     // The poll's cost includes the signals.
     snapshot->duration = std::chrono::duration_cast<std::chrono::nanoseconds>(

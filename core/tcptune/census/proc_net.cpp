@@ -175,10 +175,8 @@ Result<void> read_named(const NamedValues& nv,
 
 Result<NetstatCounters> parse_netstat(std::string_view netstat) {
     // The file is pairs of lines: "TcpExt: Name Name ..." then "TcpExt: 1 2 ...".
-    auto nv = named_values(netstat, "TcpExt:", "netstat");
-    if (!nv) {
-        return tl::unexpected(nv.error());
-    }
+    NamedValues nv;
+    TRY_ASSIGN(nv, named_values(netstat, "TcpExt:", "netstat"));
     NetstatCounters counters;
     const std::array<std::pair<std::string_view, std::uint64_t*>, 8> wanted = {{
         {"ListenOverflows", &counters.listen_overflows},
@@ -191,9 +189,7 @@ Result<NetstatCounters> parse_netstat(std::string_view netstat) {
         {"TCPReqQFullDoCookies", &counters.reqq_full_do_cookies},
     }};
     std::string missing;
-    if (auto read = read_named(*nv, wanted, "netstat", "TcpExt", missing); !read) {
-        return tl::unexpected(read.error());
-    }
+    TRY(read_named(nv, wanted, "netstat", "TcpExt", missing));
     if (!missing.empty()) {
         return make_error(ErrorCode::kParse, "netstat: TcpExt lacks " + missing);
     }
@@ -205,9 +201,9 @@ Result<NetstatCounters> parse_netstat(std::string_view netstat) {
         {"TCPSynRetrans", &counters.syn_retrans},
     }};
     for (auto [name, out] : optional) {
-        for (std::size_t i = 1; i < nv->names.size(); ++i) {
-            if (nv->names[i] == name) {
-                *out = parse_u64(nv->values[i]);
+        for (std::size_t i = 1; i < nv.names.size(); ++i) {
+            if (nv.names[i] == name) {
+                *out = parse_u64(nv.values[i]);
                 break;
             }
         }
@@ -218,19 +214,15 @@ Result<NetstatCounters> parse_netstat(std::string_view netstat) {
 Result<TcpSegmentCounters> parse_snmp_tcp(std::string_view snmp) {
     // Pairs of lines like netstat: "Tcp: RtoAlgorithm ... OutSegs RetransSegs ..." and
     // the values (MaxConn is -1, so only the wanted columns are parsed).
-    auto nv = named_values(snmp, "Tcp:", "snmp");
-    if (!nv) {
-        return tl::unexpected(nv.error());
-    }
+    NamedValues nv;
+    TRY_ASSIGN(nv, named_values(snmp, "Tcp:", "snmp"));
     TcpSegmentCounters counters;
     const std::array<std::pair<std::string_view, std::uint64_t*>, 2> wanted = {{
         {"OutSegs", &counters.out_segs},
         {"RetransSegs", &counters.retrans_segs},
     }};
     std::string missing;
-    if (auto read = read_named(*nv, wanted, "snmp", "Tcp", missing); !read) {
-        return tl::unexpected(read.error());
-    }
+    TRY(read_named(nv, wanted, "snmp", "Tcp", missing));
     if (!missing.empty()) {
         return make_error(ErrorCode::kParse, "snmp: Tcp lacks " + missing);
     }
@@ -252,11 +244,9 @@ Result<SockstatSummary> read_sockstat(const std::filesystem::path& proc_net_dir)
 }
 
 Result<TcpSegmentCounters> read_snmp_tcp(const std::filesystem::path& proc_net_dir) {
-    auto snmp = read_proc_file(proc_net_dir / "snmp");
-    if (!snmp) {
-        return tl::unexpected(snmp.error());
-    }
-    return parse_snmp_tcp(*snmp);
+    std::string snmp;
+    TRY_ASSIGN(snmp, read_proc_file(proc_net_dir / "snmp"));
+    return parse_snmp_tcp(snmp);
 }
 
 Result<NetstatCounters> read_netstat(const std::filesystem::path& proc_net_dir) {

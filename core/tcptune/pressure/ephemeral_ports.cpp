@@ -106,18 +106,16 @@ std::uint32_t EphemeralPorts::usable() const {
 
 Result<EphemeralPorts> read_ephemeral_ports(const std::filesystem::path& proc_sys_dir) {
     EphemeralPorts out;
-    auto range = read_proc_file(proc_sys_dir / "net/ipv4/ip_local_port_range");
-    if (!range) {
-        return tl::unexpected(range.error());
-    }
-    std::string_view text = trim(*range);
+    std::string range;
+    TRY_ASSIGN(range, read_proc_file(proc_sys_dir / "net/ipv4/ip_local_port_range"));
+    std::string_view text = trim(range);
     const std::size_t gap = text.find_first_of(" \t");
     const auto low = parse_port(trim(text.substr(0, gap)));
     const auto high =
         gap == std::string_view::npos ? std::nullopt : parse_port(trim(text.substr(gap)));
     if (!low || !high) {
         return make_error(ErrorCode::kParse,
-                          "ip_local_port_range: expected \"LOW HIGH\", got '" + *range + "'");
+                          "ip_local_port_range: expected \"LOW HIGH\", got '" + range + "'");
     }
     out.low = *low;
     out.high = *high;
@@ -128,11 +126,7 @@ Result<EphemeralPorts> read_ephemeral_ports(const std::filesystem::path& proc_sy
         }
         return tl::unexpected(reserved.error());
     }
-    auto parsed = parse_port_list(*reserved);
-    if (!parsed) {
-        return tl::unexpected(parsed.error());
-    }
-    out.reserved = *parsed;
+    TRY_ASSIGN(out.reserved, parse_port_list(*reserved));
     return out;
 }
 
