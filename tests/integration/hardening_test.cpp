@@ -78,10 +78,7 @@ TEST_F(HardeningTest, AJournalNamingAKeyOutsideTheAllowlistIsRefusedAndNeverWrit
     EXPECT_EQ(daemon_->stop(), 1) << "the restore at stop cannot use the journal";
     EXPECT_EQ(sysctl("net.ipv4.ip_default_ttl"), ttl_before);
     EXPECT_EQ(sysctl("net.ipv4.tcp_fin_timeout"), "60") << "no write without a usable journal";
-    std::ifstream in(journal_file());
-    std::stringstream kept;
-    kept << in.rdbuf();
-    EXPECT_EQ(kept.str(), text) << "the journal is kept as it was";
+    EXPECT_EQ(read_text(journal_file()), text) << "the journal is kept as it was";
 }
 
 // #16 item 7: a FIFO in place of the journal hung the daemon at start forever.
