@@ -19,6 +19,7 @@
 
 #include "daemon_options.hpp"
 #include "fakes/applier_fakes.hpp"
+#include "manifest.hpp"
 #include "support/files.hpp"
 #include "support/run_command.hpp"
 #include "tcptune/config/daemon_config.hpp"
@@ -28,31 +29,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kDeployDir = fs::path(TCPTUNE_SOURCE_DIR) / "deploy" / "kubernetes";
 constexpr const char* kExampleNodeIp = "10.20.30.40";
-
-std::vector<YAML::Node> load_documents(const fs::path& file) {
-    std::vector<YAML::Node> out;
-    for (const auto& doc : YAML::LoadAllFromFile(file.string())) {
-        if (!doc.IsNull()) {
-            out.push_back(doc);
-        }
-    }
-    return out;
-}
-
-std::set<std::string> string_set(const YAML::Node& list) {
-    std::set<std::string> out;
-    for (const auto& item : list) {
-        out.insert(item.as<std::string>());
-    }
-    return out;
-}
 
 class KubernetesManifestTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        for (const auto& doc : load_documents(kDeployDir / "tcptune.yaml")) {
+        for (const auto& doc : load_documents(kKubernetesDir / "tcptune.yaml")) {
             const auto kind = doc["kind"].as<std::string>();
             ASSERT_EQ(objects_.count(kind), 0U) << "two objects of kind " << kind;
             objects_[kind] = doc;
@@ -149,8 +131,9 @@ TEST_F(KubernetesManifestTest, GrantsExactlyTheCapabilitiesItNeedsAndIsNotPrivil
     EXPECT_FALSE(security_["privileged"] && security_["privileged"].as<bool>());
     EXPECT_EQ(string_set(security_["capabilities"]["drop"]), std::set<std::string>{"ALL"});
     EXPECT_EQ(string_set(security_["capabilities"]["add"]),
-              (std::set<std::string>{"NET_ADMIN", "SYS_ADMIN", "SYS_PTRACE"}))
-        << "CAP_SYS_ADMIN already passes bpf()'s and perf's checks: no BPF or PERFMON";
+              (std::set<std::string>{"SYS_ADMIN", "SYS_PTRACE"}))
+        << "CAP_SYS_ADMIN already passes bpf()'s and perf's checks: no BPF or PERFMON; uid 0 "
+           "writes /proc/sys/net without NET_ADMIN";
     EXPECT_TRUE(security_["readOnlyRootFilesystem"].as<bool>());
     EXPECT_EQ(security_["runAsUser"].as<int>(), 0);
     // The API server rejects allowPrivilegeEscalation: false beside CAP_SYS_ADMIN.
@@ -235,7 +218,7 @@ TEST_F(KubernetesManifestTest, RunsTcptunedWithFlagsItAcceptsWithoutDbus) {
 }
 
 TEST_F(KubernetesManifestTest, TheServiceMonitorScrapesTheService) {
-    const auto docs = load_documents(kDeployDir / "servicemonitor.yaml");
+    const auto docs = load_documents(kKubernetesDir / "servicemonitor.yaml");
     ASSERT_EQ(docs.size(), 1U);
     const auto& monitor = docs[0];
     EXPECT_EQ(monitor["kind"].as<std::string>(), "ServiceMonitor");
