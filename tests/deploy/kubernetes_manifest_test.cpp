@@ -91,6 +91,18 @@ class KubernetesManifestTest : public ::testing::Test {
         return out;
     }
 
+    // The expanded args through tcptuned's own command-line parser; an exit code when
+    // it refuses them.
+    std::optional<int> parse_args(DaemonOverrides& flags) const {
+        std::vector<std::string> args = expanded_args();
+        std::string name = "tcptuned";
+        std::vector<char*> argv = {name.data()};
+        for (auto& arg : args) {
+            argv.push_back(arg.data());
+        }
+        return daemon::parse_command_line(static_cast<int>(argv.size()), argv.data(), flags);
+    }
+
     std::map<std::string, YAML::Node> objects_;
     YAML::Node pod_;
     YAML::Node container_;
@@ -189,15 +201,8 @@ TEST_F(KubernetesManifestTest, RunsTcptunedWithFlagsItAcceptsWithoutDbus) {
     EXPECT_EQ(command[2].as<std::string>(),
               R"(mount -o remount,bind,rw /proc/sys && exec /usr/sbin/tcptuned "$@")");
 
-    std::vector<std::string> args = expanded_args();
-    std::vector<char*> argv;
-    std::string name = "tcptuned";
-    argv.push_back(name.data());
-    for (auto& arg : args) {
-        argv.push_back(arg.data());
-    }
     DaemonOverrides flags;
-    const auto exit = daemon::parse_command_line(static_cast<int>(argv.size()), argv.data(), flags);
+    const auto exit = parse_args(flags);
     ASSERT_FALSE(exit.has_value())
         << "tcptuned refuses these flags (exit " << exit.value_or(-1) << ")";
     EXPECT_EQ(flags.bus, BusKind::kNone) << "no D-Bus on a node";
@@ -259,15 +264,8 @@ TEST_F(KubernetesManifestTest, TheConfigLoadsWithTheDaemonsOwnLoader) {
     TempDir dir;
     const auto file = dir.path() / "tcptune.yaml";
     ASSERT_TRUE(write_text(file, text));
-    std::vector<std::string> args = expanded_args();
-    std::vector<char*> argv;
-    std::string name = "tcptuned";
-    argv.push_back(name.data());
-    for (auto& arg : args) {
-        argv.push_back(arg.data());
-    }
     DaemonOverrides flags;
-    ASSERT_FALSE(daemon::parse_command_line(static_cast<int>(argv.size()), argv.data(), flags));
+    ASSERT_FALSE(parse_args(flags));
     flags.config_file = file;  // the ConfigMap's copy instead of /etc/tcptune
     auto options = load_daemon_options(flags);
     if (!options &&
