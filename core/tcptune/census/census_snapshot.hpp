@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 
+#include "tcptune/census/census_engine.hpp"
 #include "tcptune/census/tcp_state.hpp"
 
 namespace tcptune {
@@ -55,6 +56,7 @@ struct CensusSnapshot {
     SockstatSummary sockstat;
     std::chrono::steady_clock::time_point taken_at{};
     std::chrono::nanoseconds duration{0};  // wall time the dump took
+    CensusEngineReport engine;             // which engine counted, and its health
 };
 
 }  // namespace tcptune

@@ -1,0 +1,152 @@
+#include "tcptune/census/census_bpf.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "tcptune/census/proc_net.hpp"
+
+namespace tcptune {
+
+Result<std::uint32_t> current_netns_inode() {
+    struct stat st {};
+    if (::stat("/proc/self/ns/net", &st) != 0) {
+        const int err = errno;
+        return make_error(ErrorCode::kIo,
+                          std::string("cannot stat /proc/self/ns/net: ") + std::strerror(err));
+    }
+    return static_cast<std::uint32_t>(st.st_ino);
+}
+
+Result<std::unique_ptr<BpfCensusSource>> BpfCensusSource::open(BpfCensusOptions options) {
+    std::uint32_t netns = 0;
+    if (options.netns) {
+        netns = *options.netns;
+    } else {
+        auto own = current_netns_inode();
+        if (!own) {
+            return tl::unexpected(own.error());
+        }
+        netns = *own;
+    }
+    auto engine = BpfCensusEngine::load(options.engine);
+    if (!engine) {
+        return tl::unexpected(engine.error());
+    }
+    auto referee = NetlinkCensus::open(options.netlink);
+    if (!referee) {
+        return tl::unexpected(referee.error());
+    }
+    return std::unique_ptr<BpfCensusSource>(
+        new BpfCensusSource(std::move(*engine), std::move(*referee), std::move(options), netns));
+}
+
+BpfCensusSource::BpfCensusSource(std::unique_ptr<BpfCensusEngine> engine,
+                                 std::unique_ptr<NetlinkCensus> referee, BpfCensusOptions options,
+                                 std::uint32_t netns)
+    : engine_(std::move(engine)),
+      referee_(std::move(referee)),
+      options_(std::move(options)),
+      netns_(netns) {
+    report_.engine = CensusEngineKind::kBpf;
+}
+
+bool BpfCensusSource::reconcile_due(std::chrono::steady_clock::time_point now,
+                                    std::uint64_t lost) const {
+    if (!seeded_ || reconcile_requested_) {
+        return true;
+    }
+    const auto since = now - last_reconcile_;
+    if (since >= options_.reconcile_interval) {
+        return true;
+    }
+    return lost > lost_at_last_reconcile_ && since >= options_.min_reconcile_spacing;
+}
+
+Result<std::optional<StateDrift>> BpfCensusSource::reconcile() {
+    const auto start = std::chrono::steady_clock::now();
+    auto lost = engine_->lost_events();
+    if (!lost) {
+        return tl::unexpected(lost.error());
+    }
+    auto point = engine_->seed(netns_, [this](DumpCollector& collector) -> Result<void> {
+        auto counted = referee_->count_with(collector, kBpfSeedStateMask);
+        if (!counted) {
+            return tl::unexpected(counted.error());
+        }
+        return {};
+    });
+    if (!point) {
+        return tl::unexpected(point.error());
+    }
+    std::optional<StateDrift> drift;
+    if (seeded_) {
+        KernelStateCounts engine_view{};
+        for (std::size_t i = 0; i < kKernelStateSlots; ++i) {
+            engine_view[i] = offset_[i] + point->deltas[i];
+        }
+        // Both at the freeze: the counters stopped there.
+        drift = drift_between(engine_view, point->exact_at_freeze);
+        report_.last_drift = drift;
+    }
+    for (std::size_t i = 0; i < kKernelStateSlots; ++i) {
+        offset_[i] = point->exact[i] - point->deltas[i];
+    }
+    seeded_ = true;
+    reconcile_requested_ = false;
+    last_reconcile_ = std::chrono::steady_clock::now();
+    lost_at_last_reconcile_ = lost->total();
+    report_.reconciliations += 1;
+    report_.last_reconcile_duration =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(last_reconcile_ - start);
+    // Namespaces that went away leave all-zero counters behind.
+    const std::uint32_t keep[] = {netns_};
+    (void)engine_->forget_idle_namespaces(keep);
+    return drift;
+}
+
+Result<CensusSnapshot> BpfCensusSource::poll() {
+    CensusSnapshot snapshot;
+    snapshot.taken_at = std::chrono::steady_clock::now();
+    auto lost = engine_->lost_events();
+    if (!lost) {
+        return tl::unexpected(lost.error());
+    }
+    if (reconcile_due(snapshot.taken_at, lost->total())) {
+        if (auto reconciled = reconcile(); !reconciled) {
+            return tl::unexpected(reconciled.error());
+        }
+    }
+    auto deltas = engine_->deltas(netns_);
+    if (!deltas) {
+        return tl::unexpected(deltas.error());
+    }
+    auto queues = engine_->syn_queues(netns_);
+    if (!queues) {
+        return tl::unexpected(queues.error());
+    }
+    auto netstat = read_netstat(options_.netlink.proc_net_dir);
+    if (!netstat) {
+        return tl::unexpected(netstat.error());
+    }
+    auto sockstat = read_sockstat(options_.netlink.proc_net_dir);
+    if (!sockstat) {
+        return tl::unexpected(sockstat.error());
+    }
+    KernelStateCounts full_sockets{};
+    for (std::size_t i = 0; i < kKernelStateSlots; ++i) {
+        full_sockets[i] = offset_[i] + (*deltas)[i];
+    }
+    snapshot.counts = engine_state_counts(full_sockets, queues->requests, sockstat->tcp_tw);
+    snapshot.netstat = *netstat;
+    snapshot.sockstat = *sockstat;
+    report_.lost_events = lost->total();
+    snapshot.engine = report_;
+    snapshot.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::steady_clock::now() - snapshot.taken_at);
+    return snapshot;
+}
+
+}  // namespace tcptune
