@@ -128,11 +128,25 @@ Result<std::string> parse_metrics_address(std::string_view text) {
     return std::string(text);
 }
 
+Result<std::chrono::milliseconds> parse_reconcile_interval(std::string_view text) {
+    auto parsed = parse_duration(text);
+    if (!parsed) {
+        return tl::unexpected(parsed.error());
+    }
+    if (*parsed < kMinReconcileInterval || *parsed > kMaxReconcileInterval) {
+        return make_error(ErrorCode::kParse, "census_reconcile_interval \"" + std::string(text) +
+                                                 "\" is outside 10s .. 24h");
+    }
+    return *parsed;
+}
+
 namespace {
 
-constexpr std::array<std::string_view, 9> kConfigKeys = {
-    "profile", "profile_dirs", "state_dir", "interval",   "metrics_address",
-    "bus",     "advise",       "log_level", "stop_policy"};
+constexpr std::array<std::string_view, 11> kConfigKeys = {
+    "profile",     "profile_dirs",  "state_dir",
+    "interval",    "metrics_address", "bus",
+    "advise",      "log_level",     "stop_policy",
+    "census_engine", "census_reconcile_interval"};
 
 std::string at(std::string_view source, const YAML::Mark& mark) {
     return std::string(source) + ":" + std::to_string(mark.line + 1) + ":" +
@@ -256,6 +270,18 @@ Result<DaemonOptions> parse_daemon_config(std::string_view yaml_text, std::strin
                 return tl::unexpected(parsed.error());
             }
             out.stop_policy = *parsed;
+        } else if (key == "census_engine") {
+            auto parsed = located(source, value, parse_census_engine(*text));
+            if (!parsed) {
+                return tl::unexpected(parsed.error());
+            }
+            out.census_engine = *parsed;
+        } else if (key == "census_reconcile_interval") {
+            auto parsed = located(source, value, parse_reconcile_interval(*text));
+            if (!parsed) {
+                return tl::unexpected(parsed.error());
+            }
+            out.census_reconcile_interval = *parsed;
         }
     }
     return out;
@@ -318,6 +344,9 @@ Result<DaemonOptions> load_daemon_options(const DaemonOverrides& flags) {
     }
     if (flags.stop_policy) {
         options.stop_policy = *flags.stop_policy;
+    }
+    if (flags.census_engine) {
+        options.census_engine = *flags.census_engine;
     }
     return options;
 }

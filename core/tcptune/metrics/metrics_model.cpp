@@ -7,6 +7,7 @@
 
 #include "tcptune/apply/sysctl_registry.hpp"
 #include "tcptune/census/tcp_state.hpp"
+#include "tcptune/metrics/census_engine_metrics.hpp"
 
 namespace tcptune {
 
@@ -243,6 +244,12 @@ std::vector<MetricFamilyData> MetricsModel::families() const {
                 unlabelled(static_cast<double>(last_snapshot_->netstat.*(metric.field))));
         }
         out.push_back(std::move(counter));
+    }
+
+    for (auto& engine_family : census_engine_families(
+             last_snapshot_ ? std::optional<CensusEngineReport>(last_snapshot_->engine)
+                            : std::nullopt)) {
+        out.push_back(std::move(engine_family));
     }
     return out;
 }

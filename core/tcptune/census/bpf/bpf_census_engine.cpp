@@ -2,6 +2,8 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -40,14 +42,23 @@ int capture_libbpf(enum libbpf_print_level level, const char* format, va_list ar
     if (level == LIBBPF_DEBUG) {
         return 0;
     }
-    char line[1024];
-    const int n = std::vsnprintf(line, sizeof line, format, args);
-    auto& log = captured_log();
-    constexpr std::size_t kKeep = 16 * 1024;
-    if (log.size() > kKeep) {
-        log.erase(0, log.size() - kKeep / 2);
+    va_list measure;
+    va_copy(measure, args);
+    const int n = std::vsnprintf(nullptr, 0, format, measure);
+    va_end(measure);
+    if (n <= 0) {
+        return 0;
     }
-    log.append(line, n > 0 ? std::min<std::size_t>(static_cast<std::size_t>(n), sizeof line - 1) : 0);
+    // The verifier's log comes as one message; keep whole messages, bounded.
+    std::string message(static_cast<std::size_t>(n) + 1, '\0');
+    std::vsnprintf(message.data(), message.size(), format, args);
+    message.pop_back();
+    auto& log = captured_log();
+    constexpr std::size_t kKeep = 64 * 1024;
+    log += message;
+    if (log.size() > kKeep) {
+        log.erase(0, log.size() - kKeep);
+    }
     return 0;
 }
 
@@ -92,6 +103,29 @@ std::string errno_text(int err) {
 bool permission_error(int err) {
     err = err < 0 ? -err : err;
     return err == EPERM || err == EACCES;
+}
+
+// "CAP_BPF and CAP_PERFMON", one of them, or "" when the process has what it
+// needs (CAP_SYS_ADMIN covers both).
+std::string missing_capabilities() {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
+    if (::syscall(SYS_capget, &header, data) != 0) {
+        return "";  // cannot tell: let the kernel decide
+    }
+    auto has = [&](unsigned cap) { return (data[cap / 32].effective & (1U << (cap % 32))) != 0; };
+    if (has(CAP_SYS_ADMIN)) {
+        return "";
+    }
+    const bool bpf = has(CAP_BPF);
+    const bool perfmon = has(CAP_PERFMON);
+    if (bpf && perfmon) {
+        return "";
+    }
+    if (!bpf && !perfmon) {
+        return "CAP_BPF and CAP_PERFMON";
+    }
+    return bpf ? "CAP_PERFMON" : "CAP_BPF";
 }
 
 constexpr const char* kNeedCaps = "permission denied: the bpf census engine needs CAP_BPF and "
@@ -182,6 +216,10 @@ BpfCensusEngine::BpfCensusEngine(std::unique_ptr<Impl> impl) : impl_(std::move(i
 BpfCensusEngine::~BpfCensusEngine() = default;
 
 Result<std::unique_ptr<BpfCensusEngine>> BpfCensusEngine::load(BpfEngineOptions options) {
+    if (auto caps = missing_capabilities(); !caps.empty()) {
+        return load_failure("permission denied: the bpf census engine needs " + caps +
+                            " (CAP_SYS_ADMIN would also do)");
+    }
     if (::access(kKernelBtf, R_OK) != 0) {
         return load_failure(std::string("no kernel BTF (") + kKernelBtf +
                             " is missing; the kernel needs CONFIG_DEBUG_INFO_BTF)");
@@ -205,13 +243,15 @@ Result<std::unique_ptr<BpfCensusEngine>> BpfCensusEngine::load(BpfEngineOptions 
     bpf_program__set_autoattach(impl->skel->progs.tcptune_collect_cookies, false);
 
     if (const int err = tcp_census__load(impl->skel); err != 0) {
-        if (permission_error(err)) {
-            return load_failure(kNeedCaps);
-        }
+        // The verifier answers EACCES too: its log tells a rejection from a
+        // missing capability.
         const std::string verdict = verifier_verdict(captured_log());
         if (!verdict.empty()) {
             return load_failure("the kernel's verifier rejected the bpf program (" + verdict +
                                 "; kernel " + kernel_release() + ")");
+        }
+        if (permission_error(err)) {
+            return load_failure(kNeedCaps);
         }
         return load_failure("cannot load the bpf program into kernel " + kernel_release() + ": " +
                             errno_text(err));
