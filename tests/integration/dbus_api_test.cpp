@@ -16,6 +16,7 @@
 #include "support/netns.hpp"
 #include "support/private_bus.hpp"
 #include "support/socket_factory.hpp"
+#include "tcptune/census/bpf/bpf_census_engine.hpp"
 
 namespace tcptune::test {
 namespace {
@@ -242,6 +243,11 @@ TEST_F(DbusApiTest, ReadMethodsAndPropertiesRoundTrip) {
     EXPECT_EQ(prop("Mode"), "apply");
     EXPECT_DOUBLE_EQ(prop("Interval").get<double>(), 0.2);
     EXPECT_EQ(prop("Version"), status.at("version"));
+    // As root the bpf census engine loads wherever the build has it.
+    const std::string engine = bpf_census_engine_built_in() ? "bpf" : "netlink";
+    EXPECT_EQ(prop("CensusEngine"), engine);
+    EXPECT_EQ(prop("CensusEngineNote"), "");
+    EXPECT_EQ(status.at("census_engine"), engine);
 
     // ListProfiles and ShowProfile through busctl.
     ProcessResult r = busctl_call("ListProfiles");
