@@ -19,21 +19,14 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "bench_timing.hpp"
 #include "tcptune/census/census_netlink.hpp"
 #include "tcptune/diagnosis/breakdown.hpp"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double median(std::vector<double> v) {
-    if (v.empty()) {
-        return 0;
-    }
-    std::sort(v.begin(), v.end());
-    const std::size_t n = v.size();
-    return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+using tcptune::bench::Clock;
+using tcptune::bench::median;
 
 struct Variant {
     std::string name;
@@ -106,27 +99,23 @@ int main(int argc, char** argv) {
     const std::uint64_t before = population();
     std::printf("population: %llu sockets, %d rounds\n", static_cast<unsigned long long>(before),
                 rounds);
-    std::uint64_t population_min = before;
-    int rounds_done = 0;
-    for (int round = 0; round < rounds; ++round) {
-        const std::uint64_t now = population();
-        population_min = std::min(population_min, now);
-        if (now < min_population) {
-            std::printf("population fell to %llu (< %llu) after %d rounds; stopping\n",
-                        static_cast<unsigned long long>(now),
-                        static_cast<unsigned long long>(min_population), rounds_done);
-            break;
-        }
-        ++rounds_done;
-        for (auto& v : variants) {
-            const auto start = Clock::now();
-            if (!v.run()) {
-                std::cerr << "tcptune-bench-breakdown: " << v.name << " failed\n";
-                return 1;
+    const auto done = tcptune::bench::run_rounds(
+        "tcptune-bench-breakdown", rounds, min_population, population, [&variants](int) {
+            for (auto& v : variants) {
+                const auto start = Clock::now();
+                if (!v.run()) {
+                    std::cerr << "tcptune-bench-breakdown: " << v.name << " failed\n";
+                    return false;
+                }
+                v.seconds.push_back(tcptune::bench::seconds_since(start));
             }
-            v.seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
-        }
+            return true;
+        });
+    if (done.failed) {
+        return 1;
     }
+    const std::uint64_t population_min = done.population_min;
+    const int rounds_done = done.rounds;
     const std::uint64_t after = population();
 
     const double base = median(variants.front().seconds);

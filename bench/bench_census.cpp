@@ -24,6 +24,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "bench_timing.hpp"
 #include "raw_floor.h"
 #include "tcptune/census/census_netlink.hpp"
 
@@ -31,7 +32,9 @@ extern char** environ;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using tcptune::bench::Clock;
+using tcptune::bench::median;
+using tcptune::bench::seconds_since;
 
 struct ProcessRun {
     double seconds = 0;
@@ -60,20 +63,11 @@ ProcessRun run_process(const std::vector<std::string>& args) {
     int status = 0;
     rusage usage{};
     ::wait4(pid, &status, 0, &usage);
-    run.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    run.seconds = seconds_since(start);
     run.max_rss_kib = usage.ru_maxrss;
     run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     posix_spawn_file_actions_destroy(&actions);
     return run;
-}
-
-double median(std::vector<double> v) {
-    if (v.empty()) {
-        return 0;
-    }
-    std::sort(v.begin(), v.end());
-    const std::size_t n = v.size();
-    return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 struct Method {
@@ -128,16 +122,14 @@ int main(int argc, char** argv) {
     methods.push_back({"census (library poll)", "lib", false, [&] {
                            const auto start = Clock::now();
                            auto s = (*census)->poll();
-                           const double t =
-                               std::chrono::duration<double>(Clock::now() - start).count();
+                           const double t = seconds_since(start);
                            return s ? t : -1.0;
                        }});
     methods.push_back({"raw floor (C, in-process)", "lib", false, [&] {
                            unsigned long long counts[16] = {};
                            const auto start = Clock::now();
                            const int err = raw_floor_count(floor_fd, counts);
-                           const double t =
-                               std::chrono::duration<double>(Clock::now() - start).count();
+                           const double t = seconds_since(start);
                            return err == 0 ? t : -1.0;
                        }});
     methods.push_back({"tcptune census --json (process)", "process", false, [&] {
@@ -174,40 +166,34 @@ int main(int argc, char** argv) {
                                }
                                ::close(fd);
                            }
-                           const double t =
-                               std::chrono::duration<double>(Clock::now() - start).count();
+                           const double t = seconds_since(start);
                            return lines > 0 ? t : -1.0;
                        }});
 
     // Interleaved rounds, so every method sees the same population and the same noise;
     // the slow methods (ss, /proc/net/tcp) only in the first rounds. A round starts
     // only while the population is still at least --min-population.
-    std::uint64_t population_min = population_before;
-    int rounds_done = 0;
-    for (int round = 0; round < rounds; ++round) {
-        const std::uint64_t now = population();
-        population_min = std::min(population_min, now);
-        if (now < min_population) {
-            std::fprintf(stderr,
-                         "tcptune-bench-census: population fell to %llu (< %llu) after %d "
-                         "rounds; stopping\n",
-                         static_cast<unsigned long long>(now),
-                         static_cast<unsigned long long>(min_population), round);
-            break;
-        }
-        for (auto& m : methods) {
-            if (m.slow && round >= slow_rounds) {
-                continue;
+    const auto done = tcptune::bench::run_rounds(
+        "tcptune-bench-census", rounds, min_population, population,
+        [&methods, slow_rounds](int round) {
+            for (auto& m : methods) {
+                if (m.slow && round >= slow_rounds) {
+                    continue;
+                }
+                const double t = m.run();
+                if (t < 0) {
+                    std::cerr << "tcptune-bench-census: " << m.name << " failed\n";
+                    return false;
+                }
+                m.samples.push_back(t);
             }
-            const double t = m.run();
-            if (t < 0) {
-                std::cerr << "tcptune-bench-census: " << m.name << " failed\n";
-                return 1;
-            }
-            m.samples.push_back(t);
-        }
-        ++rounds_done;
+            return true;
+        });
+    if (done.failed) {
+        return 1;
     }
+    std::uint64_t population_min = std::min(population_before, done.population_min);
+    const int rounds_done = done.rounds;
     const std::uint64_t population_after = population();
 
     double floor_lib = 0;

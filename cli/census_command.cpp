@@ -3,11 +3,11 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <string>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
@@ -90,8 +90,7 @@ std::string to_table(const CensusSnapshot& s, bool colour) {
                         n == 0 ? RowStyle::kDim : RowStyle::kWarn);
     }
 
-    char took[64];
-    std::snprintf(took, sizeof(took), "%.3f ms", seconds(s.duration) * 1e3);
+    const std::string took = fmt::format("{:.3f} ms", seconds(s.duration) * 1e3);
     return states.render(colour) + "\n" + netstat.render(colour) + "\nsockstat: tcp inuse " +
            std::to_string(s.sockstat.tcp_inuse) + ", orphan " +
            std::to_string(s.sockstat.tcp_orphan) + ", tw " + std::to_string(s.sockstat.tcp_tw) +

@@ -37,7 +37,7 @@ int with_daemon(const std::string& verb, const ControlOptions& o, F&& body) {
     }
 }
 
-int print_changes(const std::vector<ChangeRow>& changes, const ControlOptions& o,
+int print_changes(const std::vector<ChangeRecord>& changes, const ControlOptions& o,
                   const std::string& summary) {
     if (o.json) {
         std::cout << to_json(changes).dump(2) << "\n";
@@ -84,7 +84,7 @@ int run_reload(const ControlOptions& o) {
 
 int run_resume(const ControlOptions& o) {
     return with_daemon("resume", o, [&](DaemonClient& client) {
-        const ChangeRow change = client.resume(o.argument);
+        const ChangeRecord change = client.resume(o.argument);
         return print_changes({change}, o, "tcptune manages " + o.argument + " again:");
     });
 }
@@ -103,9 +103,10 @@ CLI::App* add_verb(CLI::App& app, CommandContext& ctx, const std::string& name,
 void register_control_commands(CLI::App& app, CommandContext& ctx) {
     auto apply = std::make_shared<ControlOptions>();
     CLI::App* cmd = add_verb(app, ctx, "apply",
-                             "Switch tcptuned to another profile (name or path). Root only. "
-                             "Prints the sysctl changes it made (or, with --dry-run, would make).\n"
-                             "Exit codes: 3 daemon not running, 4 not root, 5 a change was "
+                             "Switch tcptuned to another profile (name or path). Root, or a user "
+                             "polkit grants net.tcptune.manage. Prints the sysctl changes it made "
+                             "(or, with --dry-run, would make).\n"
+                             "Exit codes: 3 daemon not running, 4 not authorized, 5 a change was "
                              "refused by the safety gate, 6 invalid profile.\n"
                              "Example: sudo tcptune apply web-frontend --dry-run",
                              apply, run_apply);
@@ -116,8 +117,8 @@ void register_control_commands(CLI::App& app, CommandContext& ctx) {
     auto rollback = std::make_shared<ControlOptions>();
     cmd = add_verb(app, ctx, "rollback",
                    "Restore every sysctl tcptuned changed to its original value from the "
-                   "journal, key by key. Root only. Keys an administrator changed since are "
-                   "left alone unless --force.\n"
+                   "journal, key by key. Root, or polkit net.tcptune.manage. Keys an "
+                   "administrator changed since are left alone unless --force.\n"
                    "Example: sudo tcptune rollback",
                    rollback, run_rollback);
     cmd->add_flag("--force", rollback->force,
@@ -127,7 +128,8 @@ void register_control_commands(CLI::App& app, CommandContext& ctx) {
     auto reload = std::make_shared<ControlOptions>();
     cmd = add_verb(app, ctx, "reload",
                    "Make tcptuned re-read its configuration and the active profile from disk "
-                   "(like SIGHUP). Root only. On any error the old settings stay in force.\n"
+                   "(like SIGHUP). Root, or polkit net.tcptune.manage. On any error the old "
+                   "settings stay in force.\n"
                    "Example: sudo tcptune reload",
                    reload, run_reload);
     cmd->add_flag("--json", reload->json, "Print the resulting profile, mode and interval");
@@ -135,7 +137,8 @@ void register_control_commands(CLI::App& app, CommandContext& ctx) {
     auto resume = std::make_shared<ControlOptions>();
     cmd = add_verb(app, ctx, "resume",
                    "Let tcptuned manage a sysctl again after an administrator changed it "
-                   "(tcptune stops touching a key someone else changed). Root only.\n"
+                   "(tcptune stops touching a key someone else changed). Root, or polkit "
+                   "net.tcptune.manage.\n"
                    "Example: sudo tcptune resume net.ipv4.tcp_fin_timeout",
                    resume, run_resume);
     cmd->add_option("KEY", resume->argument, "The sysctl key, e.g. net.ipv4.tcp_fin_timeout")

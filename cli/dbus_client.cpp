@@ -52,13 +52,17 @@ auto call(F&& f) -> decltype(f()) {
 
 using dbus::ChangeStruct;
 
-ChangeRow from_dbus(const ChangeStruct& c) {
-    return ChangeRow{c.get<0>(), c.get<1>(), c.get<2>(), c.get<3>(), c.get<4>(),
-                     c.get<5>(), c.get<6>(), c.get<7>(), c.get<8>(), c.get<9>()};
+// A record the daemon sent, or a DaemonError (exit 1) when it cannot be read.
+ChangeRecord from_dbus(const ChangeStruct& c) {
+    auto record = dbus::from_wire(c);
+    if (!record) {
+        throw DaemonError(dbus::error::kFailed, record.error().message, kExitFailure, false);
+    }
+    return std::move(*record);
 }
 
-std::vector<ChangeRow> from_dbus(const std::vector<ChangeStruct>& rows) {
-    std::vector<ChangeRow> out;
+std::vector<ChangeRecord> from_dbus(const std::vector<ChangeStruct>& rows) {
+    std::vector<ChangeRecord> out;
     out.reserve(rows.size());
     for (const auto& row : rows) {
         out.push_back(from_dbus(row));
@@ -163,7 +167,7 @@ std::vector<RuleRow> DaemonClient::rules() {
     return out;
 }
 
-std::vector<ChangeRow> DaemonClient::recent_changes(std::uint32_t limit) {
+std::vector<ChangeRecord> DaemonClient::recent_changes(std::uint32_t limit) {
     return from_dbus(call([&] { return proxy_->GetRecentChanges(limit); }));
 }
 
@@ -183,11 +187,11 @@ DaemonProperties DaemonClient::properties() {
     });
 }
 
-std::vector<ChangeRow> DaemonClient::set_profile(const std::string& name, bool dry_run) {
+std::vector<ChangeRecord> DaemonClient::set_profile(const std::string& name, bool dry_run) {
     return from_dbus(call([&] { return proxy_->SetProfile(name, dry_run); }));
 }
 
-std::vector<ChangeRow> DaemonClient::rollback(bool force) {
+std::vector<ChangeRecord> DaemonClient::rollback(bool force) {
     return from_dbus(call([&] { return proxy_->Rollback(force); }));
 }
 
@@ -195,7 +199,7 @@ void DaemonClient::reload() {
     call([&] { proxy_->Reload(); });
 }
 
-ChangeRow DaemonClient::resume(const std::string& key) {
+ChangeRecord DaemonClient::resume(const std::string& key) {
     return from_dbus(call([&] { return proxy_->Resume(key); }));
 }
 
@@ -253,21 +257,22 @@ nlohmann::json to_json(const RuleRow& r) {
             {"trigger_count", r.trigger_count}};
 }
 
-nlohmann::json to_json(const ChangeRow& c) {
+nlohmann::json to_json(const ChangeRecord& c) {
+    const std::int64_t at = dbus::to_unix_usec(c.at);
     return {{"key", c.key},
             {"old_value", c.old_value},
             {"new_value", c.new_value},
             {"profile", c.profile},
             {"rule", c.rule},
             {"reason", c.reason},
-            {"result", c.result},
+            {"result", to_string(c.result)},
             {"detail", c.detail},
             {"replay_command", c.replay_command},
-            {"at", format_unix_usec(c.at_unix_usec)},
-            {"at_unix_usec", c.at_unix_usec}};
+            {"at", format_unix_usec(at)},
+            {"at_unix_usec", at}};
 }
 
-nlohmann::json to_json(const std::vector<ChangeRow>& rows) {
+nlohmann::json to_json(const std::vector<ChangeRecord>& rows) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& row : rows) {
         out.push_back(to_json(row));

@@ -17,6 +17,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tcptune/apply/change_record.hpp"
 #include "tcptune/config/daemon_config.hpp"
 
 namespace sdbus {
@@ -87,19 +88,6 @@ struct RuleRow {
     std::uint64_t trigger_count = 0;
 };
 
-struct ChangeRow {
-    std::string key;
-    std::string old_value;
-    std::string new_value;
-    std::string profile;
-    std::string rule;
-    std::string reason;
-    std::string result;
-    std::string detail;
-    std::string replay_command;
-    std::int64_t at_unix_usec = 0;
-};
-
 struct ProfileRow {
     std::string name;
     std::string description;
@@ -130,13 +118,13 @@ class DaemonClient {
     DaemonCounts counts();
     std::vector<SysctlRow> sysctls();
     std::vector<RuleRow> rules();
-    std::vector<ChangeRow> recent_changes(std::uint32_t limit);
+    std::vector<ChangeRecord> recent_changes(std::uint32_t limit);
     std::vector<ProfileRow> profiles();
     DaemonProperties properties();
-    std::vector<ChangeRow> set_profile(const std::string& name, bool dry_run);
-    std::vector<ChangeRow> rollback(bool force);
+    std::vector<ChangeRecord> set_profile(const std::string& name, bool dry_run);
+    std::vector<ChangeRecord> rollback(bool force);
     void reload();
-    ChangeRow resume(const std::string& key);
+    ChangeRecord resume(const std::string& key);
 
   private:
     class Proxy;
@@ -149,8 +137,8 @@ nlohmann::json to_json(const DaemonStatus& s);
 nlohmann::json to_json(const DaemonCounts& c);
 nlohmann::json to_json(const SysctlRow& s);
 nlohmann::json to_json(const RuleRow& r);
-nlohmann::json to_json(const ChangeRow& c);
-nlohmann::json to_json(const std::vector<ChangeRow>& rows);
+nlohmann::json to_json(const ChangeRecord& c);
+nlohmann::json to_json(const std::vector<ChangeRecord>& rows);
 
 // "2024-05-01T12:00:00Z" (UTC), "" for 0.
 std::string format_unix_usec(std::int64_t usec);

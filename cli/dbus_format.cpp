@@ -1,19 +1,19 @@
 #include "dbus_format.hpp"
 
-#include <cstdio>
 #include <iostream>
+
+#include <fmt/format.h>
 
 #include "command.hpp"
 #include "table.hpp"
+#include "tcptune/dbus/contract.hpp"
 
 namespace tcptune::cli {
 
 namespace {
 
 std::string number(double value) {
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%g", value);
-    return buf;
+    return fmt::format("{:g}", value);
 }
 
 bool is_watched_state(const std::string& state) {
@@ -114,7 +114,7 @@ std::string render_sysctls(const std::vector<SysctlRow>& sysctls, bool colour) {
     return table.render(colour);
 }
 
-std::string render_changes(const std::vector<ChangeRow>& changes, bool colour) {
+std::string render_changes(const std::vector<ChangeRecord>& changes, bool colour) {
     if (changes.empty()) {
         return "no changes\n";
     }
@@ -126,21 +126,23 @@ std::string render_changes(const std::vector<ChangeRow>& changes, bool colour) {
                  {"RULE", Align::kLeft},
                  {"DETAIL", Align::kLeft}});
     for (const auto& c : changes) {
-        const bool bad = c.result == "failed" || c.result == "refused" || c.result == "overridden";
-        table.add_row({format_unix_usec(c.at_unix_usec), c.result, c.key, c.old_value, c.new_value,
-                       c.rule.empty() ? "-" : c.rule, c.detail.empty() ? c.reason : c.detail},
+        const bool bad = c.result == ChangeResult::kFailed || c.result == ChangeResult::kRefused ||
+                         c.result == ChangeResult::kOverridden;
+        table.add_row({format_unix_usec(dbus::to_unix_usec(c.at)), std::string(to_string(c.result)),
+                       c.key, c.old_value, c.new_value, c.rule.empty() ? "-" : c.rule,
+                       c.detail.empty() ? c.reason : c.detail},
                       bad ? RowStyle::kWarn : RowStyle::kNormal);
     }
     return table.render(colour);
 }
 
-int exit_code_for_changes(const std::vector<ChangeRow>& changes) {
+int exit_code_for_changes(const std::vector<ChangeRecord>& changes) {
     bool refused = false;
     for (const auto& c : changes) {
-        if (c.result == "failed") {
+        if (c.result == ChangeResult::kFailed) {
             return kExitFailure;
         }
-        refused = refused || c.result == "refused";
+        refused = refused || c.result == ChangeResult::kRefused;
     }
     return refused ? kExitRefused : kExitOk;
 }
@@ -153,7 +155,9 @@ int report_daemon_error(const std::string& verb, const DaemonError& error) {
                      "`--bus session` talks to a daemon started with `tcptuned --bus session`.\n";
     } else if (error.exit_code() == kExitPermissionDenied) {
         std::cerr << "permission denied: " << error.what() << "\n"
-                  << "Changing kernel settings requires root: sudo tcptune " << verb << " ...\n";
+                  << "Changing kernel settings requires root (sudo tcptune " << verb
+                  << " ...) or the polkit action net.tcptune.manage granted by an "
+                     "administrator.\n";
     } else {
         std::cerr << error.what() << " [" << error.name() << "]\n";
     }

@@ -18,11 +18,11 @@ std::string render_counts(const DaemonCounts& c, bool colour);
 std::string render_rules(const std::vector<RuleRow>& rules, bool colour);
 std::string render_sysctls(const std::vector<SysctlRow>& sysctls, bool colour);
 // AT / RESULT / KEY / OLD -> NEW / RULE / DETAIL; failures and refusals highlighted.
-std::string render_changes(const std::vector<ChangeRow>& changes, bool colour);
+std::string render_changes(const std::vector<ChangeRecord>& changes, bool colour);
 
 // Exit code for a batch of change records: 1 if any failed, 5 if any was
 // refused by the safety gate, 0 otherwise.
-int exit_code_for_changes(const std::vector<ChangeRow>& changes);
+int exit_code_for_changes(const std::vector<ChangeRecord>& changes);
 
 // Prints "tcptune VERB: ..." for a failed daemon call, with the next step an
 // operator needs (how to start the daemon, that root is required), and returns

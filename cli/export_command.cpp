@@ -24,19 +24,11 @@ struct ExportOptions {
 nlohmann::json to_json(const Journal& journal) {
     nlohmann::json sysctls = nlohmann::json::array();
     for (const auto& [key, e] : journal.entries()) {
-        nlohmann::json j;
+        // The journal's own fields, with the value tcptune set named "value".
+        nlohmann::json j = journal_entry_to_json(e);
         j["key"] = key;
         j["value"] = e.last_written;
-        j["original"] = e.original;
-        j["profile"] = e.profile;
-        j["rule"] = e.rule;
-        j["reason"] = e.reason;
-        j["written_at"] = format_utc(e.written_at);
-        j["overridden"] = e.overridden;
-        if (e.overridden) {
-            j["overridden_at"] = format_utc(e.overridden_at);
-            j["overridden_value"] = e.overridden_value;
-        }
+        j.erase("last_written");
         sysctls.push_back(std::move(j));
     }
     return nlohmann::json{{"journal", journal.path().string()}, {"sysctls", std::move(sysctls)}};

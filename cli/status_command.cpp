@@ -4,11 +4,8 @@
 // configured profile's sysctls) and says so.
 #include <unistd.h>
 
-#include <fstream>
 #include <iostream>
 #include <memory>
-#include <regex>
-#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -19,6 +16,7 @@
 #include "table.hpp"
 #include "tcptune/apply/sysctl_store.hpp"
 #include "tcptune/census/census.hpp"
+#include "tcptune/config/daemon_config.hpp"
 #include "tcptune/profile/profile_resolver.hpp"
 
 namespace tcptune::cli {
@@ -33,19 +31,18 @@ struct StatusOptions {
     std::string config = "/etc/tcptune/tcptune.yaml";
 };
 
-// The profile named by the daemon's config file (`profile: NAME`), else "default".
-// A line scan is enough: the local view only needs a name to show.
-std::string configured_profile(const std::string& config_file) {
-    std::ifstream in(config_file);
-    const std::regex line_re(R"(^profile:\s*["']?([^"'#\s]+)["']?\s*(#.*)?$)");
-    std::string line;
-    std::smatch m;
-    while (std::getline(in, line)) {
-        if (std::regex_match(line, m, line_re)) {
-            return m[1];
-        }
+// What the daemon would run with: its config file read by the daemon's own
+// loader (core), else the defaults ("default" in the default directories).
+DaemonOptions configured_options(const std::string& config_file) {
+    DaemonOverrides flags;
+    flags.config_file = config_file;
+    auto options = load_daemon_options(flags);
+    if (options) {
+        return *options;
     }
-    return "default";
+    DaemonOptions defaults;
+    defaults.profile_dirs = default_profile_dirs();
+    return defaults;
 }
 
 int run_daemon_status(const StatusOptions& o, DaemonClient& client) {
@@ -83,7 +80,8 @@ int run_daemon_status(const StatusOptions& o, DaemonClient& client) {
 int run_local_status(const StatusOptions& o, const DaemonError& why) {
     const std::string note =
         std::string("tcptuned is not running (") + why.what() + "); showing a local read-only view";
-    const std::string profile_name = o.profile.empty() ? configured_profile(o.config) : o.profile;
+    const DaemonOptions configured = configured_options(o.config);
+    const std::string profile_name = o.profile.empty() ? configured.profile : o.profile;
 
     DaemonCounts counts;
     std::string census_error;
@@ -101,24 +99,20 @@ int run_local_status(const StatusOptions& o, const DaemonError& why) {
 
     std::vector<SysctlRow> sysctls;
     std::string profile_error;
-    auto profile = resolve_profile(profile_name, default_profile_dirs());
+    auto profile = resolve_profile(profile_name, configured.profile_dirs);
     if (profile) {
         ProcSysctlStore store;
-        std::set<std::string> seen;
-        auto add = [&](const std::string& key, const std::string& desired) {
-            if (!seen.insert(key).second) {
-                return;
+        for (const auto& key : profile->writable_keys()) {
+            // The baseline's value is what the daemon would set; a rule's only while it fires.
+            std::string desired;
+            for (const auto& s : profile->sysctls) {
+                if (s.key == key) {
+                    desired = s.value;
+                    break;
+                }
             }
             auto live = store.read(key);
             sysctls.push_back(SysctlRow{key, live ? *live : "", "", desired, "unmanaged"});
-        };
-        for (const auto& s : profile->sysctls) {
-            add(s.key, s.value);
-        }
-        for (const auto& rule : profile->rules) {
-            for (const auto& s : rule.apply) {
-                add(s.key, "");
-            }
         }
     } else {
         profile_error = to_error(profile.error()).message;

@@ -3,14 +3,16 @@
 // (core/tcptune/diagnosis/breakdown.hpp); no daemon needed.
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
-#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
@@ -25,7 +27,11 @@ namespace tcptune::cli {
 
 namespace {
 
-enum class View { kDefault, kPort, kPeer, kPrefix, kProcess };
+// The views `--by` offers (the endpoint table is shown with the peers); no --by
+// shows ports and peers.
+constexpr std::array<TopView, 4> kCliViews = {TopView::kPort, TopView::kPeer, TopView::kPrefix,
+                                              TopView::kProcess};
+using View = std::optional<TopView>;
 
 struct TopOptions {
     std::string state = "focus";
@@ -36,23 +42,12 @@ struct TopOptions {
     bool json = false;
 };
 
-std::optional<View> parse_view(const std::string& by) {
-    if (by.empty()) {
-        return View::kDefault;
+std::vector<std::string> cli_view_names() {
+    std::vector<std::string> names;
+    for (const TopView view : kCliViews) {
+        names.emplace_back(to_string(view));
     }
-    if (by == "port") {
-        return View::kPort;
-    }
-    if (by == "peer") {
-        return View::kPeer;
-    }
-    if (by == "prefix") {
-        return View::kPrefix;
-    }
-    if (by == "process") {
-        return View::kProcess;
-    }
-    return std::nullopt;
+    return names;
 }
 
 std::string upper(std::string_view name) {
@@ -64,9 +59,7 @@ std::string upper(std::string_view name) {
 }
 
 std::string percent(double share) {
-    char buf[16];
-    std::snprintf(buf, sizeof(buf), "%.1f%%", share * 100.0);
-    return buf;
+    return fmt::format("{:.1f}%", share * 100.0);
 }
 
 // "~" marks a count that may be over-estimated (the table overflowed its capacity).
@@ -148,18 +141,18 @@ std::string render_state(const StateBreakdown& s, View view, bool colour, bool& 
             parts.push_back(std::move(text));
         }
     };
-    if (view == View::kDefault || view == View::kPort) {
+    if (!view || view == TopView::kPort) {
         add(render_table(s.local_ports, "LOCAL PORT", KeyColumn::kPort, colour, approximate));
     }
-    if (view == View::kDefault || view == View::kPeer) {
+    if (!view || view == TopView::kPeer) {
         add(render_table(s.peers, "PEER", KeyColumn::kAddress, colour, approximate));
         add(render_table(s.peer_services, "REMOTE ENDPOINT", KeyColumn::kEndpoint, colour,
                          approximate));
     }
-    if (view == View::kPrefix) {
+    if (view == TopView::kPrefix) {
         add(render_table(s.peer_prefixes, "PEER PREFIX", KeyColumn::kPrefix, colour, approximate));
     }
-    if (view == View::kProcess && s.processes) {
+    if (view == TopView::kProcess && s.processes) {
         add(render_processes(s, colour));
     }
     for (const auto& p : parts) {
@@ -193,20 +186,24 @@ std::string render_listen(const ListenBreakdown& l, bool colour) {
             }
         }
     }
-    out += "ListenOverflows: " + std::to_string(l.listen_overflows) + " since boot";
+    out += fmt::format("ListenOverflows: {} since boot", l.listen_overflows);
     if (l.listen_overflows_per_second) {
-        char rate[64];
-        std::snprintf(rate, sizeof(rate), ", %.2f/s over the last %.1f s",
-                      *l.listen_overflows_per_second, l.trend_seconds.value_or(0.0));
-        out += rate;
+        out += fmt::format(", {:.2f}/s over the last {:.1f} s", *l.listen_overflows_per_second,
+                           l.trend_seconds.value_or(0.0));
     }
-    out += " (ListenDrops " + std::to_string(l.listen_drops) + ")\n";
+    out += fmt::format(" (ListenDrops {})\n", l.listen_drops);
     return out;
 }
 
 int run_top(const TopOptions& o) {
-    const auto view = parse_view(o.by);
-    if (!view) {
+    View view;
+    if (!o.by.empty()) {
+        const auto parsed = parse_top_view(o.by);
+        if (parsed && std::find(kCliViews.begin(), kCliViews.end(), *parsed) != kCliViews.end()) {
+            view = *parsed;
+        }
+    }
+    if (!o.by.empty() && !view) {
         std::cerr << "tcptune top: --by must be port, peer, prefix or process (got '" << o.by
                   << "')\n";
         return kExitUsage;
@@ -228,8 +225,8 @@ int run_top(const TopOptions& o) {
     }
     options.top_n = o.top_n;
     options.capacity = o.capacity < o.top_n ? o.top_n : o.capacity;
-    options.by_prefix = *view == View::kPrefix;
-    options.by_process = *view == View::kProcess;
+    options.by_prefix = view == TopView::kPrefix;
+    options.by_process = view == TopView::kProcess;
     if (!o.trend.empty()) {
         auto interval = parse_duration(o.trend);
         if (!interval || interval->count() <= 0) {
@@ -248,7 +245,7 @@ int run_top(const TopOptions& o) {
     }
     if (o.json) {
         nlohmann::json j = breakdown_to_json(*breakdown);
-        j["by"] = o.by.empty() ? "default" : o.by;
+        j["by"] = view ? std::string(to_string(*view)) : "default";
         std::cout << j.dump(2) << "\n";
         return kExitOk;
     }
@@ -257,8 +254,8 @@ int run_top(const TopOptions& o) {
     bool approximate = false;
     std::string out;
     for (const auto& s : breakdown->states) {
-        out += render_state(s, *view, colour, approximate);
-        if (*view == View::kProcess &&
+        out += render_state(s, view, colour, approximate);
+        if (view == TopView::kProcess &&
             (s.state == TcpState::kTimeWait || s.state == TcpState::kSynRecv) && s.total > 0) {
             out += "(" + upper(state_name(s.state)) +
                    " sockets belong to no process: the kernel holds them; see --by port or "
@@ -272,10 +269,8 @@ int run_top(const TopOptions& o) {
                " distinct keys, the count may be over-estimated (use --json for error "
                "bounds, --capacity to widen)\n";
     }
-    char took[64];
-    std::snprintf(took, sizeof(took), "\nbreakdown took %.3f ms\n",
-                  std::chrono::duration<double, std::milli>(breakdown->duration).count());
-    out += took;
+    out += fmt::format("\nbreakdown took {:.3f} ms\n",
+                       std::chrono::duration<double, std::milli>(breakdown->duration).count());
     std::cout << out;
     return kExitOk;
 }
@@ -296,7 +291,7 @@ void register_top_command(CLI::App& app, CommandContext& ctx) {
                     "time_wait, close_wait, syn_recv, established, listen, ... or 'focus' "
                     "(time_wait + close_wait + syn_recv, the default)");
     cmd->add_option("--by", options->by, "port | peer | prefix | process (default: port and peer)")
-        ->check(CLI::IsMember({"port", "peer", "prefix", "process"}));
+        ->check(CLI::IsMember(cli_view_names()));
     cmd->add_option("-n,--top", options->top_n, "Rows per table (default 10)");
     cmd->add_option("--capacity", options->capacity,
                     "Counters per table; counts are exact while the distinct keys fit "

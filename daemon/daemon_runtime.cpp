@@ -65,12 +65,8 @@ DaemonRuntime::DaemonRuntime(EventLoop& loop, Controller& controller, CensusSour
 DaemonRuntime::~DaemonRuntime() = default;
 
 Result<void> DaemonRuntime::start() {
-    auto signals = SignalHandlers::install(
-        loop_, [this] { (void)reload(); }, [this] { request_stop(); });
-    if (!signals) {
-        return tl::unexpected(signals.error());
-    }
-    signals_ = std::move(*signals);
+    TRY_ASSIGN(signals_, SignalHandlers::install(
+                             loop_, [this] { (void)reload(); }, [this] { request_stop(); }));
 
     poll_timer_ = loop_.add_timer([this] { poll(); });
     loop_.arm_timer(poll_timer_, std::chrono::nanoseconds(1));  // first poll: now

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 
@@ -95,28 +96,149 @@ auto Manager1Adaptor::guarded(const char* method, F&& body) -> decltype(body()) 
     }
 }
 
-void Manager1Adaptor::require_privileged(const char* method) {
-    const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
-    if (message == nullptr) {
-        throw sdbus::Error(dbus::error::kAccessDenied, "cannot identify the caller");
-    }
-    uid_t uid = 0;
+uid_t Manager1Adaptor::caller_uid(const char* method, const sdbus::Message& message) {
     try {
         // On a dbus-daemon bus the uid comes from the bus driver
         // (GetConnectionCredentials), which learnt it from SO_PEERCRED: the
         // caller cannot forge it.
-        uid = message->getCredsUid();
+        return message.getCredsUid();
     } catch (const sdbus::Error& e) {
         spdlog::warn("D-Bus {}: denied, caller credentials unavailable: {}", method,
                      e.getMessage());
         throw sdbus::Error(dbus::error::kAccessDenied,
                            std::string("cannot determine the caller's uid: ") + e.getMessage());
     }
+}
+
+void Manager1Adaptor::require_privileged(const char* method) {
+    const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
+    if (message == nullptr) {
+        throw sdbus::Error(dbus::error::kAccessDenied, "cannot identify the caller");
+    }
+    const uid_t uid = caller_uid(method, *message);
     if (uid != hooks_.privileged_uid) {
         spdlog::warn("D-Bus {}: denied for uid {} (sender {})", method, uid, message->getSender());
         throw sdbus::Error(
             dbus::error::kAccessDenied,
             std::string(method) + " requires root (caller uid " + std::to_string(uid) + ")");
+    }
+}
+
+namespace {
+
+// Sending a reply fails only when the connection is broken; the service
+// notices that on its own, so here it is only logged (never thrown into sd-bus).
+template <typename Send>
+void send_reply(const char* method, Send&& send) {
+    try {
+        send();
+    } catch (const std::exception& e) {
+        spdlog::warn("D-Bus {}: cannot send the reply: {}", method, e.what());
+    }
+}
+
+template <typename... Results>
+void send_error(const char* method, const sdbus::Result<Results...>& result,
+                const sdbus::Error& error) {
+    send_reply(method, [&] { result.returnError(error); });
+}
+
+// The AccessDenied text for a caller polkit did not let through.
+std::string denial_message(const char* method, uid_t uid, const PolkitAnswer& answer) {
+    const std::string who = "caller uid " + std::to_string(uid);
+    switch (answer.verdict) {
+        case PolkitAnswer::Verdict::kUnavailable:
+            return std::string(method) + " requires root (" + who +
+                   "): no polkit on the bus to grant " + kPolkitManageAction;
+        case PolkitAnswer::Verdict::kNotAuthorized:
+            return std::string(method) + " requires root or the polkit action " +
+                   kPolkitManageAction + " (" + who + "): " + answer.detail;
+        case PolkitAnswer::Verdict::kAuthorized:
+        case PolkitAnswer::Verdict::kFailed:
+            break;
+    }
+    return std::string(method) + " requires root or the polkit action " + kPolkitManageAction +
+           " (" + who + "), and polkit could not be asked: " + answer.detail;
+}
+
+}  // namespace
+
+template <typename... Results, typename F>
+void Manager1Adaptor::answer(const char* method, const sdbus::Result<Results...>& result, F& body) {
+    using Value = decltype(body());
+    if constexpr (std::is_void_v<Value>) {
+        try {
+            guarded(method, body);
+        } catch (const sdbus::Error& e) {
+            send_error(method, result, e);
+            return;
+        }
+        send_reply(method, [&] { result.returnResults(); });
+    } else {
+        std::optional<Value> value;
+        try {
+            value.emplace(guarded(method, body));
+        } catch (const sdbus::Error& e) {
+            send_error(method, result, e);
+            return;
+        }
+        send_reply(method, [&] { result.returnResults(*value); });
+    }
+}
+
+template <typename... Results, typename F>
+void Manager1Adaptor::authorized(const char* method, sdbus::Result<Results...>&& result, F body) {
+    const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
+    if (message == nullptr) {
+        send_error(method, result,
+                   sdbus::Error(dbus::error::kAccessDenied, "cannot identify the caller"));
+        return;
+    }
+    uid_t uid = 0;
+    try {
+        uid = caller_uid(method, *message);
+    } catch (const sdbus::Error& e) {
+        send_error(method, result, e);
+        return;
+    }
+    if (uid == hooks_.privileged_uid) {
+        answer(method, result, body);
+        return;
+    }
+    const std::string sender = message->getSender();
+    const auto deny = [method, uid, sender](const sdbus::Result<Results...>& pending,
+                                            const PolkitAnswer& verdict) {
+        spdlog::warn("D-Bus {}: denied for uid {} (sender {}): {}", method, uid, sender,
+                     verdict.detail);
+        send_error(method, pending,
+                   sdbus::Error(dbus::error::kAccessDenied, denial_message(method, uid, verdict)));
+    };
+    if (!hooks_.authority) {
+        deny(result, {PolkitAnswer::Verdict::kUnavailable, "no polkit on this bus"});
+        return;
+    }
+    // std::function needs a copyable callable: the reply handle is shared.
+    auto pending = std::make_shared<sdbus::Result<Results...>>(std::move(result));
+    const bool asked = hooks_.authority->check(
+        sender, kPolkitManageAction,
+        [this, method, uid, pending, deny, body](const PolkitAnswer& verdict) mutable {
+            if (verdict.verdict != PolkitAnswer::Verdict::kAuthorized) {
+                deny(*pending, verdict);
+                return;
+            }
+            spdlog::info("D-Bus {}: uid {} authorized by polkit ({})", method, uid,
+                         kPolkitManageAction);
+            answer(method, *pending, body);
+        });
+    if (!asked) {
+        spdlog::warn(
+            "D-Bus {}: denied for uid {} (sender {}): too many authorization checks "
+            "in flight",
+            method, uid, sender);
+        send_error(method, *pending,
+                   sdbus::Error("org.freedesktop.DBus.Error.LimitsExceeded",
+                                std::string(method) +
+                                    ": too many authorization checks in flight; try again"));
     }
 }
 
@@ -281,63 +403,57 @@ std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>> Manager1Adap
     using Row = sdbus::Struct<std::string, std::uint64_t, std::string>;
     return guarded("GetTop", [&] {
         const std::string state_text = state.empty() ? "time_wait" : state;
-        const std::string view = by.empty() ? "port" : by;
         const auto parsed = parse_state(state_text);
         if (!parsed) {
             throw sdbus::Error(dbus::error::kInvalidArgs, "unknown TCP state '" + state_text + "'");
         }
+        const auto view = by.empty() ? Result<TopView>(TopView::kPort) : parse_top_view(by);
+        if (!view) {
+            throw sdbus::Error(dbus::error::kInvalidArgs, view.error().message);
+        }
         // Naming processes reads every process's fd table: what `ss -p` shows only
         // to root, the daemon (root) shows only to root.
-        if (view == "process") {
+        if (*view == TopView::kProcess) {
             require_privileged("GetTop by process");
         }
-        auto options = top_view_options(*parsed, view, limit);
-        if (!options) {
-            throw sdbus::Error(dbus::error::kInvalidArgs, options.error().message);
-        }
+        const BreakdownOptions options = top_view_options(*parsed, *view, limit);
         // One extra sock_diag dump on the loop thread (milliseconds for thousands
         // of sockets); the daemon's own census is left untouched.
-        const auto breakdown = value_or_throw(take_breakdown(*options));
+        const auto breakdown = value_or_throw(take_breakdown(options));
         const StateBreakdown* per_state = breakdown.find(*parsed);
         std::vector<Row> out;
         if (per_state == nullptr) {
             return out;
         }
-        for (const TopRow& row : value_or_throw(top_rows(*per_state, view))) {
+        for (const TopRow& row : value_or_throw(top_rows(*per_state, *view))) {
             out.emplace_back(row.key, row.count, row.detail);
         }
         return out;
     });
 }
 
-std::vector<ChangeStruct> Manager1Adaptor::SetProfile(const std::string& name,
-                                                      const bool& dry_run) {
-    return guarded("SetProfile", [&] {
-        require_privileged("SetProfile");
+void Manager1Adaptor::SetProfile(sdbus::Result<Changes>&& result, std::string name, bool dry_run) {
+    authorized("SetProfile", std::move(result), [this, name = std::move(name), dry_run] {
         auto records = value_or_throw(controller_.set_profile(name, dry_run));
         publish_property_changes();
         return to_wire_list(records);
     });
 }
 
-std::vector<ChangeStruct> Manager1Adaptor::Rollback(const bool& force) {
-    return guarded("Rollback", [&] {
-        require_privileged("Rollback");
-        return to_wire_list(value_or_throw(controller_.rollback(force)));
-    });
+void Manager1Adaptor::Rollback(sdbus::Result<Changes>&& result, bool force) {
+    authorized("Rollback", std::move(result),
+               [this, force] { return to_wire_list(value_or_throw(controller_.rollback(force))); });
 }
 
-void Manager1Adaptor::Reload() {
-    guarded("Reload", [&] {
-        require_privileged("Reload");
+void Manager1Adaptor::Reload(sdbus::Result<>&& result) {
+    authorized("Reload", std::move(result), [this] {
         value_or_throw(hooks_.reload ? hooks_.reload() : controller_.reload());
         publish_property_changes();
     });
 }
 
-ChangeStruct Manager1Adaptor::Resume(const std::string& key) {
-    return guarded("Resume", [&] {
-        require_privileged("Resume");
+void Manager1Adaptor::Resume(sdbus::Result<ChangeStruct>&& result, std::string key) {
+    authorized("Resume", std::move(result), [this, key = std::move(key)] {
         return dbus::to_wire(value_or_throw(controller_.resume(key)));
     });
 }

@@ -8,10 +8,16 @@
 // unwind through sd-bus's C code. So each handler runs inside guarded(), which
 // maps tcptune errors to net.tcptune.Error.* and any other exception to
 // net.tcptune.Error.Internal, and the daemon keeps serving.
+//
+// The mutating methods are asynchronous on the server side (Method.Async in
+// the XML): root's calls are answered at once; anyone else's wait for polkit's
+// verdict on net.tcptune.manage (polkit_authority.hpp) while the loop goes on,
+// and run when it says yes. Without polkit on the bus only root passes.
 
 #include <sys/types.h>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -20,6 +26,7 @@
 #include <sdbus-c++/sdbus-c++.h>
 
 #include "net.tcptune.Manager1.adaptor.h"
+#include "polkit_authority.hpp"
 #include "tcptune/apply/change_record.hpp"
 #include "tcptune/dbus/contract.hpp"
 #include "tcptune/engine/controller.hpp"
@@ -34,8 +41,11 @@ struct AdaptorHooks {
     // What SIGHUP does: re-read the config file and the profile. Empty: the
     // controller re-resolves its profile.
     std::function<Result<void>()> reload;
-    // The uid allowed to call mutating methods (root).
+    // The uid always allowed to call mutating methods (root).
     uid_t privileged_uid = 0;
+    // Asked about every other caller of a mutating method; null: nobody else
+    // is allowed (no polkit on a session bus).
+    std::unique_ptr<PolkitAuthority> authority;
     // Test seam (env TCPTUNE_DBUS_FAULT=<Method>): that method throws a plain
     // std::runtime_error from inside its handler, to prove the edge translation.
     std::string fault_method;
@@ -73,10 +83,10 @@ class Manager1Adaptor final : public sdbus::AdaptorInterfaces<net::tcptune::Mana
     Changes GetRecentChanges(const std::uint32_t& limit) override;
     std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>> GetTop(
         const std::string& state, const std::string& by, const std::uint32_t& limit) override;
-    Changes SetProfile(const std::string& name, const bool& dry_run) override;
-    Changes Rollback(const bool& force) override;
-    void Reload() override;
-    ChangeStruct Resume(const std::string& key) override;
+    void SetProfile(sdbus::Result<Changes>&& result, std::string name, bool dry_run) override;
+    void Rollback(sdbus::Result<Changes>&& result, bool force) override;
+    void Reload(sdbus::Result<>&& result) override;
+    void Resume(sdbus::Result<ChangeStruct>&& result, std::string key) override;
 
     std::string ActiveProfile() override;
     std::string Mode() override;
@@ -90,6 +100,16 @@ class Manager1Adaptor final : public sdbus::AdaptorInterfaces<net::tcptune::Mana
     auto guarded(const char* method, F&& body) -> decltype(body());
     // Throws AccessDenied unless the calling message comes from the privileged uid.
     void require_privileged(const char* method);
+    // The uid of the message being handled (from the bus driver); throws AccessDenied.
+    uid_t caller_uid(const char* method, const sdbus::Message& message);
+    // Answers `result` with what `body` returns (or its error) once the caller
+    // is authorized for a mutating method: at once for root, after polkit's
+    // answer for others, never for a denied caller (AccessDenied instead).
+    template <typename... Results, typename F>
+    void authorized(const char* method, sdbus::Result<Results...>&& result, F body);
+    // Runs `body` inside guarded() and sends its value or error as the reply.
+    template <typename... Results, typename F>
+    void answer(const char* method, const sdbus::Result<Results...>& result, F& body);
 
     Controller& controller_;
     AdaptorHooks hooks_;

@@ -49,6 +49,11 @@ Result<std::unique_ptr<DbusService>> DbusService::create(EventLoop& loop, Contro
         connection->setMethodCallTimeout(
             std::chrono::duration_cast<std::chrono::microseconds>(kMethodCallTimeout).count());
         service.reset(new DbusService(loop, controller, std::move(connection)));
+        // polkit is a system service: on the system bus it may grant the
+        // mutating methods to users other than root.
+        if (bus == BusKind::kSystem) {
+            hooks.authority = std::make_unique<PolkitAuthority>(*service->connection_);
+        }
         // Publish the object before taking the name, so no client ever sees the
         // name without the object behind it.
         service->adaptor_ =

@@ -8,7 +8,8 @@
 // (getEventLoopPollData) are registered with the EventLoop, and when they fire
 // processPendingRequest() runs a bounded batch on the loop thread. Nothing here
 // blocks except the short GetConnectionCredentials round trip to the bus daemon
-// that authorizes a mutating call (bounded by the method-call timeout).
+// that identifies the caller of a mutating method (bounded by the method-call
+// timeout); asking polkit about a caller other than root is asynchronous.
 
 #include <cstdint>
 #include <functional>

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "tcptune/result.hpp"
+#include "tcptune/unique_fd.hpp"
 
 namespace tcptune::daemon {
 
@@ -52,7 +53,7 @@ class EventLoop {
     std::uint64_t wakeups() const { return wakeups_; }
 
   private:
-    EventLoop(int epoll_fd, int stop_fd);
+    EventLoop(UniqueFd epoll_fd, UniqueFd stop_fd);
     void dispatch(int fd, std::uint32_t events);
 
     struct Watch {
@@ -62,12 +63,12 @@ class EventLoop {
         std::shared_ptr<Callback> callback;
     };
     struct Timer {
-        int fd = -1;
+        UniqueFd fd;
         Callback on_fire;
     };
 
-    int epoll_fd_ = -1;
-    int stop_fd_ = -1;  // eventfd: wakes epoll_wait for stop()
+    UniqueFd epoll_fd_;
+    UniqueFd stop_fd_;  // eventfd: wakes epoll_wait for stop()
     std::atomic<bool> stopping_{false};
     std::uint64_t wakeups_ = 0;
     std::map<int, Watch> watches_;

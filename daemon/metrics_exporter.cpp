@@ -6,8 +6,9 @@
 #include <utility>
 #include <vector>
 
-#include <prometheus/exposer.h>
+#include <prometheus/text_serializer.h>
 
+#include "metrics_http_server.hpp"
 #include "tcptune/apply/sysctl_registry.hpp"
 #include "tcptune/metrics/metrics_endpoint.hpp"
 #include "tcptune/version.hpp"
@@ -41,37 +42,22 @@ Result<std::unique_ptr<MetricsExporter>> MetricsExporter::start(const std::strin
     }
     exporter->refresh(true);
 
-    try {
-        // Keep-alive matters for a tool that counts TIME_WAIT: without it civetweb
-        // closes first after every response, leaving one TIME_WAIT socket per
-        // scrape in the very census it reports. With it, a scraper reuses one
-        // connection. The idle timeout outlasts common scrape intervals (<= 60 s);
-        // civetweb parks a worker thread on each idle connection, so four threads
-        // leave room for an HA pair of Prometheus servers plus ad-hoc curls. A
-        // scrape itself only copies a published snapshot. TCP_NODELAY: civetweb
-        // writes the header and the body separately, and on a reused connection
-        // Nagle holds the body until the peer's delayed ACK (a flat 40 ms).
-        exporter->exposer_ = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
-            "listening_ports", where.to_string(), "num_threads", "4", "enable_keep_alive", "yes",
-            "keep_alive_timeout_ms", "90000", "tcp_nodelay", "1"});
-    } catch (const std::exception& e) {
-        // Debian's civetweb 1.15 is built without IPv6, so a [v6] address can
-        // never be bound: say so instead of suggesting the port is busy.
-        const std::string hint = where.ipv6 ? "the HTTP server (civetweb) of this build has no "
-                                              "IPv6 support; use an IPv4 address such as "
-                                              "127.0.0.1:9477, or none"
-                                            : "address in use or not configured on this host? "
-                                              "use --metrics-address HOST:PORT or none";
-        return make_error(ErrorCode::kIo, "cannot serve metrics on " + where.to_string() + ": " +
-                                              e.what() + " (" + hint + ")");
+    // The HTTP thread only copies the last published snapshot and serialises
+    // it: a scrape never waits for a poll and never touches the Controller.
+    auto server = MetricsHttpServer::start(where, [published = exporter->published_] {
+        return prometheus::TextSerializer().Serialize(published->Collect());
+    });
+    if (!server) {
+        return make_error(ErrorCode::kIo,
+                          "cannot serve metrics on " + where.to_string() + ": " +
+                              server.error().message +
+                              " (address in use or not configured on this host? use "
+                              "--metrics-address HOST:PORT or none)");
     }
-    exporter->exposer_->RegisterCollectable(exporter->published_);
+    exporter->server_ = std::move(*server);
 
     MetricsEndpoint served = where;
-    const auto ports = exporter->exposer_->GetListeningPorts();
-    if (!ports.empty() && ports.front() > 0 && ports.front() <= 65535) {
-        served.port = static_cast<std::uint16_t>(ports.front());
-    }
+    served.port = exporter->server_->port();
     exporter->listening_address_ = served.to_string();
 
     controller.add_observer(exporter.get());
@@ -79,7 +65,7 @@ Result<std::unique_ptr<MetricsExporter>> MetricsExporter::start(const std::strin
 }
 
 MetricsExporter::~MetricsExporter() {
-    exposer_.reset();  // joins the HTTP threads before anything they read goes away
+    server_.reset();  // joins the HTTP thread before anything it reads goes away
     controller_.remove_observer(this);
 }
 
@@ -107,7 +93,7 @@ void MetricsExporter::refresh(bool reread_sysctls) {
     if (reread_sysctls) {
         read_other_sysctls(status);
     }
-    published_->publish(to_prometheus_families(model_.families()));
+    published_->publish(model_.families());
 }
 
 void MetricsExporter::on_poll(const CensusSnapshot& snapshot) {

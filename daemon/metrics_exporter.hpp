@@ -6,7 +6,7 @@
 // It is a ControllerObserver: on every controller event (poll, poll error, rule
 // change, sysctl change, profile switch) it reads controller.status() on the
 // loop thread, updates its MetricsModel and publishes an immutable copy for the
-// HTTP threads of prometheus-cpp. Scrapes therefore serve the last poll's
+// HTTP thread (metrics_http_server.hpp). Scrapes therefore serve the last poll's
 // snapshot; they never call into the Controller and never run a netlink dump.
 
 #include <memory>
@@ -18,11 +18,9 @@
 #include "tcptune/metrics/metrics_model.hpp"
 #include "tcptune/result.hpp"
 
-namespace prometheus {
-class Exposer;
-}
-
 namespace tcptune {
+
+class MetricsHttpServer;
 
 class MetricsExporter final : public ControllerObserver {
   public:
@@ -61,7 +59,7 @@ class MetricsExporter final : public ControllerObserver {
     const SysctlStore& sysctls_;
     MetricsModel model_;
     std::shared_ptr<PublishedMetrics> published_;
-    std::unique_ptr<prometheus::Exposer> exposer_;
+    std::unique_ptr<MetricsHttpServer> server_;
     std::string listening_address_;
 };
 

@@ -24,30 +24,31 @@ Result<std::unique_ptr<SignalHandlers>> SignalHandlers::install(EventLoop& loop,
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
     if (const int rc = pthread_sigmask(SIG_BLOCK, &mask, nullptr); rc != 0) {
-        return make_error(ErrorCode::kInternal,
-                          std::string("pthread_sigmask: ") + std::strerror(rc));
+        return make_error(ErrorCode::kInternal, "pthread_sigmask: " + errno_text(rc));
     }
-    const int fd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (fd < 0) {
-        return make_error(ErrorCode::kIo, std::string("signalfd: ") + std::strerror(errno));
+    UniqueFd fd(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!fd) {
+        return make_error(ErrorCode::kIo, "signalfd: " + errno_text(errno));
     }
     return std::unique_ptr<SignalHandlers>(
-        new SignalHandlers(loop, fd, std::move(on_reload), std::move(on_stop)));
+        new SignalHandlers(loop, std::move(fd), std::move(on_reload), std::move(on_stop)));
 }
 
-SignalHandlers::SignalHandlers(EventLoop& loop, int fd, Callback on_reload, Callback on_stop)
-    : loop_(loop), fd_(fd), on_reload_(std::move(on_reload)), on_stop_(std::move(on_stop)) {
-    loop_.watch_fd(fd_, EPOLLIN, [this] { drain(); });
+SignalHandlers::SignalHandlers(EventLoop& loop, UniqueFd fd, Callback on_reload, Callback on_stop)
+    : loop_(loop),
+      fd_(std::move(fd)),
+      on_reload_(std::move(on_reload)),
+      on_stop_(std::move(on_stop)) {
+    loop_.watch_fd(fd_.get(), EPOLLIN, [this] { drain(); });
 }
 
 SignalHandlers::~SignalHandlers() {
-    loop_.unwatch_fd(fd_);
-    ::close(fd_);
+    loop_.unwatch_fd(fd_.get());
 }
 
 void SignalHandlers::drain() {
     signalfd_siginfo info{};
-    while (::read(fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    while (::read(fd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
         if (info.ssi_signo == SIGHUP) {
             on_reload_();
         } else {

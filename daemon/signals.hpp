@@ -9,6 +9,7 @@
 
 #include "event_loop.hpp"
 #include "tcptune/result.hpp"
+#include "tcptune/unique_fd.hpp"
 
 namespace tcptune::daemon {
 
@@ -26,11 +27,11 @@ class SignalHandlers {
     SignalHandlers& operator=(const SignalHandlers&) = delete;
 
   private:
-    SignalHandlers(EventLoop& loop, int fd, Callback on_reload, Callback on_stop);
+    SignalHandlers(EventLoop& loop, UniqueFd fd, Callback on_reload, Callback on_stop);
     void drain();
 
     EventLoop& loop_;
-    int fd_ = -1;
+    UniqueFd fd_;
     Callback on_reload_;
     Callback on_stop_;
 };

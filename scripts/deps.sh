@@ -5,12 +5,13 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config ninja-build
-  libnl-3-dev libsdbus-c++-dev libsdbus-c++-bin libyaml-cpp-dev libspdlog-dev
-  libgtest-dev libgmock-dev libsystemd-dev libcli11-dev prometheus-cpp-dev libexpected-dev
+  libnl-3-dev libsdbus-c++-dev libsdbus-c++-bin libyaml-cpp-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libsystemd-dev libcli11-dev prometheus-cpp-dev libmicrohttpd-dev libexpected-dev
   nlohmann-json3-dev
   clang clang-format libclang-rt-14-dev
   iproute2 nftables dbus dbus-daemon util-linux procps prometheus systemd
-  scdoc man-db groff-base gzip file dpkg-dev
+  scdoc man-db groff-base gzip file dpkg-dev lintian
+  polkitd
 )
 
 missing=()

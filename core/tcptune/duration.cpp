@@ -3,6 +3,8 @@
 #include <cctype>
 #include <cstdint>
 
+#include <fmt/format.h>
+
 namespace tcptune {
 
 namespace {
@@ -13,9 +15,9 @@ constexpr std::int64_t kMsPerHour = 60 * kMsPerMinute;
 constexpr std::int64_t kMaxMs = 7 * 24 * kMsPerHour;
 
 Error bad_duration(std::string_view text, std::string_view why) {
-    return Error{ErrorCode::kParse, "invalid duration '" + std::string(text) +
-                                        "': " + std::string(why) +
-                                        "; write e.g. 500ms, 5s, 2m, 1h or 1m30s"};
+    return Error{
+        ErrorCode::kParse,
+        fmt::format("invalid duration '{}': {}; write e.g. 500ms, 5s, 2m, 1h or 1m30s", text, why)};
 }
 }  // namespace
 

@@ -34,4 +34,29 @@ inline tl::unexpected<Error> make_error(ErrorCode code, std::string message) {
     return tl::unexpected<Error>(Error{code, std::move(message)});
 }
 
+// "Permission denied (EACCES, errno 13)": the text and the symbolic name of an
+// errno value, for messages an operator can search for.
+std::string errno_text(int err);
+
 }  // namespace tcptune
+
+// Propagating a failure without writing it out (ccache's util/expected.hpp):
+//   TRY(journal.replace(next));                    // a failed Result is returned as is
+//   TRY_ASSIGN(snapshot.netstat, read_netstat(dir));  // else its value is assigned
+// The enclosing function returns a tl::expected with the same error type.
+#define TRY(expr_)                                                 \
+    do {                                                           \
+        auto&& try_result_ = (expr_);                              \
+        if (!try_result_) {                                        \
+            return tl::unexpected(std::move(try_result_).error()); \
+        }                                                          \
+    } while (false)
+
+#define TRY_ASSIGN(var_, expr_)                                    \
+    do {                                                           \
+        auto&& try_result_ = (expr_);                              \
+        if (!try_result_) {                                        \
+            return tl::unexpected(std::move(try_result_).error()); \
+        }                                                          \
+        (var_) = std::move(*try_result_);                          \
+    } while (false)

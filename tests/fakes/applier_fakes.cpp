@@ -6,6 +6,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "support/files.hpp"
+
 namespace tcptune::test {
 
 TempDir::TempDir() {
@@ -36,10 +38,7 @@ std::string FakeProcSys::raw(std::string_view key) const {
     if (!path) {
         throw std::invalid_argument(path.error().message);
     }
-    std::ifstream in(*path);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+    return read_text(*path);
 }
 
 Result<std::string> HookedSysctlStore::read(std::string_view key) const {

@@ -13,7 +13,9 @@
 #include <gtest/gtest.h>
 
 #include "fakes/applier_fakes.hpp"
+#include "support/files.hpp"
 #include "support/netns.hpp"
+#include "support/run_command.hpp"
 #include "tcptune/apply/sysctl_registry.hpp"
 
 namespace tcptune {
@@ -29,26 +31,12 @@ std::string raw_proc(const std::string& key) {
     for (auto& c : path) {
         c = c == '.' ? '/' : c;
     }
-    std::ifstream in(path);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+    return test::read_text(path);
 }
 
 // An outside observer: the sysctl(8) an operator would use.
 std::string sysctl_n(const std::string& key) {
-    const std::string cmd = "sysctl -n " + key;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (p == nullptr) {
-        return "<popen failed>";
-    }
-    std::string out;
-    char buf[256];
-    while (std::fgets(buf, sizeof buf, p) != nullptr) {
-        out += buf;
-    }
-    ::pclose(p);
-    return normalize_sysctl_value(out);
+    return normalize_sysctl_value(test::run_command("sysctl -n " + key).out);
 }
 
 PlannedChange change(const std::string& key, const std::string& value) {

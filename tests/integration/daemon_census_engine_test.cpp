@@ -143,7 +143,7 @@ TEST_F(DaemonCensusEngineTest, AutoUsesBpfSaysSoAndCountsARealPopulation) {
     auto text = scrape();
     ASSERT_TRUE(text);
     auto checked = promtool_check_metrics(*text, dir_.path() / "scrape.txt");
-    EXPECT_EQ(checked.exit_status, 0) << checked.output;
+    EXPECT_EQ(checked.exit_code, 0) << checked.out;
 
     // SIGHUP (tcptune reload) reconciles on demand: drift 0 for every counted state.
     daemon_->signal(SIGHUP);

@@ -15,6 +15,7 @@
 
 #include "fakes/applier_fakes.hpp"
 #include "support/daemon_process.hpp"
+#include "support/files.hpp"
 #include "support/netns.hpp"
 #include "support/socket_factory.hpp"
 #include "tcptune/apply/journal.hpp"
@@ -30,25 +31,12 @@ class DaemonTest : public ::testing::Test {
     // Starts tcptuned with the common flags plus `extra`.
     void launch(std::vector<std::string> extra, std::vector<std::string> env = {},
                 bool watchdog_pid = false) {
-        if (!std::filesystem::exists(config_file())) {
-            std::ofstream(config_file()) << "# empty: defaults and flags only\n";
-        }
-        DaemonLaunch launch;
-        launch.args = {"--config",
-                       config_file().string(),
-                       "--state-dir",
-                       state_dir().string(),
-                       "--profile-dir",
-                       daemon_test_profiles().string(),
-                       "--bus",
-                       "none",
-                       "--metrics-address",
-                       "none"};
-        launch.args.insert(launch.args.end(), extra.begin(), extra.end());
-        launch.env = std::move(env);
-        launch.watchdog_pid_is_child = watchdog_pid;
-        launch.log_file = dir_.path() / "tcptuned.log";
-        daemon_ = std::make_unique<DaemonProcess>(launch);
+        daemon_ = std::make_unique<DaemonProcess>(
+            isolated_launch({.dir = dir_.path(),
+                             .profile_dir = daemon_test_profiles(),
+                             .extra = std::move(extra),
+                             .env = std::move(env),
+                             .watchdog_pid_is_child = watchdog_pid}));
         auto started = daemon_->start();
         ASSERT_TRUE(started.has_value()) << started.error().message;
     }
@@ -104,10 +92,7 @@ class DaemonTest : public ::testing::Test {
     }
 
     JournalEntries journal() const {
-        std::ifstream in(journal_file());
-        std::stringstream text;
-        text << in.rdbuf();
-        auto parsed = parse_journal(text.str());
+        auto parsed = parse_journal(read_text(journal_file()));
         EXPECT_TRUE(parsed.has_value()) << (parsed ? "" : parsed.error().message);
         return parsed ? *parsed : JournalEntries{};
     }

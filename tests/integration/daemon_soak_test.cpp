@@ -94,24 +94,11 @@ TEST(DaemonSoakTest, TenThousandPollsWithChangingLoadDoNotGrowFdsOrRss) {
     TempDir dir;
     NotifySocket notify(dir.path() / "notify.sock");
     std::ofstream(dir.path() / "tcptune.yaml") << "log_level: info\n";
-    DaemonLaunch launch;
-    launch.args = {"--config",
-                   (dir.path() / "tcptune.yaml").string(),
-                   "--state-dir",
-                   (dir.path() / "state").string(),
-                   "--profile-dir",
-                   daemon_test_profiles().string(),
-                   "--profile",
-                   "soak",
-                   "--interval",
-                   "1ms",
-                   "--bus",
-                   "none",
-                   "--metrics-address",
-                   "none"};
-    launch.env = {"NOTIFY_SOCKET=" + notify.path().string()};
-    launch.log_file = dir.path() / "tcptuned.log";
-    DaemonProcess daemon(launch);
+    DaemonProcess daemon(isolated_launch({.dir = dir.path(),
+                                          .profile = "soak",
+                                          .profile_dir = daemon_test_profiles(),
+                                          .extra = {"--interval", "1ms"},
+                                          .env = {"NOTIFY_SOCKET=" + notify.path().string()}}));
     ASSERT_TRUE(daemon.start().has_value());
     ASSERT_TRUE(notify.wait_for("READY=1", 10s).has_value()) << daemon.log();
 

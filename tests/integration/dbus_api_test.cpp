@@ -2,8 +2,10 @@
 // dbus-daemon that loads the project's own policy file (systemd/net.tcptune.conf),
 // the real tcptune CLI, busctl and dbus-send, all inside the test's private
 // network namespace (sysctl writes never reach the host).
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -15,6 +17,7 @@
 #include "dbus_fixture.hpp"
 #include "support/netns.hpp"
 #include "support/private_bus.hpp"
+#include "support/private_polkit.hpp"
 #include "support/socket_factory.hpp"
 #include "tcptune/census/bpf/bpf_census_engine.hpp"
 
@@ -54,11 +57,6 @@ constexpr const char* kService = tcptune::dbus::kServiceName;
 constexpr const char* kObject = tcptune::dbus::kObjectPath;
 constexpr const char* kInterface = tcptune::dbus::kInterfaceName;
 
-void write_file(const fs::path& path, const std::string& text) {
-    std::ofstream out(path);
-    out << text;
-}
-
 std::string read_sysctl_value(const std::string& key) {
     std::string path = "/proc/sys/" + key;
     for (char& c : path) {
@@ -66,7 +64,7 @@ std::string read_sysctl_value(const std::string& key) {
             c = '/';
         }
     }
-    std::string value = slurp(path);
+    std::string value = read_text(path);
     while (!value.empty() && (value.back() == '\n' || value.back() == ' ')) {
         value.pop_back();
     }
@@ -93,32 +91,21 @@ class DbusApiTest : public ::testing::Test {
         dir_ = dir_template;
         fs::create_directories(dir_ / "profiles");
         fs::create_directories(dir_ / "state");
-        write_file(dir_ / "profiles" / "dbustest.yaml", kTestProfile);
-        write_file(dir_ / "profiles" / "dbusalt.yaml", kAltProfile);
-        write_file(dir_ / "profiles" / "broken.yaml", kBrokenProfile);
-        write_file(dir_ / "tcptune.yaml", "profile: dbustest\n");
+        write_text(dir_ / "profiles" / "dbustest.yaml", kTestProfile);
+        write_text(dir_ / "profiles" / "dbusalt.yaml", kAltProfile);
+        write_text(dir_ / "profiles" / "broken.yaml", kBrokenProfile);
+        write_text(dir_ / "tcptune.yaml", "profile: dbustest\n");
 
-        auto bus = PrivateBus::start(policy);
+        auto bus = start_system_bus(policy);
         ASSERT_TRUE(bus) << bus.error().message;
         bus_ = std::move(*bus);
-        bus_->export_as_system_bus();
 
-        daemon_ = std::make_unique<DaemonProcess>(
-            std::vector<std::string>{"--config", (dir_ / "tcptune.yaml").string(), "--bus",
-                                     "system", "--metrics-address", "none", "--state-dir",
-                                     (dir_ / "state").string(), "--profile-dir",
-                                     (dir_ / "profiles").string(), "--log-level", "debug"},
-            dir_ / "daemon.log", daemon_env);
+        daemon_ = std::make_unique<DaemonProcess>(isolated_launch(
+            {.dir = dir_, .bus = "system", .extra = {"--log-level", "debug"}, .env = daemon_env}));
+        ASSERT_TRUE(daemon_->start().has_value());
         proxy_ = std::make_unique<TestProxy>(sdbus::createSystemBusConnection());
-        // Ready when the daemon answers and has polled at least once.
-        const bool ready = proxy_->pump_until([&] {
-            try {
-                return std::get<5>(proxy_->GetStatus()) > 0;
-            } catch (const sdbus::Error&) {
-                return false;
-            }
-        });
-        ASSERT_TRUE(ready) << "tcptuned did not come up; log:\n" << daemon_log();
+        ASSERT_TRUE(wait_until_polled(*proxy_)) << "tcptuned did not come up; log:\n"
+                                                << daemon_log();
     }
 
     void TearDown() override {
@@ -132,6 +119,7 @@ class DbusApiTest : public ::testing::Test {
             std::cerr << "--- tcptuned log ---\n" << daemon_log() << "\n";
         }
         daemon_.reset();
+        polkit_.reset();
         bus_.reset();
         if (!dir_.empty()) {
             std::error_code ec;
@@ -139,33 +127,70 @@ class DbusApiTest : public ::testing::Test {
         }
     }
 
-    std::string daemon_log() const { return slurp(dir_ / "daemon.log"); }
+    std::string daemon_log() const { return daemon_ ? daemon_->log() : std::string(); }
 
-    ProcessResult cli(std::vector<std::string> args, bool nobody = false) {
-        args.insert(args.begin(), bin("tcptune"));
-        return run_process(nobody ? as_nobody(args) : args);
+    // Starts a real polkitd on the test's bus (start(kProjectWithPolkit) first)
+    // whose only rule file is `rules_js`; skips the test where that cannot run.
+    void start_polkit(const std::string& rules_js) {
+        const std::string why = PrivatePolkit::unavailable_reason();
+        if (!why.empty()) {
+            GTEST_SKIP() << why;
+        }
+        auto polkit = PrivatePolkit::start(bus_->address(), rules_js);
+        ASSERT_TRUE(polkit) << polkit.error().message;
+        polkit_ = std::move(*polkit);
     }
 
-    ProcessResult busctl(std::vector<std::string> args, bool nobody = false) {
+    // The helpers run as root, or as `user` (setpriv, no supplementary groups).
+    struct Caller {
+        std::string user;  // "": root
+        std::string group;
+    };
+    static Caller root() { return {}; }
+    static Caller nobody() { return {"nobody", "nogroup"}; }
+    static std::vector<std::string> as(const Caller& caller, std::vector<std::string> argv) {
+        return caller.user.empty() ? argv : as_user(caller.user, caller.group, std::move(argv));
+    }
+
+    ProcessResult cli_as(const Caller& caller, std::vector<std::string> args) {
+        args.insert(args.begin(), bin("tcptune"));
+        return run_process(as(caller, std::move(args)));
+    }
+    ProcessResult cli(std::vector<std::string> args, bool nobody = false) {
+        return cli_as(nobody ? DbusApiTest::nobody() : root(), std::move(args));
+    }
+
+    ProcessResult busctl_as(const Caller& caller, std::vector<std::string> args) {
         std::vector<std::string> argv = {"busctl", "--address=" + bus_->address(), "--json=short"};
         argv.insert(argv.end(), args.begin(), args.end());
-        return run_process(nobody ? as_nobody(argv) : argv);
+        return run_process(as(caller, std::move(argv)));
+    }
+    ProcessResult busctl(std::vector<std::string> args, bool nobody = false) {
+        return busctl_as(nobody ? DbusApiTest::nobody() : root(), std::move(args));
     }
 
-    ProcessResult busctl_call(const std::string& method, std::vector<std::string> args = {},
-                              bool nobody = false) {
+    ProcessResult busctl_call_as(const Caller& caller, const std::string& method,
+                                 std::vector<std::string> args = {}) {
         std::vector<std::string> argv = {"call", kService, kObject, kInterface, method};
         argv.insert(argv.end(), args.begin(), args.end());
-        return busctl(argv, nobody);
+        return busctl_as(caller, std::move(argv));
+    }
+    ProcessResult busctl_call(const std::string& method, std::vector<std::string> args = {},
+                              bool nobody = false) {
+        return busctl_call_as(nobody ? DbusApiTest::nobody() : root(), method, std::move(args));
     }
 
-    ProcessResult dbus_send(const std::string& method, std::vector<std::string> args,
-                            bool nobody = false) {
+    ProcessResult dbus_send_as(const Caller& caller, const std::string& method,
+                               std::vector<std::string> args) {
         std::vector<std::string> argv = {"dbus-send",     "--bus=" + bus_->address(),
                                          "--print-reply", "--dest=" + std::string(kService),
                                          kObject,         std::string(kInterface) + "." + method};
         argv.insert(argv.end(), args.begin(), args.end());
-        return run_process(nobody ? as_nobody(argv) : argv);
+        return run_process(as(caller, std::move(argv)));
+    }
+    ProcessResult dbus_send(const std::string& method, std::vector<std::string> args,
+                            bool nobody = false) {
+        return dbus_send_as(nobody ? DbusApiTest::nobody() : root(), method, std::move(args));
     }
 
     json status_json(bool nobody = false) {
@@ -176,6 +201,7 @@ class DbusApiTest : public ::testing::Test {
 
     fs::path dir_;
     std::unique_ptr<PrivateBus> bus_;
+    std::unique_ptr<PrivatePolkit> polkit_;
     std::unique_ptr<DaemonProcess> daemon_;
     std::unique_ptr<TestProxy> proxy_;
 };
@@ -446,7 +472,16 @@ TEST_F(DbusApiTest, RuleAndOverrideSignalsArrive) {
 
 class DbusAuthorizationTest : public DbusApiTest {
   public:
-    void expect_all_mutations_denied(bool daemon_side) {
+    // The daemon's AccessDenied text for nobody: without polkit, and when
+    // polkit is asked and says no.
+    static constexpr const char* kRootOnly =
+        "requires root (caller uid 65534): no polkit on the bus";
+    static constexpr const char* kPolkitSaidNo =
+        "requires root or the polkit action net.tcptune.manage (caller uid 65534)";
+
+    // Every mutating method, through the CLI, busctl and dbus-send, as nobody:
+    // AccessDenied whose message contains `refusal`, and nothing changes.
+    void expect_all_mutations_denied(const std::string& refusal) {
         const std::vector<std::vector<std::string>> verbs = {{"apply", "dbusalt"},
                                                              {"apply", "dbusalt", "--dry-run"},
                                                              {"rollback"},
@@ -456,10 +491,7 @@ class DbusAuthorizationTest : public DbusApiTest {
             const ProcessResult r = cli(verb, /*nobody=*/true);
             EXPECT_EQ(r.exit_code, 4) << verb[0] << ": " << describe(r);
             EXPECT_NE(r.err.find("permission denied"), std::string::npos) << describe(r);
-            if (daemon_side) {
-                EXPECT_NE(r.err.find("requires root (caller uid 65534)"), std::string::npos)
-                    << describe(r);
-            }
+            EXPECT_NE(r.err.find(refusal), std::string::npos) << describe(r);
         }
         const std::vector<std::pair<std::string, std::vector<std::string>>> calls = {
             {"SetProfile", {"sb", "dbusalt", "false"}},
@@ -483,14 +515,14 @@ class DbusAuthorizationTest : public DbusApiTest {
             EXPECT_NE(r.exit_code, 0) << method << ": " << describe(r);
             EXPECT_NE(r.err.find(tcptune::dbus::error::kAccessDenied), std::string::npos)
                 << method << ": " << describe(r);
-            // Who refused: the bus (policy file) or tcptuned itself (uid check).
-            const char* refused_by =
-                daemon_side ? "requires root (caller uid 65534)" : "Rejected send message";
-            EXPECT_NE(r.err.find(refused_by), std::string::npos) << method << ": " << describe(r);
+            // tcptuned itself refused (the policy lets these four through).
+            EXPECT_NE(r.err.find(refusal), std::string::npos) << method << ": " << describe(r);
         }
         // Nothing changed.
         EXPECT_EQ(proxy_->ActiveProfile(), "dbustest");
     }
+
+    bool start_with_polkit_granting_daemon();
 
     void expect_reads_work_for_nobody() {
         const json status = status_json(/*nobody=*/true);
@@ -514,26 +546,175 @@ class DbusAuthorizationTest : public DbusApiTest {
     }
 };
 
-TEST_F(DbusAuthorizationTest, ProjectPolicyDeniesNobodyAndAllowsReads) {
+// A bus without polkit (as on a system without polkitd): the project's policy
+// lets nobody reach the mutating methods, and the daemon, finding no polkit to
+// ask, keeps the root-only rule. Members the policy does not list stay denied
+// by the bus itself.
+TEST_F(DbusAuthorizationTest, ProjectPolicyWithoutPolkitDeniesNobodyAndAllowsReads) {
     TCPTUNE_REQUIRE_PRIVATE_NETNS();
     start(BusPolicy::kProject);
     ASSERT_FALSE(HasFatalFailure());
-    expect_all_mutations_denied(/*daemon_side=*/false);
+    expect_all_mutations_denied(kRootOnly);
     expect_reads_work_for_nobody();
+    EXPECT_NE(daemon_log().find("denied for uid 65534"), std::string::npos) << daemon_log();
+    // The bus policy still denies what it does not list: nobody's call of an
+    // unknown member never reaches the daemon, root's does (UnknownMethod).
+    ProcessResult r = dbus_send("NoSuchMethod", {}, /*nobody=*/true);
+    EXPECT_NE(r.err.find("Rejected send message"), std::string::npos) << describe(r);
+    r = dbus_send("NoSuchMethod", {});
+    EXPECT_NE(r.err.find("org.freedesktop.DBus.Error.UnknownMethod"), std::string::npos)
+        << describe(r);
     // Root still may.
-    const ProcessResult r = cli({"apply", "dbusalt", "--dry-run"});
+    r = cli({"apply", "dbusalt", "--dry-run"});
     EXPECT_EQ(r.exit_code, 0) << describe(r);
 }
 
-// A bus whose policy lets everyone call everything: the daemon's own uid check
-// is what stops nobody.
+// A bus whose policy lets everyone call everything: the daemon's own check is
+// what stops nobody.
 TEST_F(DbusAuthorizationTest, DaemonChecksUidEvenWhenPolicyAllowsAll) {
     TCPTUNE_REQUIRE_PRIVATE_NETNS();
     start(BusPolicy::kAllowAll);
     ASSERT_FALSE(HasFatalFailure());
-    expect_all_mutations_denied(/*daemon_side=*/true);
+    expect_all_mutations_denied(kRootOnly);
     expect_reads_work_for_nobody();
     EXPECT_NE(daemon_log().find("denied for uid 65534"), std::string::npos) << daemon_log();
+}
+
+// The user a test rule grants net.tcptune.manage: an ordinary uid (1) that
+// every Debian system has (base-passwd).
+const char* const kGrantedUser = "daemon";
+constexpr const char* kGrantDaemonRule = R"(// tcptune test: grant the action to one user
+polkit.addRule(function(action, subject) {
+    if (action.id == "net.tcptune.manage" && subject.user == "daemon") {
+        return polkit.Result.YES;
+    }
+});
+)";
+
+// Bus with polkit's policy, a real polkitd granting kGrantedUser, the daemon.
+// False when the test cannot go on (skipped or failed).
+bool DbusAuthorizationTest::start_with_polkit_granting_daemon() {
+    start(BusPolicy::kProjectWithPolkit);
+    if (HasFatalFailure()) {
+        return false;
+    }
+    start_polkit(kGrantDaemonRule);
+    return !IsSkipped() && !HasFatalFailure();
+}
+
+// A real polkitd with the shipped action file and a rule granting one
+// unprivileged user: that user may call every mutating method, nobody still
+// may not (the action's default is auth_admin, which a non-interactive check
+// never passes), reads stay open.
+TEST_F(DbusAuthorizationTest, PolkitRuleGrantsTheActionToOneUser) {
+    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+    if (!start_with_polkit_granting_daemon()) {
+        return;
+    }
+    const Caller granted{kGrantedUser, kGrantedUser};
+
+    expect_all_mutations_denied(kPolkitSaidNo);
+    expect_reads_work_for_nobody();
+    ProcessResult r = cli({"apply", "dbusalt"}, /*nobody=*/true);
+    EXPECT_NE(r.err.find("administrator's authentication"), std::string::npos) << describe(r);
+
+    // The granted user: every mutating method, through each client.
+    r = cli_as(granted, {"apply", "dbusalt"});
+    ASSERT_EQ(r.exit_code, 0) << describe(r) << "\npolkitd:\n" << polkit_->log();
+    EXPECT_EQ(proxy_->ActiveProfile(), "dbusalt");
+    EXPECT_EQ(read_sysctl_value("net.ipv4.tcp_fin_timeout"), "33");
+    r = busctl_call_as(granted, "Reload");
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
+    r = dbus_send_as(granted, "SetProfile", {"string:dbustest", "boolean:true"});
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_EQ(proxy_->ActiveProfile(), "dbusalt") << "a dry run switched the profile";
+    r = busctl_call_as(granted, "Rollback", {"b", "false"});
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
+    // Resume reaches the controller: a key tcptune does not manage is its
+    // NotFound, not AccessDenied.
+    r = dbus_send_as(granted, "Resume", {"string:net.ipv4.tcp_keepalive_time"});
+    EXPECT_NE(r.err.find("net.tcptune.Error.NotFound"), std::string::npos) << describe(r);
+
+    // A grant for one user is not one for all.
+    r = cli({"apply", "dbustest"}, /*nobody=*/true);
+    EXPECT_EQ(r.exit_code, 4) << describe(r);
+    EXPECT_EQ(proxy_->ActiveProfile(), "dbusalt");
+    const std::string log = daemon_log();
+    EXPECT_NE(log.find("uid 1 authorized by polkit (net.tcptune.manage)"), std::string::npos)
+        << log;
+    EXPECT_NE(log.find("denied for uid 65534"), std::string::npos) << log;
+}
+
+// polkit is asked asynchronously: a polkitd that never answers delays only the
+// caller waiting for it. Meanwhile the daemon polls and serves everyone else,
+// root is answered without asking polkit, and the waiting caller gets
+// AccessDenied when the call times out (10 s).
+TEST_F(DbusAuthorizationTest, AStalledPolkitDelaysOnlyItsCallerNeverTheLoop) {
+    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+    if (!start_with_polkit_granting_daemon()) {
+        return;
+    }
+    polkit_->freeze();
+    const auto asked_at = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point answered_at;
+    auto waiting = std::async(std::launch::async, [&] {
+        ProcessResult answer = dbus_send_as({kGrantedUser, kGrantedUser}, "SetProfile",
+                                            {"string:dbusalt", "boolean:false"});
+        answered_at = std::chrono::steady_clock::now();
+        return answer;
+    });
+    // While that call waits for polkit, the loop goes on: polls continue and
+    // every other caller is answered.
+    const auto polls_before = std::get<5>(proxy_->GetStatus());
+    EXPECT_TRUE(
+        proxy_->pump_until([&] { return std::get<5>(proxy_->GetStatus()) > polls_before + 2; },
+                           std::chrono::seconds(5)))
+        << "the poll loop stalled while polkit was frozen";
+    const auto root_started = std::chrono::steady_clock::now();
+    ProcessResult r = cli({"apply", "dbusalt", "--dry-run"});
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_LT(std::chrono::steady_clock::now() - root_started, std::chrono::seconds(3))
+        << "root waited for polkit";
+    r = cli({"status", "--json"}, /*nobody=*/true);
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_EQ(waiting.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
+        << "the granted call returned although polkit never answered";
+
+    // At most 32 questions wait for polkit at once: of 33 more callers, the
+    // two over the cap are told so at once (LimitsExceeded), the rest wait.
+    std::vector<std::future<ProcessResult>> crowd;
+    for (int i = 0; i < 33; ++i) {
+        crowd.push_back(std::async(std::launch::async, [&] {
+            return dbus_send_as({kGrantedUser, kGrantedUser}, "Reload", {});
+        }));
+    }
+    int over_the_cap = 0;
+    for (auto& call : crowd) {
+        const ProcessResult answer = call.get();
+        EXPECT_NE(answer.exit_code, 0) << describe(answer);
+        if (answer.err.find("org.freedesktop.DBus.Error.LimitsExceeded") != std::string::npos) {
+            ++over_the_cap;
+        } else {
+            EXPECT_NE(answer.err.find("polkit could not be asked"), std::string::npos)
+                << describe(answer);
+        }
+    }
+    EXPECT_EQ(over_the_cap, 2);
+
+    r = waiting.get();
+    const auto waited = answered_at - asked_at;
+    EXPECT_NE(r.exit_code, 0) << describe(r);
+    EXPECT_NE(r.err.find("org.freedesktop.DBus.Error.AccessDenied"), std::string::npos)
+        << describe(r);
+    EXPECT_NE(r.err.find("polkit could not be asked"), std::string::npos) << describe(r);
+    EXPECT_GE(waited, std::chrono::seconds(9));
+    EXPECT_LT(waited, std::chrono::seconds(14));
+    EXPECT_EQ(proxy_->ActiveProfile(), "dbustest");
+
+    // Thawed, polkit answers again.
+    polkit_->thaw();
+    r = cli_as({kGrantedUser, kGrantedUser}, {"apply", "dbusalt", "--dry-run"});
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
 }
 
 // A handler that throws an arbitrary exception (TCPTUNE_DBUS_FAULT test seam)

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 
@@ -32,10 +33,9 @@ using nlohmann::json;
 class DaemonDownTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        auto bus = PrivateBus::start(BusPolicy::kProject);
+        auto bus = start_system_bus(BusPolicy::kProject);
         ASSERT_TRUE(bus) << bus.error().message;
         bus_ = std::move(*bus);
-        bus_->export_as_system_bus();
     }
     std::unique_ptr<PrivateBus> bus_;
 };
@@ -61,6 +61,33 @@ TEST_F(DaemonDownTest, StatusFallsBackToALocalViewAndSaysSo) {
     ASSERT_EQ(r.exit_code, 0) << describe(r);
     EXPECT_NE(r.out.find("tcptuned is not running"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("local read-only view"), std::string::npos) << r.out;
+}
+
+TEST_F(DaemonDownTest, TheLocalViewShowsTheProfileTheConfigFileNames) {
+    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+    char dir_template[] = "/tmp/tcptune-config-test-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    const fs::path dir = dir_template;
+    // Read by the daemon's own loader: the profile and the directories it is searched in.
+    write_text(dir / "tcptune.yaml", "profile: database  # the DB hosts\nprofile_dirs: [\"" +
+                                         std::string(TCPTUNE_SOURCE_DIR) + "/profiles\"]\n");
+    const ProcessResult r = run_process(
+        {bin("tcptune"), "status", "--json", "--config", (dir / "tcptune.yaml").string()});
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    const json status = json::parse(r.out);
+    EXPECT_EQ(status.at("profile"), "database");
+    EXPECT_TRUE(status.at("profile_error").is_null()) << status.dump(2);
+    // Each key the profile may write once, with the baseline's value as the desired one.
+    std::map<std::string, std::string> desired;
+    for (const auto& s : status.at("sysctls")) {
+        const std::string value =
+            s.at("desired").is_null() ? "" : s.at("desired").get<std::string>();
+        EXPECT_TRUE(desired.emplace(s.at("key"), value).second) << s.dump();
+    }
+    EXPECT_EQ(desired["net.ipv4.tcp_keepalive_time"], "600") << status.dump(2);
+    EXPECT_EQ(desired["net.ipv4.tcp_retries2"], "8") << status.dump(2);
 }
 
 TEST_F(DaemonDownTest, MutatingVerbsExit3AndSayHowToStartTheDaemon) {
@@ -103,24 +130,13 @@ class WatchTest : public ::testing::Test {
             << "name: w\ndescription: watch test\ninterval: 200ms\nsysctls:\n"
                "  net.ipv4.tcp_syncookies: 1\n";
         std::ofstream(dir_ / "tcptune.yaml") << "profile: w\n";
-        auto bus = PrivateBus::start(BusPolicy::kProject);
+        auto bus = start_system_bus(BusPolicy::kProject);
         ASSERT_TRUE(bus) << bus.error().message;
         bus_ = std::move(*bus);
-        bus_->export_as_system_bus();
-        daemon_ = std::make_unique<DaemonProcess>(
-            std::vector<std::string>{"--config", (dir_ / "tcptune.yaml").string(), "--bus",
-                                     "system", "--metrics-address", "none", "--state-dir",
-                                     (dir_ / "state").string(), "--profile-dir",
-                                     (dir_ / "profiles").string()},
-            dir_ / "daemon.log");
+        daemon_ = std::make_unique<DaemonProcess>(isolated_launch({.dir = dir_, .bus = "system"}));
+        ASSERT_TRUE(daemon_->start().has_value());
         TestProxy proxy(sdbus::createSystemBusConnection());
-        ASSERT_TRUE(proxy.pump_until([&] {
-            try {
-                return std::get<5>(proxy.GetStatus()) > 0;
-            } catch (const sdbus::Error&) {
-                return false;
-            }
-        })) << slurp(dir_ / "daemon.log");
+        ASSERT_TRUE(wait_until_polled(proxy)) << daemon_->log();
     }
 
     void TearDown() override {

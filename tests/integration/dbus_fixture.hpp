@@ -1,8 +1,9 @@
 #pragma once
 
-// Shared by the D-Bus integration tests: run the real binaries (tcptuned,
-// tcptune, busctl, dbus-send) as children, optionally as `nobody`, and a typed
-// proxy that collects the daemon's signals.
+// Shared by the D-Bus integration tests: run the real binaries (tcptune,
+// busctl, dbus-send) as children, optionally as `nobody`, and a typed proxy that
+// collects the daemon's signals. tcptuned itself runs through
+// support/daemon_process.hpp like in every other end-to-end test.
 
 #include <fcntl.h>
 #include <poll.h>
@@ -25,76 +26,32 @@
 #include <sdbus-c++/sdbus-c++.h>
 
 #include "net.tcptune.Manager1.proxy.h"
+#include "support/daemon_process.hpp"
+#include "support/files.hpp"
 #include "support/private_bus.hpp"
+#include "support/run_command.hpp"
 #include "tcptune/dbus/contract.hpp"
 
 namespace tcptune::test {
 
-struct ProcessResult {
-    int exit_code = -1;
-    std::string out;
-    std::string err;
-};
+using ProcessResult = CommandOutput;
 
 inline std::string bin(const std::string& name) {
     return std::string(TCPTUNE_BIN_DIR) + "/" + name;
 }
 
-// Drops to nobody:nogroup with no supplementary groups, as the issue asks.
-inline std::vector<std::string> as_nobody(std::vector<std::string> argv) {
-    std::vector<std::string> out = {"setpriv", "--reuid=nobody", "--regid=nogroup",
+// Drops to user:group with no supplementary groups.
+inline std::vector<std::string> as_user(const std::string& user, const std::string& group,
+                                        std::vector<std::string> argv) {
+    std::vector<std::string> out = {"setpriv", "--reuid=" + user, "--regid=" + group,
                                     "--clear-groups", "--"};
     out.insert(out.end(), argv.begin(), argv.end());
     return out;
 }
 
-inline std::string slurp(const std::filesystem::path& file) {
-    std::ifstream in(file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-// Runs argv to completion (stdin /dev/null), capturing stdout and stderr via
-// temp files (no pipe deadlock on large output).
-inline ProcessResult run_process(const std::vector<std::string>& argv,
-                                 const std::vector<std::string>& extra_env = {}) {
-    char out_name[] = "/tmp/tcptune-out-XXXXXX";
-    char err_name[] = "/tmp/tcptune-err-XXXXXX";
-    const int out_fd = mkstemp(out_name);
-    const int err_fd = mkstemp(err_name);
-    const pid_t pid = fork();
-    if (pid == 0) {
-        const int null_fd = open("/dev/null", O_RDONLY);
-        dup2(null_fd, STDIN_FILENO);
-        dup2(out_fd, STDOUT_FILENO);
-        dup2(err_fd, STDERR_FILENO);
-        for (const auto& kv : extra_env) {
-            putenv(const_cast<char*>(kv.c_str()));
-        }
-        std::vector<char*> args;
-        for (const auto& a : argv) {
-            args.push_back(const_cast<char*>(a.c_str()));
-        }
-        args.push_back(nullptr);
-        execvp(args[0], args.data());
-        _exit(127);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    close(out_fd);
-    close(err_fd);
-    ProcessResult result;
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    result.out = slurp(out_name);
-    result.err = slurp(err_name);
-    unlink(out_name);
-    unlink(err_name);
-    return result;
-}
-
-inline std::string describe(const ProcessResult& r) {
-    return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
+// Drops to nobody:nogroup with no supplementary groups, as the issue asks.
+inline std::vector<std::string> as_nobody(std::vector<std::string> argv) {
+    return as_user("nobody", "nogroup", std::move(argv));
 }
 
 using tcptune::dbus::ChangeStruct;
@@ -166,61 +123,25 @@ class TestProxy final : public sdbus::ProxyInterfaces<net::tcptune::Manager1_pro
     std::unique_ptr<sdbus::IConnection> connection_;
 };
 
-// The real tcptuned as a child of the test, on the private bus, in the test's
-// private network namespace, with its own state dir and profiles.
-class DaemonProcess {
-  public:
-    DaemonProcess(const std::vector<std::string>& args, const std::filesystem::path& log_file,
-                  const std::vector<std::string>& extra_env = {}) {
-        pid_ = fork();
-        if (pid_ == 0) {
-            const int log_fd = open(log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            dup2(log_fd, STDOUT_FILENO);
-            dup2(log_fd, STDERR_FILENO);
-            for (const auto& kv : extra_env) {
-                putenv(const_cast<char*>(kv.c_str()));
-            }
-            std::vector<std::string> argv = {bin("tcptuned")};
-            argv.insert(argv.end(), args.begin(), args.end());
-            std::vector<char*> c_args;
-            for (auto& a : argv) {
-                c_args.push_back(a.data());
-            }
-            c_args.push_back(nullptr);
-            execv(c_args[0], c_args.data());
-            _exit(127);
-        }
+// A private bus (tests/support/private_bus.hpp) that every program started
+// afterwards takes for the system bus.
+inline Result<std::unique_ptr<PrivateBus>> start_system_bus(BusPolicy policy) {
+    auto bus = PrivateBus::start(policy);
+    if (bus) {
+        (*bus)->export_as_system_bus();
     }
-    ~DaemonProcess() { stop(); }
-    DaemonProcess(const DaemonProcess&) = delete;
-    DaemonProcess& operator=(const DaemonProcess&) = delete;
+    return bus;
+}
 
-    // SIGTERM and reap; returns the exit status (or -1 if already reaped).
-    int stop() {
-        if (pid_ <= 0) {
-            return -1;
-        }
-        kill(pid_, SIGTERM);
-        int status = 0;
-        waitpid(pid_, &status, 0);
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    // True while the child has not exited.
-    bool running() {
-        if (pid_ <= 0) {
+// True once tcptuned answers on the bus and has polled at least once.
+inline bool wait_until_polled(TestProxy& proxy) {
+    return proxy.pump_until([&] {
+        try {
+            return std::get<5>(proxy.GetStatus()) > 0;
+        } catch (const sdbus::Error&) {
             return false;
         }
-        int status = 0;
-        if (waitpid(pid_, &status, WNOHANG) == pid_) {
-            pid_ = -1;
-            return false;
-        }
-        return true;
-    }
-
-  private:
-    pid_t pid_ = -1;
-};
+    });
+}
 
 }  // namespace tcptune::test

@@ -72,24 +72,12 @@ class PrometheusScrapeTest : public ::testing::Test {
     void start_daemon() {
         std::filesystem::create_directories(dir_.path() / "profiles");
         std::ofstream(dir_.path() / "profiles" / "metrics-observe.yaml") << kProfile;
-        std::ofstream(dir_.path() / "tcptune.yaml") << "# empty\n";
         daemon_port_ = free_loopback_port();
         ASSERT_NE(daemon_port_, 0);
-        DaemonLaunch launch;
-        launch.args = {"--config",
-                       (dir_.path() / "tcptune.yaml").string(),
-                       "--state-dir",
-                       (dir_.path() / "state").string(),
-                       "--profile-dir",
-                       (dir_.path() / "profiles").string(),
-                       "--profile",
-                       "metrics-observe",
-                       "--bus",
-                       "none",
-                       "--metrics-address",
-                       std::string(kHost) + ":" + std::to_string(daemon_port_)};
-        launch.log_file = dir_.path() / "tcptuned.log";
-        daemon_ = std::make_unique<DaemonProcess>(launch);
+        daemon_ = std::make_unique<DaemonProcess>(
+            isolated_launch({.dir = dir_.path(),
+                             .profile = "metrics-observe",
+                             .metrics = std::string(kHost) + ":" + std::to_string(daemon_port_)}));
         ASSERT_TRUE(daemon_->start().has_value());
         ASSERT_TRUE(eventually(
             [&] { return http_get(kHost, daemon_port_, "/metrics", 2s).has_value(); }, 10s));

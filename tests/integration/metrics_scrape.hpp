@@ -32,8 +32,10 @@
 
 #include <gtest/gtest.h>
 
+#include "support/run_command.hpp"
 #include "support/socket_factory.hpp"
 #include "tcptune/result.hpp"
+#include "tcptune/unique_fd.hpp"
 
 namespace tcptune::test {
 
@@ -45,24 +47,8 @@ struct HttpResponse {
 
 namespace metrics_detail {
 
-class Fd {
-  public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-  private:
-    int fd_;
-};
-
 inline tl::unexpected<Error> io_error(const std::string& what) {
-    return make_error(ErrorCode::kIo, what + ": " + std::strerror(errno));
+    return make_error(ErrorCode::kIo, what + ": " + errno_text(errno));
 }
 
 inline std::string lower(std::string text) {
@@ -97,30 +83,42 @@ inline std::optional<std::string> dechunk(std::string_view raw) {
 
 }  // namespace metrics_detail
 
-// GET http://host:port/target (IPv4 host). Bounded by `timeout` overall.
+// GET http://host:port/target; `host` is a numeric IPv4 or IPv6 address
+// (without brackets). Bounded by `timeout` overall.
 inline Result<HttpResponse> http_get(const std::string& host, std::uint16_t port,
                                      const std::string& target,
                                      std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
     using metrics_detail::io_error;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    metrics_detail::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (fd.get() < 0) {
-        return io_error("socket");
+    sockaddr_storage addr{};
+    socklen_t addr_len = 0;
+    std::string authority;  // the Host header
+    auto* in4 = reinterpret_cast<sockaddr_in*>(&addr);
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr);
+    if (::inet_pton(AF_INET, host.c_str(), &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons(port);
+        addr_len = sizeof(sockaddr_in);
+        authority = host + ":" + std::to_string(port);
+    } else if (::inet_pton(AF_INET6, host.c_str(), &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        addr_len = sizeof(sockaddr_in6);
+        authority = "[" + host + "]:" + std::to_string(port);
+    } else {
+        return make_error(ErrorCode::kParse, "not a numeric IP address: " + host);
     }
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
-        return make_error(ErrorCode::kParse, "not an IPv4 address: " + host);
+    UniqueFd fd(::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) {
+        return io_error("socket");
     }
     // No TIME_WAIT on either side: our close sends an RST.
     const linger abort_on_close{1, 0};
     ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
-    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-        return io_error("connect " + host + ":" + std::to_string(port));
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), addr_len) != 0) {
+        return io_error("connect " + authority);
     }
-    const std::string request = "GET " + target + " HTTP/1.1\r\nHost: " + host + ":" +
-                                std::to_string(port) +
+    const std::string request = "GET " + target + " HTTP/1.1\r\nHost: " + authority +
                                 "\r\nConnection: keep-alive\r\nAccept: */*\r\n\r\n";
     if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) !=
         static_cast<ssize_t>(request.size())) {
@@ -197,12 +195,12 @@ inline Result<HttpResponse> http_get(const std::string& host, std::uint16_t port
 // A loopback port nothing listens on. In the test's private namespace nothing
 // else binds ports, so it stays free until the daemon takes it.
 inline std::uint16_t free_loopback_port() {
-    metrics_detail::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = 0;
-    if (fd.get() < 0 || ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr)) {
+    if (!fd || ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr)) {
         return 0;
     }
     socklen_t len = sizeof addr;
@@ -225,33 +223,12 @@ inline std::optional<double> series_value(const std::string& exposition,
     return std::nullopt;
 }
 
-struct CommandResult {
-    int exit_status = -1;
-    std::string output;  // stdout + stderr
-};
-
-// Runs a shell command line, capturing its output.
-inline CommandResult run_command(const std::string& command) {
-    CommandResult result;
-    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-    if (pipe == nullptr) {
-        return result;
-    }
-    std::array<char, 4096> buffer{};
-    std::size_t n = 0;
-    while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
-        result.output.append(buffer.data(), n);
-    }
-    const int status = ::pclose(pipe);
-    result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
-}
-
 // `promtool check metrics` over `exposition` (written to `scratch`).
-inline CommandResult promtool_check_metrics(const std::string& exposition,
+inline CommandOutput promtool_check_metrics(const std::string& exposition,
                                             const std::filesystem::path& scratch) {
     std::ofstream(scratch) << exposition;
-    return run_command("promtool check metrics < '" + scratch.string() + "'");
+    return run_command("promtool check metrics < '" + scratch.string() + "'",
+                       {.merge_stderr = true});
 }
 
 // Waits (bounded) until `ss` shows the factory's population plus the daemon's

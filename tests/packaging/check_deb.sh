@@ -5,8 +5,9 @@
 #
 #   check_deb.sh BUILD_DIR VERSION
 #
-# Checked: control fields (version from CMake, library dependencies from
-# dpkg-shlibdeps), conffiles; after install: both binaries run and report the
+# Checked: lintian reports no error and no warning; control fields (version
+# from CMake, maintainer from TCPTUNE_DEB_MAINTAINER, library dependencies from
+# dpkg-shlibdeps), conffiles, copyright and changelog; after install: both binaries run and report the
 # version, `tcptune profile check` accepts every installed profile, the
 # installed daemon runs a poll in advice mode in a private network namespace,
 # man pages and bash completion are where man(1) and bash-completion look, the
@@ -32,6 +33,10 @@ check() { checks=$((checks + 1)); }
 [[ $(id -u) -eq 0 ]] || skip "installing a .deb needs root"
 command -v dpkg >/dev/null || skip "dpkg is not available (not a Debian system)"
 command -v cpack >/dev/null || skip "cpack is not available"
+if ! command -v lintian >/dev/null; then
+    echo "FAIL: lintian is not installed (scripts/deps.sh installs it)"
+    exit 1
+fi
 
 # One package test at a time on this machine (several build trees may run
 # their ctest at once); dpkg's own lock would make the others fail.
@@ -76,16 +81,33 @@ if [[ -z $deb ]]; then
 fi
 echo "built $(basename "$deb") ($(stat -c %s "$deb") bytes)"
 
+# --- lintian: Debian's own checks, no error and no warning (informational
+# tags are printed, not failed). As root it says so on stderr; that line is noise.
+check
+lintian_out=$(lintian --fail-on error,warning --tag-display-limit 0 "$deb" 2>&1)
+lintian_rc=$?
+lintian_out=$(grep -v '^running with root privileges' <<<"$lintian_out")
+[[ -n $lintian_out ]] && echo "lintian: $lintian_out"
+if [[ $lintian_rc -ne 0 ]] || grep -q '^[EW]: ' <<<"$lintian_out"; then
+    fail "lintian reports errors or warnings (exit $lintian_rc)"
+fi
+
 # --- Control fields.
 check
 [[ $(dpkg-deb -f "$deb" Package) == tcptune ]] || fail "Package is not tcptune"
 check
 [[ $(dpkg-deb -f "$deb" Version) == "$version" ]] ||
     fail "Version is '$(dpkg-deb -f "$deb" Version)', project(VERSION) is $version"
+maintainer=$(sed -n 's/^TCPTUNE_DEB_MAINTAINER:[A-Z]*=//p' "$build/CMakeCache.txt")
+check
+[[ -n $maintainer && $(dpkg-deb -f "$deb" Maintainer) == "$maintainer" ]] ||
+    fail "Maintainer is '$(dpkg-deb -f "$deb" Maintainer)', TCPTUNE_DEB_MAINTAINER is '$maintainer'"
+check
+[[ $(dpkg-deb -f "$deb" Maintainer) != *@localhost* ]] || fail "Maintainer is at localhost"
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
 for lib in libc6 libstdc++6 libsystemd0 libnl-3-200 libsdbus-c++ libyaml-cpp libspdlog \
-    libprometheus-cpp; do
+    libprometheus-cpp libmicrohttpd; do
     check
     grep -q "$lib" <<<"$depends" || fail "Depends does not name $lib (shlibdeps): $depends"
 done
@@ -98,7 +120,8 @@ for path in /usr/bin/tcptune /usr/sbin/tcptuned /etc/tcptune/tcptune.yaml \
     /usr/lib/systemd/system/tcptune.service /usr/share/dbus-1/system.d/net.tcptune.conf \
     /usr/share/tcptune/profiles/default.yaml /usr/share/man/man1/tcptune.1.gz \
     /usr/share/man/man8/tcptuned.8.gz /usr/share/man/man5/tcptune-profile.5.gz \
-    /usr/share/bash-completion/completions/tcptune; do
+    /usr/share/bash-completion/completions/tcptune /usr/share/doc/tcptune/copyright \
+    /usr/share/doc/tcptune/changelog.gz /usr/share/polkit-1/actions/net.tcptune.policy; do
     check
     grep -qxF "$path" <<<"$contents" || fail "the package does not contain $path"
 done
@@ -189,6 +212,33 @@ grep -q 'own="net.tcptune"' /usr/share/dbus-1/system.d/net.tcptune.conf ||
 check
 [[ -d /etc/tcptune/profiles ]] || fail "postinst did not create /etc/tcptune/profiles"
 
+# Licence and history where Debian tools look: a DEP-5 copyright file and a
+# changelog whose latest entry is this version.
+check
+head -n 1 /usr/share/doc/tcptune/copyright | grep -q '^Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' &&
+    grep -q '^License: BSD-2-Clause' /usr/share/doc/tcptune/copyright ||
+    fail "/usr/share/doc/tcptune/copyright is not the DEP-5 BSD-2-Clause file"
+check
+logged=$(zcat /usr/share/doc/tcptune/changelog.gz | sed -n '1s/^tcptune (\([^)]*\)) .*/\1/p')
+[[ $logged == "$version" ]] ||
+    fail "changelog.gz's latest entry is '$logged', the package is $version"
+# The polkit action where polkitd reads actions.
+check
+grep -q 'id="net.tcptune.manage"' /usr/share/polkit-1/actions/net.tcptune.policy 2>/dev/null ||
+    fail "the polkit action net.tcptune.manage is not installed"
+
+# postinst recorded (deb-systemd-helper update-state) the link enabling makes,
+# so purge removes it even when an administrator enabled the unit by hand.
+wants_link=/etc/systemd/system/multi-user.target.wants/tcptune.service
+dsh_state=/var/lib/systemd/deb-systemd-helper-enabled/tcptune.service.dsh-also
+check
+grep -qxF "$wants_link" "$dsh_state" 2>/dev/null ||
+    fail "postinst did not record $wants_link in $dsh_state"
+enabled_by_hand=0
+if [[ ! -e $wants_link ]] && systemctl enable tcptune.service >/dev/null 2>&1; then
+    enabled_by_hand=1
+fi
+
 # --- Remove keeps an edited conffile; purge removes everything.
 echo "# edited by the package test" >>/etc/tcptune/tcptune.yaml
 check
@@ -210,6 +260,12 @@ if dpkg --purge tcptune >"$work/purge.log" 2>&1; then
     left=$(for p in $contents; do [[ -f $p ]] && echo "$p"; done)
     [[ -z $left ]] || fail "files left after purge: $left"
     dpkg-query -W tcptune >/dev/null 2>&1 && fail "dpkg still knows tcptune after purge"
+    check
+    [[ ! -e $dsh_state ]] || fail "dpkg --purge left $dsh_state"
+    if ((enabled_by_hand)); then
+        check
+        [[ ! -L $wants_link ]] || fail "dpkg --purge left the enablement link $wants_link"
+    fi
 else
     cat "$work/purge.log"
     fail "dpkg --purge tcptune failed"

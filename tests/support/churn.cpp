@@ -25,7 +25,7 @@ void on_stop(int /*sig*/) {
 }
 
 tl::unexpected<Error> io_error(const std::string& what) {
-    return make_error(ErrorCode::kIo, "churn: " + what + ": " + std::strerror(errno));
+    return make_error(ErrorCode::kIo, "churn: " + what + ": " + errno_text(errno));
 }
 
 bool write_all(int fd, const void* data, std::size_t len) {

@@ -12,9 +12,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include "support/files.hpp"
 
 namespace tcptune::test {
 
@@ -29,6 +30,28 @@ bool eventually_impl(const std::function<bool()>& predicate, std::chrono::millis
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+}
+
+DaemonLaunch isolated_launch(const Isolated& isolated) {
+    const auto config = isolated.dir / "tcptune.yaml";
+    if (!std::filesystem::exists(config)) {
+        write_text(config, "# empty: defaults and flags only\n");
+    }
+    const auto profile_dir =
+        isolated.profile_dir.empty() ? isolated.dir / "profiles" : isolated.profile_dir;
+    DaemonLaunch launch;
+    launch.args = {
+        "--config",          config.string(),      "--state-dir", (isolated.dir / "state").string(),
+        "--profile-dir",     profile_dir.string(), "--bus",       isolated.bus,
+        "--metrics-address", isolated.metrics};
+    if (!isolated.profile.empty()) {
+        launch.args.insert(launch.args.end(), {"--profile", isolated.profile});
+    }
+    launch.args.insert(launch.args.end(), isolated.extra.begin(), isolated.extra.end());
+    launch.env = isolated.env;
+    launch.watchdog_pid_is_child = isolated.watchdog_pid_is_child;
+    launch.log_file = isolated.dir / "tcptuned.log";
+    return launch;
 }
 
 DaemonProcess::DaemonProcess(DaemonLaunch launch) : launch_(std::move(launch)) {
@@ -127,10 +150,7 @@ std::optional<int> DaemonProcess::stop(std::chrono::milliseconds timeout) {
 }
 
 std::string DaemonProcess::log() const {
-    std::ifstream in(launch_.log_file);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+    return read_text(launch_.log_file);
 }
 
 std::size_t DaemonProcess::count_in_log(const std::string& needle) const {

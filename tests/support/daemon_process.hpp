@@ -30,6 +30,24 @@ struct DaemonLaunch {
     std::filesystem::path binary;    // default: TCPTUNE_BIN_DIR/tcptuned
 };
 
+// What sets one test's tcptuned apart from another's. Everything lives in `dir`:
+// tcptune.yaml (an empty one is written unless the test wrote its own first),
+// state/, and the log tcptuned.log.
+struct Isolated {
+    std::filesystem::path dir = {};
+    std::string profile = {};                // --profile, when not empty
+    std::filesystem::path profile_dir = {};  // --profile-dir; default dir/profiles
+    std::string bus = "none";                // --bus
+    std::string metrics = "none";            // --metrics-address
+    std::vector<std::string> extra = {};     // further flags
+    std::vector<std::string> env = {};       // "NAME=value" each
+    bool watchdog_pid_is_child = false;
+};
+
+// The launch of a tcptuned that reads and writes nothing outside `isolated.dir`
+// (besides /proc/sys of the test's namespace and the bus it is given).
+DaemonLaunch isolated_launch(const Isolated& isolated);
+
 class DaemonProcess {
   public:
     explicit DaemonProcess(DaemonLaunch launch);

@@ -27,7 +27,7 @@ constexpr std::size_t kMaxConfigBytes = 64 * 1024;
 
 std::filesystem::path config_template(BusPolicy policy) {
     const std::filesystem::path dir = std::filesystem::path(TCPTUNE_TEST_DATA_DIR) / "dbus";
-    return dir / (policy == BusPolicy::kProject ? "system-like.conf" : "allow-all.conf");
+    return dir / (policy == BusPolicy::kAllowAll ? "allow-all.conf" : "system-like.conf");
 }
 
 // Replaces every occurrence of `placeholder`; an error when there is none, so a
@@ -66,9 +66,17 @@ Result<std::string> private_bus_config(BusPolicy policy, const std::filesystem::
     if (auto filled = fill_in(text, "@SOCKET_PATH@", socket_path.string(), source); !filled) {
         return tl::unexpected(filled.error());
     }
-    if (policy == BusPolicy::kProject) {
+    if (policy != BusPolicy::kAllowAll) {
         const std::string service_policy = TCPTUNE_SOURCE_DIR "/systemd/net.tcptune.conf";
         if (auto filled = fill_in(text, "@SERVICE_POLICY@", service_policy, source); !filled) {
+            return tl::unexpected(filled.error());
+        }
+    }
+    if (policy == BusPolicy::kProjectWithPolkit) {
+        // Debian's own policy of polkitd's bus name, as on a real system bus.
+        const std::string include = std::string("  <include>") + kPolkitBusPolicy + "</include>\n";
+        if (auto filled = fill_in(text, "</busconfig>", include + "</busconfig>", source);
+            !filled) {
             return tl::unexpected(filled.error());
         }
     }

@@ -21,10 +21,19 @@ namespace tcptune::test {
 enum class BusPolicy {
     // system.conf-like defaults plus <include> of the project's systemd/net.tcptune.conf.
     kProject,
+    // kProject plus Debian's polkitd bus policy (kPolkitBusPolicy), so a real
+    // polkitd (PrivatePolkit) can own org.freedesktop.PolicyKit1. Without it
+    // the bus has no polkit: calls to it fail with ServiceUnknown, as on a
+    // system without polkitd (nothing is ever activated on a private bus).
+    kProjectWithPolkit,
     // Everyone may own and call everything: a misconfigured bus. Proves the
     // daemon's own uid check.
     kAllowAll,
 };
+
+// Installed by Debian's polkitd package.
+inline constexpr const char* kPolkitBusPolicy =
+    "/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf";
 
 class PrivateBus {
   public:

@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "support/run_command.hpp"
 #include "tcptune/census/tcp_state.hpp"
 
 namespace tcptune::test {
@@ -234,6 +235,42 @@ Result<void> in_chunks(std::size_t total, std::size_t chunk, Fn&& fn) {
     return {};
 }
 
+// `count` server endpoints of `family`, each on a port from `next_port`.
+Result<std::vector<Endpoint>> server_endpoints(IpFamily family, const FactoryOptions& options,
+                                               std::size_t count,
+                                               const std::function<std::uint16_t()>& next_port) {
+    std::vector<Endpoint> endpoints;
+    for (std::size_t i = 0; i < count; ++i) {
+        auto ep = server_endpoint(family, options, next_port());
+        if (!ep) {
+            return tl::unexpected(ep.error());
+        }
+        endpoints.push_back(*ep);
+    }
+    return endpoints;
+}
+
+// Spreads `count` connections over `endpoints`, at most `per_endpoint` each: listens
+// on each endpoint (with `backlog`) and calls fill(endpoint, listener fd, how many).
+// The listeners stay open unless `fill` closes them.
+template <typename Fill>
+Result<void> over_listeners(const std::vector<Endpoint>& endpoints, std::size_t count,
+                            std::size_t per_endpoint, std::size_t backlog, Fill&& fill) {
+    std::size_t left = count;
+    for (const auto& ep : endpoints) {
+        const std::size_t here = std::min(left, per_endpoint);
+        left -= here;
+        auto listener = make_listener(ep, backlog);
+        if (!listener) {
+            return tl::unexpected(listener.error());
+        }
+        if (auto filled = fill(ep, *listener, here); !filled) {
+            return filled;
+        }
+    }
+    return {};
+}
+
 }  // namespace
 
 SocketFactory::SocketFactory(FactoryOptions options)
@@ -377,26 +414,28 @@ Result<void> SocketFactory::run_in_holders(
     return outcome;
 }
 
+// Ports for the server endpoints of one call, taken from the factory's range.
+std::function<std::uint16_t()> SocketFactory::port_source() {
+    return [this] { return take_port(); };
+}
+
 Result<void> SocketFactory::add_listeners(IpFamily family, std::size_t count) {
     std::vector<std::function<Result<void>()>> builds;
-    for (std::size_t done = 0; done < count; done += options_.max_fds_per_holder) {
-        std::vector<Endpoint> endpoints;
-        for (std::size_t i = done; i < std::min(count, done + options_.max_fds_per_holder); ++i) {
-            auto ep = server_endpoint(family, options_, take_port());
-            if (!ep) {
-                return tl::unexpected(ep.error());
+    auto planned =
+        in_chunks(count, options_.max_fds_per_holder, [&](std::size_t n) -> Result<void> {
+            auto endpoints = server_endpoints(family, options_, n, port_source());
+            if (!endpoints) {
+                return tl::unexpected(endpoints.error());
             }
-            endpoints.push_back(*ep);
-        }
-        builds.emplace_back([endpoints]() -> Result<void> {
-            for (const auto& ep : endpoints) {
-                auto fd = make_listener(ep, 16);
-                if (!fd) {
-                    return tl::unexpected(fd.error());
-                }
-            }
+            builds.emplace_back([endpoints = *endpoints]() {
+                return over_listeners(
+                    endpoints, endpoints.size(), 1, 16,
+                    [](const Endpoint&, int, std::size_t) -> Result<void> { return {}; });
+            });
             return {};
         });
+    if (!planned) {
+        return planned;
     }
     if (auto built = run_in_holders(builds); !built) {
         return built;
@@ -406,50 +445,42 @@ Result<void> SocketFactory::add_listeners(IpFamily family, std::size_t count) {
 }
 
 Result<void> SocketFactory::add_established(IpFamily family, std::size_t pairs) {
-    const std::size_t per_holder = options_.max_fds_per_holder / 2;
     const std::size_t per_port = conns_per_port_;
     const std::size_t batch = std::max<std::size_t>(1, backlog_cap_ / 2);
     std::vector<std::function<Result<void>()>> builds;
-    for (std::size_t done = 0; done < pairs; done += per_holder) {
-        const std::size_t n = std::min(per_holder, pairs - done);
-        std::vector<Endpoint> endpoints;
-        for (std::size_t p = 0; p < (n + per_port - 1) / per_port; ++p) {
-            auto ep = server_endpoint(family, options_, take_port());
-            if (!ep) {
-                return tl::unexpected(ep.error());
+    auto planned =
+        in_chunks(pairs, options_.max_fds_per_holder / 2, [&](std::size_t n) -> Result<void> {
+            auto endpoints =
+                server_endpoints(family, options_, (n + per_port - 1) / per_port, port_source());
+            if (!endpoints) {
+                return tl::unexpected(endpoints.error());
             }
-            endpoints.push_back(*ep);
-        }
-        builds.emplace_back([endpoints, n, per_port, batch]() -> Result<void> {
-            std::size_t left = n;
-            for (const auto& ep : endpoints) {
-                const std::size_t here = std::min(left, per_port);
-                left -= here;
-                auto listener = make_listener(ep, batch);
-                if (!listener) {
-                    return tl::unexpected(listener.error());
-                }
-                // Connect a batch (the listen queue holds them), then accept it.
-                auto result = in_chunks(here, batch, [&](std::size_t b) -> Result<void> {
-                    for (std::size_t i = 0; i < b; ++i) {
-                        if (auto c = connect_client(ep); !c) {
-                            return tl::unexpected(c.error());
-                        }
-                    }
-                    for (std::size_t i = 0; i < b; ++i) {
-                        if (auto accepted = accept_one(*listener); !accepted) {
-                            return tl::unexpected(accepted.error());
-                        }
-                    }
-                    return {};
-                });
-                ::close(*listener);  // accepted sockets outlive their listener
-                if (!result) {
-                    return result;
-                }
-            }
+            builds.emplace_back([endpoints = *endpoints, n, per_port, batch]() {
+                return over_listeners(
+                    endpoints, n, per_port, batch,
+                    [batch](const Endpoint& ep, int listener, std::size_t here) {
+                        // Connect a batch (the listen queue holds them), then accept it.
+                        auto result = in_chunks(here, batch, [&](std::size_t b) -> Result<void> {
+                            for (std::size_t i = 0; i < b; ++i) {
+                                if (auto c = connect_client(ep); !c) {
+                                    return tl::unexpected(c.error());
+                                }
+                            }
+                            for (std::size_t i = 0; i < b; ++i) {
+                                if (auto accepted = accept_one(listener); !accepted) {
+                                    return tl::unexpected(accepted.error());
+                                }
+                            }
+                            return {};
+                        });
+                        ::close(listener);  // accepted sockets outlive their listener
+                        return result;
+                    });
+            });
             return {};
         });
+    if (!planned) {
+        return planned;
     }
     if (auto built = run_in_holders(builds); !built) {
         return built;
@@ -458,49 +489,48 @@ Result<void> SocketFactory::add_established(IpFamily family, std::size_t pairs) 
     return {};
 }
 
+namespace {
+
+// Connects `count` clients to the listener at `ep` and half-closes each: the FIN
+// reaches the queued server end (-> CLOSE_WAIT); the client end is FIN_WAIT2 and,
+// not being orphaned, stays there while its holder keeps it open.
+Result<void> connect_and_half_close(const Endpoint& ep, int /*listener*/, std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i) {
+        auto client = connect_client(ep);
+        if (!client) {
+            return tl::unexpected(client.error());
+        }
+        if (::shutdown(*client, SHUT_WR) != 0) {
+            return io_error("shutdown");
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
 Result<void> SocketFactory::add_close_wait(IpFamily family, std::size_t count) {
     // One listen queue holds at most `backlog_cap_` unaccepted connections.
     const std::size_t per_queue =
         std::max<std::size_t>(1, std::min(backlog_cap_ - 1, conns_per_port_));
-    const std::size_t per_holder = options_.max_fds_per_holder;
     const std::size_t backlog = backlog_cap_;
     std::vector<std::function<Result<void>()>> builds;
     std::size_t queues_total = 0;
-    for (std::size_t done = 0; done < count; done += per_holder) {
-        const std::size_t n = std::min(per_holder, count - done);
-        const std::size_t queues = (n + per_queue - 1) / per_queue;
-        queues_total += queues;
-        std::vector<Endpoint> endpoints;
-        for (std::size_t q = 0; q < queues; ++q) {
-            auto ep = server_endpoint(family, options_, take_port());
-            if (!ep) {
-                return tl::unexpected(ep.error());
+    auto planned =
+        in_chunks(count, options_.max_fds_per_holder, [&](std::size_t n) -> Result<void> {
+            const std::size_t queues = (n + per_queue - 1) / per_queue;
+            queues_total += queues;
+            auto endpoints = server_endpoints(family, options_, queues, port_source());
+            if (!endpoints) {
+                return tl::unexpected(endpoints.error());
             }
-            endpoints.push_back(*ep);
-        }
-        builds.emplace_back([endpoints, n, per_queue, backlog]() -> Result<void> {
-            std::size_t left = n;
-            for (const auto& ep : endpoints) {
-                const std::size_t here = std::min(left, per_queue);
-                left -= here;
-                auto listener = make_listener(ep, backlog);
-                if (!listener) {
-                    return tl::unexpected(listener.error());
-                }
-                for (std::size_t i = 0; i < here; ++i) {
-                    auto client = connect_client(ep);
-                    if (!client) {
-                        return tl::unexpected(client.error());
-                    }
-                    // FIN to the queued server end (-> CLOSE_WAIT); our end is FIN_WAIT2
-                    // and, not being orphaned, stays there while we hold it.
-                    if (::shutdown(*client, SHUT_WR) != 0) {
-                        return io_error("shutdown");
-                    }
-                }
-            }
+            builds.emplace_back([endpoints = *endpoints, n, per_queue, backlog]() {
+                return over_listeners(endpoints, n, per_queue, backlog, connect_and_half_close);
+            });
             return {};
         });
+    if (!planned) {
+        return planned;
     }
     if (auto built = run_in_holders(builds); !built) {
         return built;
@@ -626,25 +656,20 @@ Result<void> SocketFactory::add_syn_recv(IpFamily family, std::size_t count) {
         endpoints.push_back(*ep);
     }
     const std::size_t backlog = backlog_cap_;
-    auto built = run_in_holders({[endpoints, count, per_queue, backlog]() -> Result<void> {
-        std::size_t left = count;
-        for (const auto& ep : endpoints) {
-            const std::size_t here = std::min(left, per_queue);
-            left -= here;
-            auto listener = make_listener(ep, backlog);
-            if (!listener) {
-                return tl::unexpected(listener.error());
-            }
-            for (std::size_t i = 0; i < here; ++i) {
-                // The client sees SYN-ACK and is ESTABLISHED; its ACK never arrives.
-                auto client = connect_client(ep);
-                if (!client) {
-                    return tl::unexpected(client.error());
-                }
-                close_with_reset(*client);
-            }
-        }
-        return {};
+    auto built = run_in_holders({[endpoints, count, per_queue, backlog]() {
+        return over_listeners(endpoints, count, per_queue, backlog,
+                              [](const Endpoint& ep, int, std::size_t here) -> Result<void> {
+                                  for (std::size_t i = 0; i < here; ++i) {
+                                      // The client sees SYN-ACK and is ESTABLISHED; its
+                                      // ACK never arrives.
+                                      auto client = connect_client(ep);
+                                      if (!client) {
+                                          return tl::unexpected(client.error());
+                                      }
+                                      close_with_reset(*client);
+                                  }
+                                  return {};
+                              });
     }});
     if (!built) {
         return built;
@@ -655,16 +680,12 @@ Result<void> SocketFactory::add_syn_recv(IpFamily family, std::size_t count) {
 }
 
 Result<StateCounts> count_states_with_ss() {
-    FILE* pipe = ::popen("ss -tanH 2>&1", "re");
-    if (pipe == nullptr) {
-        return io_error("popen(ss)");
-    }
+    const CommandOutput ss = run_command("ss -tanH", {.merge_stderr = true});
     StateCounts counts;
     std::string unknown;
-    char line[512];
-    while (std::fgets(line, sizeof(line), pipe) != nullptr) {
-        std::string_view word(line);
-        word = word.substr(0, word.find_first_of(" \t\n"));
+    std::istringstream lines(ss.out);
+    for (std::string line; std::getline(lines, line);) {
+        const std::string_view word = std::string_view(line).substr(0, line.find_first_of(" \t"));
         static const std::pair<std::string_view, TcpState> kSsNames[] = {
             {"ESTAB", TcpState::kEstablished},   {"SYN-SENT", TcpState::kSynSent},
             {"SYN-RECV", TcpState::kSynRecv},    {"FIN-WAIT-1", TcpState::kFinWait1},
@@ -682,13 +703,12 @@ Result<StateCounts> count_states_with_ss() {
             }
         }
         if (!known && unknown.size() < 200) {
-            unknown += line;
+            unknown += line + "\n";
         }
     }
-    const int status = ::pclose(pipe);
-    if (status != 0 || !unknown.empty()) {
-        return make_error(ErrorCode::kIo,
-                          "ss -tanH failed (status " + std::to_string(status) + "): " + unknown);
+    if (ss.exit_code != 0 || !unknown.empty()) {
+        return make_error(ErrorCode::kIo, "ss -tanH failed (exit " + std::to_string(ss.exit_code) +
+                                              "): " + unknown);
     }
     return counts;
 }

@@ -76,6 +76,7 @@ class SocketFactory {
     Result<void> run_in_holders(const std::vector<std::function<Result<void>()>>& builds);
     Result<void> install_syn_drop_rule(IpFamily family, std::uint16_t port);
     std::uint16_t take_port();
+    std::function<std::uint16_t()> port_source();
     StateCounts& counts(IpFamily family);
 
     FactoryOptions options_;

@@ -27,6 +27,15 @@ std::string_view to_string(ChangeResult result) {
     return "unknown";
 }
 
+std::optional<ChangeResult> parse_change_result(std::string_view name) {
+    for (const ChangeResult result : kAllChangeResults) {
+        if (to_string(result) == name) {
+            return result;
+        }
+    }
+    return std::nullopt;
+}
+
 std::string sysctl_replay_command(std::string_view key, std::string_view value) {
     const bool needs_quotes = std::any_of(value.begin(), value.end(), [](char c) {
         return std::isspace(static_cast<unsigned char>(c)) != 0;

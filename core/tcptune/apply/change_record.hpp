@@ -1,6 +1,8 @@
 #pragma once
 
+#include <array>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,7 +21,14 @@ enum class ChangeResult {
     kResumed,     // an operator cleared the overridden mark
 };
 
+inline constexpr std::array<ChangeResult, 8> kAllChangeResults = {
+    ChangeResult::kApplied,  ChangeResult::kFailed,  ChangeResult::kSkipped,
+    ChangeResult::kAdvised,  ChangeResult::kRefused, ChangeResult::kOverridden,
+    ChangeResult::kRestored, ChangeResult::kResumed};
+
 std::string_view to_string(ChangeResult result);
+// The inverse of to_string (the words of the wire and the JSON).
+std::optional<ChangeResult> parse_change_result(std::string_view name);
 
 // One record per change attempted, refused, skipped, detected or restored. The
 // daemon logs it, signals it over D-Bus and counts it; the CLI prints it.

@@ -151,6 +151,22 @@ std::string journal_recovery_advice(const fs::path& journal_path) {
            "treats the current values as the originals.";
 }
 
+json journal_entry_to_json(const JournalEntry& e) {
+    json je;
+    je["original"] = e.original;
+    je["last_written"] = e.last_written;
+    je["written_at"] = format_utc(e.written_at);
+    je["profile"] = e.profile;
+    je["rule"] = e.rule;
+    je["reason"] = e.reason;
+    je["overridden"] = e.overridden;
+    if (e.overridden) {
+        je["overridden_at"] = format_utc(e.overridden_at);
+        je["overridden_value"] = e.overridden_value;
+    }
+    return je;
+}
+
 std::string serialize_journal(const JournalEntries& entries) {
     json doc;
     doc["format_version"] = kJournalFormatVersion;
@@ -159,19 +175,7 @@ std::string serialize_journal(const JournalEntries& entries) {
         "`tcptune rollback`. Do not edit while tcptuned runs.";
     json jentries = json::object();
     for (const auto& [key, e] : entries) {
-        json je;
-        je["original"] = e.original;
-        je["last_written"] = e.last_written;
-        je["written_at"] = format_utc(e.written_at);
-        je["profile"] = e.profile;
-        je["rule"] = e.rule;
-        je["reason"] = e.reason;
-        je["overridden"] = e.overridden;
-        if (e.overridden) {
-            je["overridden_at"] = format_utc(e.overridden_at);
-            je["overridden_value"] = e.overridden_value;
-        }
-        jentries[key] = std::move(je);
+        jentries[key] = journal_entry_to_json(e);
     }
     doc["entries"] = std::move(jentries);
     return doc.dump(2) + "\n";

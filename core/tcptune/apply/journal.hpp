@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "tcptune/result.hpp"
 
 namespace tcptune {
@@ -36,6 +38,11 @@ struct JournalEntry {
 };
 
 using JournalEntries = std::map<std::string, JournalEntry, std::less<>>;
+
+// One entry as the journal file stores it: original, last_written, written_at,
+// profile, rule, reason, overridden (and overridden_at/_value when set). The one
+// writer of these fields, for the file and for `tcptune export --json`.
+nlohmann::json journal_entry_to_json(const JournalEntry& entry);
 
 // Pure (de)serialization, unit-tested on strings. parse_journal rejects a missing or
 // mistyped field, an unknown format_version or a malformed key with ErrorCode::kCorruptJournal.

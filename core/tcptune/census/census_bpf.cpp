@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <cstring>
 #include <string>
 
 #include "tcptune/census/proc_net.hpp"
@@ -13,9 +12,7 @@ namespace tcptune {
 Result<std::uint32_t> current_netns_inode() {
     struct stat st {};
     if (::stat("/proc/self/ns/net", &st) != 0) {
-        const int err = errno;
-        return make_error(ErrorCode::kIo,
-                          std::string("cannot stat /proc/self/ns/net: ") + std::strerror(err));
+        return make_error(ErrorCode::kIo, "cannot stat /proc/self/ns/net: " + errno_text(errno));
     }
     return static_cast<std::uint32_t>(st.st_ino);
 }
@@ -72,10 +69,7 @@ Result<std::optional<StateDrift>> BpfCensusSource::reconcile() {
         return tl::unexpected(lost.error());
     }
     auto point = engine_->seed(netns_, [this](DumpCollector& collector) -> Result<void> {
-        auto counted = referee_->count_with(collector, kBpfSeedStateMask);
-        if (!counted) {
-            return tl::unexpected(counted.error());
-        }
+        TRY(referee_->count_with(collector, kBpfSeedStateMask));
         return {};
     });
     if (!point) {
@@ -115,33 +109,20 @@ Result<CensusSnapshot> BpfCensusSource::poll() {
         return tl::unexpected(lost.error());
     }
     if (reconcile_due(snapshot.taken_at, lost->total())) {
-        if (auto reconciled = reconcile(); !reconciled) {
-            return tl::unexpected(reconciled.error());
-        }
+        TRY(reconcile());
     }
-    auto deltas = engine_->deltas(netns_);
-    if (!deltas) {
-        return tl::unexpected(deltas.error());
-    }
-    auto queues = engine_->syn_queues(netns_);
-    if (!queues) {
-        return tl::unexpected(queues.error());
-    }
-    auto netstat = read_netstat(options_.netlink.proc_net_dir);
-    if (!netstat) {
-        return tl::unexpected(netstat.error());
-    }
-    auto sockstat = read_sockstat(options_.netlink.proc_net_dir);
-    if (!sockstat) {
-        return tl::unexpected(sockstat.error());
-    }
+    KernelStateCounts deltas{};
+    TRY_ASSIGN(deltas, engine_->deltas(netns_));
+    SynQueues queues;
+    TRY_ASSIGN(queues, engine_->syn_queues(netns_));
+    TRY_ASSIGN(snapshot.netstat, read_netstat(options_.netlink.proc_net_dir));
+    TRY_ASSIGN(snapshot.sockstat, read_sockstat(options_.netlink.proc_net_dir));
     KernelStateCounts full_sockets{};
     for (std::size_t i = 0; i < kKernelStateSlots; ++i) {
-        full_sockets[i] = offset_[i] + (*deltas)[i];
+        full_sockets[i] = offset_[i] + deltas[i];
     }
-    snapshot.counts = engine_state_counts(full_sockets, queues->requests, sockstat->tcp_tw);
-    snapshot.netstat = *netstat;
-    snapshot.sockstat = *sockstat;
+    snapshot.counts =
+        engine_state_counts(full_sockets, queues.requests, snapshot.sockstat.tcp_tw);
     report_.lost_events = lost->total();
     snapshot.engine = report_;
     snapshot.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(

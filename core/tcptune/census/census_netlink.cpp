@@ -12,11 +12,9 @@ Result<std::unique_ptr<NetlinkCensus>> NetlinkCensus::open(NetlinkCensusOptions 
 }
 
 Result<std::unique_ptr<CensusSource>> make_netlink_census_source(NetlinkCensusOptions options) {
-    auto census = NetlinkCensus::open(std::move(options));
-    if (!census) {
-        return tl::unexpected(census.error());
-    }
-    return std::unique_ptr<CensusSource>(std::move(*census));
+    std::unique_ptr<NetlinkCensus> census;
+    TRY_ASSIGN(census, NetlinkCensus::open(std::move(options)));
+    return std::unique_ptr<CensusSource>(std::move(census));
 }
 
 }  // namespace tcptune

@@ -45,21 +45,9 @@ template <typename Visitor>
 Result<CensusSnapshot> NetlinkCensus::poll_with(Visitor&& visit) {
     CensusSnapshot snapshot;
     snapshot.taken_at = std::chrono::steady_clock::now();
-    auto counts = socket_.count_tcp(visit, options_.max_dump_attempts);
-    if (!counts) {
-        return tl::unexpected(counts.error());
-    }
-    snapshot.counts = *counts;
-    auto netstat = read_netstat(options_.proc_net_dir);
-    if (!netstat) {
-        return tl::unexpected(netstat.error());
-    }
-    snapshot.netstat = *netstat;
-    auto sockstat = read_sockstat(options_.proc_net_dir);
-    if (!sockstat) {
-        return tl::unexpected(sockstat.error());
-    }
-    snapshot.sockstat = *sockstat;
+    TRY_ASSIGN(snapshot.counts, socket_.count_tcp(visit, options_.max_dump_attempts));
+    TRY_ASSIGN(snapshot.netstat, read_netstat(options_.proc_net_dir));
+    TRY_ASSIGN(snapshot.sockstat, read_sockstat(options_.proc_net_dir));
     snapshot.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(
         std::chrono::steady_clock::now() - snapshot.taken_at);
     return snapshot;

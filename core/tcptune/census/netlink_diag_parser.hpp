@@ -71,7 +71,6 @@ constexpr int state_index_from_kernel(std::uint8_t kernel_state) {
     return -1;
 }
 
-std::string describe_errno(std::int32_t negative_errno);
 tl::unexpected<Error> malformed(const std::string& what, std::size_t offset);
 
 }  // namespace netlink_detail
@@ -147,8 +146,7 @@ Result<DumpProgress> parse_inet_diag_datagram(std::span<const std::byte> data,
                     std::memcpy(&status, payload, sizeof(status));
                     if (status < 0) {
                         return make_error(ErrorCode::kNetlink,
-                                          "netlink: dump ended with error: " +
-                                              netlink_detail::describe_errno(status));
+                                          "netlink: dump ended with error: " + errno_text(-status));
                     }
                 }
                 return DumpProgress::kDone;
@@ -162,8 +160,8 @@ Result<DumpProgress> parse_inet_diag_datagram(std::span<const std::byte> data,
                 if (status == 0) {
                     break;  // an acknowledgement, not an error
                 }
-                return make_error(ErrorCode::kNetlink, "netlink: kernel refused the dump: " +
-                                                           netlink_detail::describe_errno(status));
+                return make_error(ErrorCode::kNetlink,
+                                  "netlink: kernel refused the dump: " + errno_text(-status));
             }
             case NLMSG_NOOP:
                 break;

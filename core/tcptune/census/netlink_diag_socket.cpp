@@ -47,11 +47,9 @@ Result<nl_sock*> open_sock_diag(int socket_rcvbuf) {
 }  // namespace
 
 Result<InetDiagSocket> InetDiagSocket::open(std::size_t buffer_bytes, int socket_rcvbuf) {
-    auto sock = open_sock_diag(socket_rcvbuf);
-    if (!sock) {
-        return tl::unexpected(sock.error());
-    }
-    return InetDiagSocket(*sock, buffer_bytes, socket_rcvbuf);
+    nl_sock* sock = nullptr;
+    TRY_ASSIGN(sock, open_sock_diag(socket_rcvbuf));
+    return InetDiagSocket(sock, buffer_bytes, socket_rcvbuf);
 }
 
 InetDiagSocket::InetDiagSocket(nl_sock* sock, std::size_t buffer_bytes, int socket_rcvbuf)
@@ -92,20 +90,14 @@ void InetDiagSocket::close() {
 
 Result<void> InetDiagSocket::reopen() {
     close();
-    auto sock = open_sock_diag(socket_rcvbuf_);
-    if (!sock) {
-        return tl::unexpected(sock.error());
-    }
-    sock_ = *sock;
+    TRY_ASSIGN(sock_, open_sock_diag(socket_rcvbuf_));
     needs_reopen_ = false;
     return {};
 }
 
 Result<std::uint32_t> InetDiagSocket::request_tcp_dump(int family, std::uint32_t state_mask) {
     if (needs_reopen_ || sock_ == nullptr) {
-        if (auto reopened = reopen(); !reopened) {
-            return tl::unexpected(reopened.error());
-        }
+        TRY(reopen());
     }
     struct {
         nlmsghdr header;
@@ -139,8 +131,7 @@ Result<std::span<const std::byte>> InetDiagSocket::receive() {
             }
             const int err = errno;
             needs_reopen_ = true;
-            return make_error(ErrorCode::kNetlink,
-                              std::string("netlink: receive failed: ") + std::strerror(err));
+            return make_error(ErrorCode::kNetlink, "netlink: receive failed: " + errno_text(err));
         }
         const auto length = static_cast<std::size_t>(got);
         if (length > buffer_bytes_) {

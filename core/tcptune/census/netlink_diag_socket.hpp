@@ -84,22 +84,16 @@ class InetDiagSocket {
 
 template <typename Visitor>
 Result<DumpTally> InetDiagSocket::dump_tcp(int family, Visitor&& visit, std::uint32_t state_mask) {
-    auto seq = request_tcp_dump(family, state_mask);
-    if (!seq) {
-        return tl::unexpected(seq.error());
-    }
+    std::uint32_t seq = 0;
+    TRY_ASSIGN(seq, request_tcp_dump(family, state_mask));
     DumpTally tally;
     needs_reopen_ = true;  // cleared only when the dump is read to its end
     for (;;) {
-        auto datagram = receive();
-        if (!datagram) {
-            return tl::unexpected(datagram.error());
-        }
-        auto progress = parse_inet_diag_datagram(*datagram, *seq, tally, visit);
-        if (!progress) {
-            return tl::unexpected(progress.error());
-        }
-        if (*progress == DumpProgress::kDone) {
+        std::span<const std::byte> datagram;
+        TRY_ASSIGN(datagram, receive());
+        DumpProgress progress = DumpProgress::kMore;
+        TRY_ASSIGN(progress, parse_inet_diag_datagram(datagram, seq, tally, visit));
+        if (progress == DumpProgress::kDone) {
             needs_reopen_ = false;
             return tally;
         }
@@ -113,14 +107,12 @@ Result<StateCounts> InetDiagSocket::count_tcp(Visitor&& visit, int max_attempts,
         StateCounts total;
         bool interrupted = false;
         for (int family : {AF_INET, AF_INET6}) {
-            auto tally = dump_tcp(family, visit, state_mask);
-            if (!tally) {
-                return tl::unexpected(tally.error());
-            }
+            DumpTally tally;
+            TRY_ASSIGN(tally, dump_tcp(family, visit, state_mask));
             for (std::size_t i = 0; i < kTcpStateCount; ++i) {
-                total.by_state[i] += tally->counts.by_state[i];
+                total.by_state[i] += tally.counts.by_state[i];
             }
-            interrupted = interrupted || tally->interrupted;
+            interrupted = interrupted || tally.interrupted;
         }
         if (!interrupted) {
             return total;

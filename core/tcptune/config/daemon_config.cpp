@@ -114,7 +114,7 @@ Result<std::chrono::milliseconds> parse_interval(std::string_view text) {
 
 Result<std::string> parse_metrics_address(std::string_view text) {
     // One parser for the shape: the exporter's own, which is strict because
-    // civetweb binds only numeric addresses. Checking here as well turns a host
+    // the HTTP server binds only numeric addresses. Checking here as well turns a host
     // name or a malformed value into a config error at start (with file:line)
     // instead of a bind failure later.
     auto endpoint = parse_metrics_endpoint(text);

@@ -257,10 +257,8 @@ Result<Breakdown> BreakdownCollector::finish(const StateCounts& counts,
         wanted.push_back(r.inode);
     }
     std::sort(wanted.begin(), wanted.end());
-    auto scan = scan_socket_owners(options_.proc_root, wanted);
-    if (!scan) {
-        return tl::unexpected(scan.error());
-    }
+    SocketOwnerScan scan;
+    TRY_ASSIGN(scan, scan_socket_owners(options_.proc_root, wanted));
     // inode -> record, for joining the hits with state and port.
     std::vector<InodeRecord> by_inode = inodes_;
     std::sort(by_inode.begin(), by_inode.end(),
@@ -275,10 +273,10 @@ Result<Breakdown> BreakdownCollector::finish(const StateCounts& counts,
         bool operator==(const Row& o) const = default;
     };
     std::vector<Row> rows;
-    rows.reserve(scan->hits.size());
+    rows.reserve(scan.hits.size());
     std::vector<std::uint64_t> matched_inodes;
-    matched_inodes.reserve(scan->hits.size());
-    for (const auto& hit : scan->hits) {
+    matched_inodes.reserve(scan.hits.size());
+    for (const auto& hit : scan.hits) {
         auto it = std::lower_bound(
             by_inode.begin(), by_inode.end(), hit.inode,
             [](const InodeRecord& r, std::uint64_t inode) { return r.inode < inode; });
@@ -299,8 +297,8 @@ Result<Breakdown> BreakdownCollector::finish(const StateCounts& counts,
         ProcessBreakdown pb;
         pb.without_owner = p.without_inode;
         pb.capped = inodes_capped_;
-        pb.processes_scanned = scan->processes_scanned;
-        pb.processes_unreadable = scan->processes_unreadable;
+        pb.processes_scanned = scan.processes_scanned;
+        pb.processes_unreadable = scan.processes_unreadable;
         std::uint64_t matched_here = 0;
         for (const auto& r : by_inode) {
             if (r.state_slot != slot) {
@@ -320,8 +318,8 @@ Result<Breakdown> BreakdownCollector::finish(const StateCounts& counts,
             }
             if (rows[i].slot == slot) {
                 ProcessOwner owner;
-                owner.pid = scan->processes[rows[i].process].pid;
-                owner.comm = scan->processes[rows[i].process].comm;
+                owner.pid = scan.processes[rows[i].process].pid;
+                owner.comm = scan.processes[rows[i].process].comm;
                 owner.local_port = rows[i].port;
                 owner.count = j - i;
                 owner.share = b.total == 0
@@ -347,22 +345,14 @@ Result<Breakdown> take_breakdown(NetlinkCensus& census, const BreakdownOptions& 
     const auto started = std::chrono::steady_clock::now();
     std::optional<NetstatCounters> before;
     if (options.trend_interval.count() > 0) {
-        auto first = read_netstat(options.proc_net_dir);
-        if (!first) {
-            return tl::unexpected(first.error());
-        }
-        before = *first;
+        TRY_ASSIGN(before, read_netstat(options.proc_net_dir));
     }
     BreakdownCollector collector(options);
-    auto counts = census.count_with(collector);
-    if (!counts) {
-        return tl::unexpected(counts.error());
-    }
-    auto netstat = read_netstat(options.proc_net_dir);
-    if (!netstat) {
-        return tl::unexpected(netstat.error());
-    }
-    auto breakdown = collector.finish(*counts, *netstat);
+    StateCounts counts;
+    TRY_ASSIGN(counts, census.count_with(collector));
+    NetstatCounters netstat;
+    TRY_ASSIGN(netstat, read_netstat(options.proc_net_dir));
+    auto breakdown = collector.finish(counts, netstat);
     if (!breakdown) {
         return breakdown;
     }
@@ -371,17 +361,15 @@ Result<Breakdown> take_breakdown(NetlinkCensus& census, const BreakdownOptions& 
     if (before) {
         const auto due = started + options.trend_interval;
         std::this_thread::sleep_until(due);
-        auto after = read_netstat(options.proc_net_dir);
-        if (!after) {
-            return tl::unexpected(after.error());
-        }
+        NetstatCounters after;
+        TRY_ASSIGN(after, read_netstat(options.proc_net_dir));
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        const std::uint64_t delta = after->listen_overflows >= before->listen_overflows
-                                        ? after->listen_overflows - before->listen_overflows
+        const std::uint64_t delta = after.listen_overflows >= before->listen_overflows
+                                        ? after.listen_overflows - before->listen_overflows
                                         : 0;
-        breakdown->listen.listen_overflows = after->listen_overflows;
-        breakdown->listen.listen_drops = after->listen_drops;
+        breakdown->listen.listen_overflows = after.listen_overflows;
+        breakdown->listen.listen_drops = after.listen_drops;
         breakdown->listen.listen_overflows_per_second = static_cast<double>(delta) / seconds;
         breakdown->listen.trend_seconds = seconds;
     }
@@ -391,11 +379,9 @@ Result<Breakdown> take_breakdown(NetlinkCensus& census, const BreakdownOptions& 
 Result<Breakdown> take_breakdown(const BreakdownOptions& options) {
     NetlinkCensusOptions census_options;
     census_options.proc_net_dir = options.proc_net_dir;
-    auto census = NetlinkCensus::open(census_options);
-    if (!census) {
-        return tl::unexpected(census.error());
-    }
-    return take_breakdown(**census, options);
+    std::unique_ptr<NetlinkCensus> census;
+    TRY_ASSIGN(census, NetlinkCensus::open(census_options));
+    return take_breakdown(*census, options);
 }
 
 Result<Breakdown> take_breakdown(TcpState state, BreakdownOptions options) {

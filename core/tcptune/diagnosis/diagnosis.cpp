@@ -1,8 +1,9 @@
 #include "tcptune/diagnosis/diagnosis.hpp"
 
 #include <cmath>
-#include <cstdio>
 #include <string_view>
+
+#include <fmt/format.h>
 
 namespace tcptune {
 
@@ -157,10 +158,10 @@ std::vector<std::string> hints(const Breakdown& breakdown) {
     }
     if (breakdown.listen.listen_overflows_per_second &&
         *breakdown.listen.listen_overflows_per_second > 0.0) {
-        char rate[32];
-        std::snprintf(rate, sizeof(rate), "%.1f", *breakdown.listen.listen_overflows_per_second);
-        out.push_back(std::string("ListenOverflows rising at ") + rate +
-                      "/s — connections are dropped because an accept queue is full");
+        out.push_back(fmt::format(
+            "ListenOverflows rising at {:.1f}/s — connections are dropped because an accept "
+            "queue is full",
+            *breakdown.listen.listen_overflows_per_second));
     }
     return out;
 }
@@ -168,10 +169,7 @@ std::vector<std::string> hints(const Breakdown& breakdown) {
 namespace {
 
 std::string share_of(double share, std::uint64_t total) {
-    char buf[48];
-    std::snprintf(buf, sizeof(buf), "%.1f%% of %llu", share * 100.0,
-                  static_cast<unsigned long long>(total));
-    return buf;
+    return fmt::format("{:.1f}% of {}", share * 100.0, total);
 }
 
 std::vector<TopRow> rows_of(const TopTable& table, std::uint64_t total, bool address_only) {
@@ -191,52 +189,70 @@ std::vector<TopRow> rows_of(const TopTable& table, std::uint64_t total, bool add
 
 }  // namespace
 
-Result<std::vector<TopRow>> top_rows(const StateBreakdown& state, std::string_view by) {
-    if (by == "port") {
-        return rows_of(state.local_ports, state.total, false);
+std::string_view to_string(TopView view) {
+    switch (view) {
+        case TopView::kPort:
+            return "port";
+        case TopView::kPeer:
+            return "peer";
+        case TopView::kEndpoint:
+            return "endpoint";
+        case TopView::kPrefix:
+            return "prefix";
+        case TopView::kProcess:
+            return "process";
     }
-    if (by == "peer") {
-        return rows_of(state.peers, state.total, true);
-    }
-    if (by == "endpoint") {
-        return rows_of(state.peer_services, state.total, false);
-    }
-    if (by == "prefix") {
-        if (state.peer_prefixes.capacity == 0) {
-            return make_error(ErrorCode::kNotFound,
-                              "the breakdown was taken without prefixes (by_prefix)");
+    return "port";
+}
+
+Result<TopView> parse_top_view(std::string_view name) {
+    for (const TopView view : kAllTopViews) {
+        if (to_string(view) == name) {
+            return view;
         }
-        return rows_of(state.peer_prefixes, state.total, false);
     }
-    if (by == "process") {
-        if (!state.processes) {
-            return make_error(ErrorCode::kNotFound,
-                              "the breakdown was taken without processes (by_process)");
-        }
-        std::vector<TopRow> rows;
-        for (const auto& o : state.processes->owners) {
-            rows.push_back(TopRow{std::to_string(o.pid) + "/" + o.comm, o.count,
-                                  "local port " + std::to_string(o.local_port) + ", " +
-                                      share_of(o.share, state.total)});
-        }
-        return rows;
-    }
-    return make_error(ErrorCode::kNotFound, "unknown view '" + std::string(by) +
+    return make_error(ErrorCode::kNotFound, "unknown view '" + std::string(name) +
                                                 "' (port, peer, endpoint, prefix or process)");
 }
 
-Result<BreakdownOptions> top_view_options(TcpState state, std::string_view by, std::size_t limit) {
-    if (by != "port" && by != "peer" && by != "endpoint" && by != "prefix" && by != "process") {
-        return make_error(ErrorCode::kNotFound, "unknown view '" + std::string(by) +
-                                                    "' (port, peer, endpoint, prefix or process)");
+Result<std::vector<TopRow>> top_rows(const StateBreakdown& state, TopView view) {
+    switch (view) {
+        case TopView::kPort:
+            return rows_of(state.local_ports, state.total, false);
+        case TopView::kPeer:
+            return rows_of(state.peers, state.total, true);
+        case TopView::kEndpoint:
+            return rows_of(state.peer_services, state.total, false);
+        case TopView::kPrefix:
+            if (state.peer_prefixes.capacity == 0) {
+                return make_error(ErrorCode::kNotFound,
+                                  "the breakdown was taken without prefixes (by_prefix)");
+            }
+            return rows_of(state.peer_prefixes, state.total, false);
+        case TopView::kProcess:
+            break;
     }
+    if (!state.processes) {
+        return make_error(ErrorCode::kNotFound,
+                          "the breakdown was taken without processes (by_process)");
+    }
+    std::vector<TopRow> rows;
+    for (const auto& o : state.processes->owners) {
+        rows.push_back(TopRow{
+            std::to_string(o.pid) + "/" + o.comm, o.count,
+            "local port " + std::to_string(o.local_port) + ", " + share_of(o.share, state.total)});
+    }
+    return rows;
+}
+
+BreakdownOptions top_view_options(TcpState state, TopView view, std::size_t limit) {
     BreakdownOptions options;
     options.states = {state};
     if (limit > 0) {
         options.top_n = limit;
     }
-    options.by_prefix = by == "prefix";
-    options.by_process = by == "process";
+    options.by_prefix = view == TopView::kPrefix;
+    options.by_process = view == TopView::kProcess;
     return options;
 }
 

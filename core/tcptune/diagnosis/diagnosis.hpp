@@ -4,6 +4,7 @@
 // e.g. "TIME_WAIT: 80% towards 10.0.0.5:5432 — connection pooling would help".
 // Used by `tcptune top`, the daemon's status and change records, and D-Bus GetTop.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -40,14 +41,25 @@ struct TopRow {
                          // "local port 7070, 100.0% of 12"
 };
 
-// by: "port" (local ports), "peer" (remote addresses), "endpoint" (remote
-// address:port), "prefix" (remote /24 or /64; needs by_prefix), "process" (needs
-// by_process). An unknown or unavailable view is ErrorCode::kNotFound.
-Result<std::vector<TopRow>> top_rows(const StateBreakdown& state, std::string_view by);
+// The views of a state's breakdown, named as `tcptune top --by` and D-Bus GetTop
+// take them: local ports, remote addresses, remote address:port, remote /24 or /64
+// prefixes (needs by_prefix), owning processes (needs by_process).
+enum class TopView { kPort, kPeer, kEndpoint, kPrefix, kProcess };
+inline constexpr std::array<TopView, 5> kAllTopViews = {
+    TopView::kPort, TopView::kPeer, TopView::kEndpoint, TopView::kPrefix, TopView::kProcess};
 
-// Options for take_breakdown() so that top_rows(state, by) is available, with
-// `limit` rows (0 means the default of 10). An unknown `by` is ErrorCode::kNotFound.
-Result<BreakdownOptions> top_view_options(TcpState state, std::string_view by, std::size_t limit);
+// "port", "peer", "endpoint", "prefix", "process".
+std::string_view to_string(TopView view);
+// The inverse of to_string; anything else is ErrorCode::kNotFound naming the views.
+Result<TopView> parse_top_view(std::string_view name);
+
+// The rows of one view. A view the breakdown was not taken for (prefix without
+// by_prefix, process without by_process) is ErrorCode::kNotFound.
+Result<std::vector<TopRow>> top_rows(const StateBreakdown& state, TopView view);
+
+// Options for take_breakdown() so that top_rows(state, view) is available, with
+// `limit` rows (0 means the default of 10).
+BreakdownOptions top_view_options(TcpState state, TopView view, std::size_t limit);
 
 // The fixed sentence for CLOSE_WAIT (docs/diagnosis.md).
 inline constexpr const char* kCloseWaitFact =

@@ -61,7 +61,7 @@ Result<SocketOwnerScan> scan_socket_owners(const std::filesystem::path& proc_roo
     if (!proc) {
         const int err = errno;
         return make_error(ErrorCode::kIo,
-                          "cannot list " + proc_root.string() + ": " + std::strerror(err));
+                          "cannot list " + proc_root.string() + ": " + errno_text(err));
     }
     if (sorted_inodes.empty()) {
         return scan;

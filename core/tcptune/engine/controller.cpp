@@ -21,33 +21,14 @@ std::string_view to_string(SysctlOwner owner) {
 
 namespace {
 
-// Every sysctl the profile may read or write: baseline, rule `apply` keys and
-// the `of` keys percentage thresholds are computed from.
+// Every sysctl the profile may read or write: the ones it writes and the `of`
+// keys percentage thresholds are computed from.
 std::set<std::string> keys_of(const ResolvedProfile& profile) {
-    std::set<std::string> keys;
-    for (const auto& setting : profile.sysctls) {
-        keys.insert(setting.key);
-    }
+    const auto writable = profile.writable_keys();
+    std::set<std::string> keys(writable.begin(), writable.end());
     for (const auto& rule : profile.rules) {
-        for (const auto& setting : rule.apply) {
-            keys.insert(setting.key);
-        }
         if (!rule.when.of.empty()) {
             keys.insert(rule.when.of);
-        }
-    }
-    return keys;
-}
-
-// Keys the profile may write (status lists these; `of` keys are only read).
-std::set<std::string> writable_keys_of(const ResolvedProfile& profile) {
-    std::set<std::string> keys;
-    for (const auto& setting : profile.sysctls) {
-        keys.insert(setting.key);
-    }
-    for (const auto& rule : profile.rules) {
-        for (const auto& setting : rule.apply) {
-            keys.insert(setting.key);
         }
     }
     return keys;
@@ -410,7 +391,8 @@ ControllerStatus Controller::status() const {
     out.journal_error = s.applier.journal_error();
 
     const auto desired = s.desired_values();
-    std::set<std::string> keys = writable_keys_of(s.profile);
+    const auto writable = s.profile.writable_keys();
+    std::set<std::string> keys(writable.begin(), writable.end());
     const Journal* journal = s.applier.journal();
     if (journal != nullptr) {
         for (const auto& [key, entry] : journal->entries()) {

@@ -8,13 +8,14 @@
 #include <optional>
 #include <vector>
 
+#include <prometheus/metric_family.h>
+
 #include "tcptune/census/census_engine.hpp"
-#include "tcptune/metrics/metrics_model.hpp"
 
 namespace tcptune {
 
 // Families with no samples when `report` is unset (no poll yet).
-std::vector<MetricFamilyData> census_engine_families(
+std::vector<prometheus::MetricFamily> census_engine_families(
     const std::optional<CensusEngineReport>& report);
 
 }  // namespace tcptune

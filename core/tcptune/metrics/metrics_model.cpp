@@ -11,68 +11,50 @@
 
 namespace tcptune {
 
-Histogram::Histogram(std::vector<double> upper_bounds)
-    : upper_bounds_(std::move(upper_bounds)), counts_(upper_bounds_.size(), 0) {
-    std::sort(upper_bounds_.begin(), upper_bounds_.end());
-}
-
-void Histogram::observe(double value) {
-    // First bucket whose bound is >= value; past the last bound only +Inf counts it.
-    const auto it = std::lower_bound(upper_bounds_.begin(), upper_bounds_.end(), value);
-    if (it != upper_bounds_.end()) {
-        ++counts_[static_cast<std::size_t>(it - upper_bounds_.begin())];
-    }
-    ++count_;
-    sum_ += value;
-}
-
-HistogramData Histogram::data() const {
-    HistogramData out;
-    out.upper_bounds = upper_bounds_;
-    out.cumulative_counts.reserve(counts_.size());
-    std::uint64_t running = 0;
-    for (const auto n : counts_) {
-        running += n;
-        out.cumulative_counts.push_back(running);
-    }
-    out.count = count_;
-    out.sum = sum_;
-    return out;
-}
-
-const std::vector<double>& poll_duration_buckets() {
-    static const std::vector<double> buckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                                0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
-                                                1.0,    2.5,     5.0,    10.0};
+const prometheus::Histogram::BucketBoundaries& poll_duration_buckets() {
+    static const prometheus::Histogram::BucketBoundaries buckets = {
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+        0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   5.0,  10.0};
     return buckets;
 }
 
-const std::vector<ChangeResult>& all_change_results() {
-    // Keep in step with ChangeResult (change_record.hpp); the unit test checks
-    // that every entry has a distinct, non-empty name.
-    static const std::vector<ChangeResult> results = {
-        ChangeResult::kApplied,  ChangeResult::kFailed,  ChangeResult::kSkipped,
-        ChangeResult::kAdvised,  ChangeResult::kRefused, ChangeResult::kOverridden,
-        ChangeResult::kRestored, ChangeResult::kResumed,
-    };
-    return results;
+namespace {
+
+prometheus::ClientMetric labelled(std::vector<prometheus::ClientMetric::Label> labels) {
+    prometheus::ClientMetric metric;
+    metric.label = std::move(labels);
+    return metric;
 }
 
-std::vector<MetricSample> sysctl_value_samples(std::string_view key, std::string_view value) {
+prometheus::ClientMetric gauge(std::vector<prometheus::ClientMetric::Label> labels, double value) {
+    auto metric = labelled(std::move(labels));
+    metric.gauge.value = value;
+    return metric;
+}
+
+prometheus::ClientMetric counter(std::vector<prometheus::ClientMetric::Label> labels,
+                                 double value) {
+    auto metric = labelled(std::move(labels));
+    metric.counter.value = value;
+    return metric;
+}
+
+}  // namespace
+
+std::vector<prometheus::ClientMetric> sysctl_value_samples(std::string_view key,
+                                                           std::string_view value) {
     const auto numbers = parse_sysctl_integers(value);
     if (!numbers) {
         return {};
     }
     const std::string key_label(key);
     if (numbers->size() == 1) {
-        return {MetricSample{{{"key", key_label}}, static_cast<double>(numbers->front())}};
+        return {gauge({{"key", key_label}}, static_cast<double>(numbers->front()))};
     }
     if (numbers->size() == 2) {
         return {
-            MetricSample{{{"key", key_label}, {"bound", "low"}},
-                         static_cast<double>((*numbers)[0])},
-            MetricSample{{{"key", key_label}, {"bound", "high"}},
-                         static_cast<double>((*numbers)[1])},
+            gauge({{"key", key_label}, {"bound", "low"}}, static_cast<double>((*numbers)[0])),
+            gauge({{"key", key_label}, {"bound", "high"}}, static_cast<double>((*numbers)[1])),
         };
     }
     return {};
@@ -83,7 +65,7 @@ MetricsModel::MetricsModel(std::string version)
 
 void MetricsModel::observe_poll(const CensusSnapshot& snapshot) {
     last_snapshot_ = snapshot;
-    poll_duration_.observe(std::chrono::duration<double>(snapshot.duration).count());
+    poll_duration_.Observe(std::chrono::duration<double>(snapshot.duration).count());
 }
 
 void MetricsModel::count_change(const ChangeRecord& record) {
@@ -98,7 +80,7 @@ void MetricsModel::set_status(const ControllerStatus& status) {
     rules_ = status.rules;
     sysctls_ = status.sysctls;
     for (const auto& view : sysctls_) {
-        for (const auto result : all_change_results()) {
+        for (const auto result : kAllChangeResults) {
             changes_.try_emplace({view.key, result}, 0);
         }
     }
@@ -110,16 +92,8 @@ void MetricsModel::set_other_sysctl_values(std::map<std::string, std::string> va
 
 namespace {
 
-MetricFamilyData family(std::string name, MetricKind kind, std::string help) {
-    MetricFamilyData f;
-    f.name = std::move(name);
-    f.kind = kind;
-    f.help = std::move(help);
-    return f;
-}
-
-MetricSample unlabelled(double value) {
-    return MetricSample{{}, value};
+prometheus::MetricFamily family(std::string name, prometheus::MetricType type, std::string help) {
+    return prometheus::MetricFamily{std::move(name), std::move(help), type, {}};
 }
 
 // The netstat counters are the kernel's own monotonic counters: exposed as the
@@ -153,56 +127,56 @@ constexpr NetstatMetric kNetstatMetrics[] = {
 
 }  // namespace
 
-std::vector<MetricFamilyData> MetricsModel::families() const {
-    std::vector<MetricFamilyData> out;
+std::vector<prometheus::MetricFamily> MetricsModel::families() const {
+    using prometheus::MetricType;
+    std::vector<prometheus::MetricFamily> out;
 
-    auto build_info = family("tcptune_build_info", MetricKind::kGauge,
+    auto build_info = family("tcptune_build_info", MetricType::Gauge,
                              "Always 1; the version label is the running tcptuned's version.");
-    build_info.samples.push_back(MetricSample{{{"version", version_}}, 1.0});
+    build_info.metric.push_back(gauge({{"version", version_}}, 1.0));
     out.push_back(std::move(build_info));
 
     auto sockets =
-        family("tcptune_tcp_sockets", MetricKind::kGauge,
+        family("tcptune_tcp_sockets", MetricType::Gauge,
                "TCP sockets in this network namespace by state (IPv4 and IPv6), from the last "
                "successful poll's sock_diag census; SYN_RECV includes request sockets.");
     if (last_snapshot_) {
         for (const auto state : kAllTcpStates) {
-            sockets.samples.push_back(
-                MetricSample{{{"state", std::string(state_name(state))}},
-                             static_cast<double>(last_snapshot_->counts[state])});
+            sockets.metric.push_back(gauge({{"state", std::string(state_name(state))}},
+                                           static_cast<double>(last_snapshot_->counts[state])));
         }
     }
     out.push_back(std::move(sockets));
 
-    auto duration = family("tcptune_poll_duration_seconds", MetricKind::kHistogram,
+    auto duration = family("tcptune_poll_duration_seconds", MetricType::Histogram,
                            "Wall time of each successful census poll (sock_diag dump and "
                            "/proc/net reads), in seconds.");
-    duration.histogram = poll_duration_.data();
+    duration.metric.push_back(poll_duration_.Collect());
     out.push_back(std::move(duration));
 
-    auto errors = family("tcptune_poll_errors_total", MetricKind::kCounter,
+    auto errors = family("tcptune_poll_errors_total", MetricType::Counter,
                          "Census polls that failed; counts and rules are stale while they fail.");
-    errors.samples.push_back(unlabelled(static_cast<double>(poll_errors_)));
+    errors.metric.push_back(counter({}, static_cast<double>(poll_errors_)));
     out.push_back(std::move(errors));
 
-    auto active = family("tcptune_rule_active", MetricKind::kGauge,
+    auto active = family("tcptune_rule_active", MetricType::Gauge,
                          "1 while the active profile's rule is firing, 0 otherwise.");
-    auto triggers = family("tcptune_rule_triggers_total", MetricKind::kCounter,
+    auto triggers = family("tcptune_rule_triggers_total", MetricType::Counter,
                            "Times the active profile's rule has fired (resets when the profile "
                            "is switched or reloaded).");
     for (const auto& rule : rules_) {
-        active.samples.push_back(MetricSample{{{"rule", rule.name}}, rule.active ? 1.0 : 0.0});
-        triggers.samples.push_back(
-            MetricSample{{{"rule", rule.name}}, static_cast<double>(rule.trigger_count)});
+        active.metric.push_back(gauge({{"rule", rule.name}}, rule.active ? 1.0 : 0.0));
+        triggers.metric.push_back(
+            counter({{"rule", rule.name}}, static_cast<double>(rule.trigger_count)));
     }
     out.push_back(std::move(active));
     out.push_back(std::move(triggers));
 
-    auto values = family("tcptune_sysctl_value", MetricKind::kGauge,
+    auto values = family("tcptune_sysctl_value", MetricType::Gauge,
                          "Live value of a sysctl tcptune manages or knows (its allowlist); "
                          "integer pairs such as ip_local_port_range give two series, "
                          "bound=\"low\" and bound=\"high\".");
-    auto overridden = family("tcptune_sysctl_overridden", MetricKind::kGauge,
+    auto overridden = family("tcptune_sysctl_overridden", MetricType::Gauge,
                              "1 when an administrator changed a key tcptune manages; tcptune "
                              "leaves it alone until `tcptune resume KEY`.");
     std::set<std::string> seen;
@@ -211,39 +185,39 @@ std::vector<MetricFamilyData> MetricsModel::families() const {
             continue;
         }
         for (auto& sample : sysctl_value_samples(view.key, view.current)) {
-            values.samples.push_back(std::move(sample));
+            values.metric.push_back(std::move(sample));
         }
-        overridden.samples.push_back(MetricSample{
-            {{"key", view.key}}, view.owner == SysctlOwner::kAdministrator ? 1.0 : 0.0});
+        overridden.metric.push_back(
+            gauge({{"key", view.key}}, view.owner == SysctlOwner::kAdministrator ? 1.0 : 0.0));
     }
     for (const auto& [key, value] : other_sysctl_values_) {
         if (!seen.insert(key).second) {
             continue;
         }
         for (auto& sample : sysctl_value_samples(key, value)) {
-            values.samples.push_back(std::move(sample));
+            values.metric.push_back(std::move(sample));
         }
     }
     out.push_back(std::move(values));
 
-    auto changes = family("tcptune_sysctl_changes_total", MetricKind::kCounter,
+    auto changes = family("tcptune_sysctl_changes_total", MetricType::Counter,
                           "Sysctl changes by key and outcome since tcptuned started: applied, "
                           "failed, skipped, advised, refused, overridden, restored, resumed.");
     for (const auto& [key_result, count] : changes_) {
-        changes.samples.push_back(MetricSample{
+        changes.metric.push_back(counter(
             {{"key", key_result.first}, {"result", std::string(to_string(key_result.second))}},
-            static_cast<double>(count)});
+            static_cast<double>(count)));
     }
     out.push_back(std::move(changes));
     out.push_back(std::move(overridden));
 
     for (const auto& metric : kNetstatMetrics) {
-        auto counter = family(metric.name, MetricKind::kCounter, metric.help);
+        auto counter_family = family(metric.name, MetricType::Counter, metric.help);
         if (last_snapshot_) {
-            counter.samples.push_back(
-                unlabelled(static_cast<double>(last_snapshot_->netstat.*(metric.field))));
+            counter_family.metric.push_back(
+                counter({}, static_cast<double>(last_snapshot_->netstat.*(metric.field))));
         }
-        out.push_back(std::move(counter));
+        out.push_back(std::move(counter_family));
     }
 
     for (auto& engine_family : census_engine_families(

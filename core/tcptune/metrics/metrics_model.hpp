@@ -1,12 +1,13 @@
 #pragma once
 
-// The Prometheus metric set of tcptune (docs/metrics.md) as plain data, built from
-// what the Controller reports. It knows names, help texts, types and labels, and
-// nothing about HTTP or prometheus-cpp: the daemon's exporter turns the families
-// into prometheus-cpp structures and serves them. Keeping the mapping here makes
-// it testable without a server and keeps label cardinality reviewable in one
-// place: every label value comes from a bounded set (the 11 TCP states, the
-// profile's rule names, the sysctl registry, the ChangeResult enum).
+// The Prometheus metric set of tcptune (docs/metrics.md), built from what the
+// Controller reports, in prometheus-cpp's own data types (prometheus-cpp::core:
+// no HTTP). It knows names, help texts, types and labels; the daemon's exporter
+// publishes families() as they are and prometheus-cpp serializes them. Keeping
+// the set here makes it testable without a server (tests compare the serialized
+// text) and keeps label cardinality reviewable in one place: every label value
+// comes from a bounded set (the 11 TCP states, the profile's rule names, the
+// sysctl registry, the ChangeResult enum).
 //
 // Threading: not synchronized. The exporter updates it on the controller's loop
 // thread and publishes copies of families() to its HTTP threads.
@@ -19,72 +20,28 @@
 #include <utility>
 #include <vector>
 
+#include <prometheus/client_metric.h>
+#include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
+
 #include "tcptune/apply/change_record.hpp"
 #include "tcptune/census/census_snapshot.hpp"
 #include "tcptune/engine/controller.hpp"
 
 namespace tcptune {
 
-enum class MetricKind { kGauge, kCounter, kHistogram };
-
-struct MetricLabel {
-    std::string name;
-    std::string value;
-    bool operator==(const MetricLabel&) const = default;
-};
-
-// One series of a gauge or counter family.
-struct MetricSample {
-    std::vector<MetricLabel> labels;
-    double value = 0.0;
-    bool operator==(const MetricSample&) const = default;
-};
-
-// A histogram's state in exposition shape: cumulative counts per upper bound.
-struct HistogramData {
-    std::vector<double> upper_bounds;              // ascending, +Inf implied
-    std::vector<std::uint64_t> cumulative_counts;  // same size as upper_bounds
-    std::uint64_t count = 0;                       // the +Inf bucket
-    double sum = 0.0;
-    bool operator==(const HistogramData&) const = default;
-};
-
-struct MetricFamilyData {
-    std::string name;
-    std::string help;
-    MetricKind kind = MetricKind::kGauge;
-    std::vector<MetricSample> samples;       // gauges and counters
-    std::optional<HistogramData> histogram;  // kHistogram: one unlabelled series
-};
-
-// Fixed-bucket histogram (le semantics: a value equal to a bound counts in it).
-class Histogram {
-  public:
-    explicit Histogram(std::vector<double> upper_bounds);
-    void observe(double value);
-    HistogramData data() const;
-
-  private:
-    std::vector<double> upper_bounds_;
-    std::vector<std::uint64_t> counts_;  // per bucket, not cumulative
-    std::uint64_t count_ = 0;
-    double sum_ = 0.0;
-};
-
 // Bucket bounds of tcptune_poll_duration_seconds: 100 µs to 10 s, roughly
 // 1-2.5-5 per decade. A poll of an idle host takes well under a millisecond; one
 // with 500k sockets takes a few hundred milliseconds, and a poll that takes
 // seconds means the host is in trouble.
-const std::vector<double>& poll_duration_buckets();
-
-// Every ChangeResult, in declaration order (the `result` label values).
-const std::vector<ChangeResult>& all_change_results();
+const prometheus::Histogram::BucketBoundaries& poll_duration_buckets();
 
 // Splits a sysctl value into the series of tcptune_sysctl_value{key}. One
 // integer: one series labelled {key}. An integer pair ("32768 60999",
 // ip_local_port_range): two series {key, bound="low"} and {key, bound="high"}.
 // Anything else (unreadable, not numeric): no series.
-std::vector<MetricSample> sysctl_value_samples(std::string_view key, std::string_view value);
+std::vector<prometheus::ClientMetric> sysctl_value_samples(std::string_view key,
+                                                           std::string_view value);
 
 class MetricsModel {
   public:
@@ -108,12 +65,12 @@ class MetricsModel {
 
     // The complete exposition, every family with HELP text, in a stable order.
     // Families that have nothing to report yet (no poll so far) have no samples.
-    std::vector<MetricFamilyData> families() const;
+    std::vector<prometheus::MetricFamily> families() const;
 
   private:
     std::string version_;
     std::optional<CensusSnapshot> last_snapshot_;
-    Histogram poll_duration_;
+    prometheus::Histogram poll_duration_;
     std::uint64_t poll_errors_ = 0;
     std::vector<RuleStatus> rules_;
     std::vector<SysctlView> sysctls_;

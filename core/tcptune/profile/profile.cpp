@@ -1,5 +1,6 @@
 #include "tcptune/profile/profile.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -83,6 +84,24 @@ const Rule* ResolvedProfile::find_rule(std::string_view rule_name) const {
         }
     }
     return nullptr;
+}
+
+std::vector<std::string> ResolvedProfile::writable_keys() const {
+    std::vector<std::string> keys;
+    auto add = [&keys](const std::string& key) {
+        if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+            keys.push_back(key);
+        }
+    };
+    for (const auto& setting : sysctls) {
+        add(setting.key);
+    }
+    for (const auto& rule : rules) {
+        for (const auto& setting : rule.apply) {
+            add(setting.key);
+        }
+    }
+    return keys;
 }
 
 }  // namespace tcptune

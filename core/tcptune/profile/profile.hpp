@@ -140,6 +140,10 @@ struct ResolvedProfile {
     std::vector<std::string> lineage;  // this profile first, then its parents
     std::vector<std::string> sources;  // file of each lineage entry
     const Rule* find_rule(std::string_view rule_name) const;
+    // The keys the profile may write, each once, in the order it names them: the
+    // baseline `sysctls`, then every rule's `apply`. (The `of` keys of percentage
+    // thresholds are only read.)
+    std::vector<std::string> writable_keys() const;
     bool operator==(const ResolvedProfile&) const = default;
 };
 

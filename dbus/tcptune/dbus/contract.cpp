@@ -46,6 +46,30 @@ std::int64_t to_unix_usec(std::chrono::system_clock::time_point at) {
     return std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch()).count();
 }
 
+std::chrono::system_clock::time_point from_unix_usec(std::int64_t usec) {
+    return std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::microseconds(usec)));
+}
+
+Result<ChangeRecord> from_wire(const ChangeStruct& wire) {
+    const auto result = parse_change_result(wire.get<6>());
+    if (!result) {
+        return make_error(ErrorCode::kParse, "a change record with the unknown result '" +
+                                                 wire.get<6>() + "' for " + wire.get<0>());
+    }
+    return ChangeRecord{.key = wire.get<0>(),
+                        .old_value = wire.get<1>(),
+                        .new_value = wire.get<2>(),
+                        .profile = wire.get<3>(),
+                        .rule = wire.get<4>(),
+                        .reason = wire.get<5>(),
+                        .result = *result,
+                        .detail = wire.get<7>(),
+                        .replay_command = wire.get<8>(),
+                        .at = from_unix_usec(wire.get<9>())};
+}
+
 ChangeStruct to_wire(const ChangeRecord& record) {
     return ChangeStruct{record.key,
                         record.old_value,

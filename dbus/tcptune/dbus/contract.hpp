@@ -47,9 +47,12 @@ using ChangeStruct =
     sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string,
                   std::string, std::string, std::string, std::int64_t>;
 ChangeStruct to_wire(const ChangeRecord& record);
+// The inverse, for clients: a result word the record types do not know is kParse.
+Result<ChangeRecord> from_wire(const ChangeStruct& wire);
 
 // Microseconds since the Unix epoch, the wire's time unit.
 std::int64_t to_unix_usec(std::chrono::system_clock::time_point at);
+std::chrono::system_clock::time_point from_unix_usec(std::int64_t usec);
 
 // Opens the system bus (sd_bus_open_system honours DBUS_SYSTEM_BUS_ADDRESS) or the
 // session bus. Throws sdbus::Error; BusKind::kNone is a caller's bug and throws too.

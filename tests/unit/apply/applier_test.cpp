@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "fakes/applier_fakes.hpp"
+#include "support/files.hpp"
 
 namespace tcptune {
 namespace {
@@ -23,13 +24,6 @@ constexpr const char* kFin = "net.ipv4.tcp_fin_timeout";
 constexpr const char* kReuse = "net.ipv4.tcp_tw_reuse";
 constexpr const char* kPorts = "net.ipv4.ip_local_port_range";
 constexpr const char* kBacklog = "net.ipv4.tcp_max_syn_backlog";
-
-std::string slurp(const std::filesystem::path& p) {
-    std::ifstream in(p);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 PlannedChange change(std::string key, std::string value, std::string rule = "pileup") {
     return PlannedChange{std::move(key), std::move(value), "web", std::move(rule),
@@ -328,7 +322,7 @@ TEST_F(ApplierTest, CorruptJournalRefusesWritesAndIsKept) {
         std::ofstream out(journal_path());
         out << "{\"format_version\": 1, \"entries\": {\"net.ipv4.tcp_fin_timeout\": {\"orig";
     }
-    const std::string before = slurp(journal_path());
+    const std::string before = test::read_text(journal_path());
     auto applier = make();
     ASSERT_TRUE(applier->journal_error());
     EXPECT_EQ(applier->journal_error()->code, ErrorCode::kCorruptJournal);
@@ -340,7 +334,7 @@ TEST_F(ApplierTest, CorruptJournalRefusesWritesAndIsKept) {
     EXPECT_EQ(live(kFin), "60");
     EXPECT_FALSE(applier->rollback());
     EXPECT_FALSE(applier->resume(kFin));
-    EXPECT_EQ(slurp(journal_path()), before);
+    EXPECT_EQ(test::read_text(journal_path()), before);
 }
 
 TEST_F(ApplierTest, AdviceModeDoesEverythingButTheWrite) {
@@ -360,7 +354,7 @@ TEST_F(ApplierTest, AdviceModeDoesEverythingButTheWrite) {
 
 TEST_F(ApplierTest, AdviceModeNeverWritesTheJournalEvenForOverridesOrRollback) {
     make()->apply({change(kFin, "30")});
-    const std::string before = slurp(journal_path());
+    const std::string before = test::read_text(journal_path());
     auto advisor = make(ApplyMode::kAdvise);
     proc.set(kFin, "45");
     auto detected = advisor->check_overrides();
@@ -369,7 +363,7 @@ TEST_F(ApplierTest, AdviceModeNeverWritesTheJournalEvenForOverridesOrRollback) {
     auto rolled = advisor->rollback({.force = true}).value();
     EXPECT_EQ(rolled[0].result, ChangeResult::kAdvised);
     EXPECT_EQ(live(kFin), "45");
-    EXPECT_EQ(slurp(journal_path()), before);
+    EXPECT_EQ(test::read_text(journal_path()), before);
     EXPECT_EQ(store.writes.size(), 1u);
 }
 

@@ -10,19 +10,13 @@
 #include <nlohmann/json.hpp>
 
 #include "fakes/applier_fakes.hpp"
+#include "support/files.hpp"
 
 namespace tcptune {
 namespace {
 
 using namespace std::chrono_literals;
 using test::TempDir;
-
-std::string slurp(const std::filesystem::path& p) {
-    std::ifstream in(p);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 void spit(const std::filesystem::path& p, const std::string& text) {
     std::ofstream out(p, std::ios::trunc);
@@ -99,7 +93,7 @@ TEST(Journal, CorruptFileIsRefusedWithRecoveryAdviceAndKept) {
     TempDir dir;
     const auto path = dir.path() / "journal.json";
     spit(path, "{\"format_version\": 1, \"entries\": {\"net.ipv4.tcp_fin");
-    const std::string before = slurp(path);
+    const std::string before = test::read_text(path);
 
     auto journal = Journal::open(dir.path());
     ASSERT_FALSE(journal);
@@ -109,7 +103,7 @@ TEST(Journal, CorruptFileIsRefusedWithRecoveryAdviceAndKept) {
     EXPECT_NE(msg.find("refuses to write"), std::string::npos) << msg;
     EXPECT_NE(msg.find("mv " + path.string() + " " + path.string() + ".corrupt"), std::string::npos)
         << msg;
-    EXPECT_EQ(slurp(path), before);
+    EXPECT_EQ(test::read_text(path), before);
 }
 
 TEST(Journal, EmptyFileIsCorruptNotEmpty) {

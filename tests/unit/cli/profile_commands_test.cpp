@@ -1,10 +1,6 @@
 // The offline CLI verbs (cli/profile_commands.cpp, cli/explain_command.cpp), run
 // as a user would run them. They only read files, so they are fast and need no
 // root; skipped with a reason when the tcptune binary has not been built.
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -12,30 +8,16 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/run_command.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-    int exit_code = -1;
-    std::string output;  // stdout and stderr together
-};
-
-CliRun tcptune(const std::string& args) {
-    const std::string command = std::string(TCPTUNE_BIN_DIR) + "/tcptune " + args + " 2>&1";
-    CliRun run;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (pipe == nullptr) {
-        return run;
-    }
-    std::array<char, 4096> buffer{};
-    std::size_t n = 0;
-    while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
-        run.output.append(buffer.data(), n);
-    }
-    const int status = ::pclose(pipe);
-    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return run;
+// The tcptune binary with `args`, stdout and stderr together in `out`.
+tcptune::test::CommandOutput tcptune(const std::string& args) {
+    return tcptune::test::run_command(std::string(TCPTUNE_BIN_DIR) + "/tcptune " + args,
+                                      {.merge_stderr = true});
 }
 
 class ProfileCommands : public ::testing::Test {
@@ -50,9 +32,9 @@ class ProfileCommands : public ::testing::Test {
 };
 
 TEST_F(ProfileCommands, ProfilesListsTheShippedOnes) {
-    CliRun r = tcptune("profiles --json " + shipped_);
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-    auto j = nlohmann::json::parse(r.output);
+    auto r = tcptune("profiles --json " + shipped_);
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    auto j = nlohmann::json::parse(r.out);
     std::set<std::string> names;
     for (const auto& p : j["profiles"]) {
         names.insert(p["name"].get<std::string>());
@@ -63,41 +45,41 @@ TEST_F(ProfileCommands, ProfilesListsTheShippedOnes) {
         EXPECT_TRUE(names.contains(name)) << name;
     }
     // Uninstalled, the default search path falls back to the source tree.
-    CliRun plain = tcptune("profiles");
+    auto plain = tcptune("profiles");
     EXPECT_EQ(plain.exit_code, 0);
-    EXPECT_NE(plain.output.find("syn-flood-guard"), std::string::npos) << plain.output;
+    EXPECT_NE(plain.out.find("syn-flood-guard"), std::string::npos) << plain.out;
 }
 
 TEST_F(ProfileCommands, ShowPrintsTheResolvedProfile) {
-    CliRun r = tcptune("profile show web-frontend " + shipped_);
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-    EXPECT_NE(r.output.find("# resolved profile: web-frontend <- default"), std::string::npos);
-    EXPECT_NE(r.output.find("close-wait-leak"), std::string::npos);  // inherited
-    CliRun json = tcptune("profile show --json " + source_ + "/profiles/database.yaml");
-    ASSERT_EQ(json.exit_code, 0) << json.output;
-    EXPECT_EQ(nlohmann::json::parse(json.output)["name"], "database");
+    auto r = tcptune("profile show web-frontend " + shipped_);
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.out.find("# resolved profile: web-frontend <- default"), std::string::npos);
+    EXPECT_NE(r.out.find("close-wait-leak"), std::string::npos);  // inherited
+    auto json = tcptune("profile show --json " + source_ + "/profiles/database.yaml");
+    ASSERT_EQ(json.exit_code, 0) << json.out;
+    EXPECT_EQ(nlohmann::json::parse(json.out)["name"], "database");
     EXPECT_EQ(tcptune("profile show no-such-profile " + shipped_).exit_code, 1);
 }
 
 TEST_F(ProfileCommands, CheckListsEveryErrorAndExitsSix) {
     const std::string invalid = source_ + "/tests/data/profiles/invalid/";
-    CliRun ok = tcptune("profile check " + source_ + "/profiles/default.yaml");
-    EXPECT_EQ(ok.exit_code, 0) << ok.output;
-    CliRun bad = tcptune("profile check " + source_ + "/profiles/default.yaml " + invalid +
-                         "unknown-state.yaml " + invalid + "retries2-too-low.yaml");
-    EXPECT_EQ(bad.exit_code, 6) << bad.output;
-    EXPECT_NE(bad.output.find(invalid + "unknown-state.yaml:6:"), std::string::npos) << bad.output;
-    EXPECT_NE(bad.output.find(invalid + "retries2-too-low.yaml:5:"), std::string::npos);
-    EXPECT_NE(bad.output.find("valid: an integer in 3..20"), std::string::npos);
+    auto ok = tcptune("profile check " + source_ + "/profiles/default.yaml");
+    EXPECT_EQ(ok.exit_code, 0) << ok.out;
+    auto bad = tcptune("profile check " + source_ + "/profiles/default.yaml " + invalid +
+                       "unknown-state.yaml " + invalid + "retries2-too-low.yaml");
+    EXPECT_EQ(bad.exit_code, 6) << bad.out;
+    EXPECT_NE(bad.out.find(invalid + "unknown-state.yaml:6:"), std::string::npos) << bad.out;
+    EXPECT_NE(bad.out.find(invalid + "retries2-too-low.yaml:5:"), std::string::npos);
+    EXPECT_NE(bad.out.find("valid: an integer in 3..20"), std::string::npos);
 }
 
 TEST_F(ProfileCommands, ExplainStatesAndSysctls) {
-    CliRun tw = tcptune("explain time_wait");
+    auto tw = tcptune("explain time_wait");
     EXPECT_EQ(tw.exit_code, 0);
-    EXPECT_NE(tw.output.find("Common myths"), std::string::npos);
-    CliRun recycle = tcptune("explain --json net.ipv4.tcp_tw_recycle");
+    EXPECT_NE(tw.out.find("Common myths"), std::string::npos);
+    auto recycle = tcptune("explain --json net.ipv4.tcp_tw_recycle");
     ASSERT_EQ(recycle.exit_code, 0);
-    EXPECT_NE(nlohmann::json::parse(recycle.output)["removed"].get<std::string>().find("4.12"),
+    EXPECT_NE(nlohmann::json::parse(recycle.out)["removed"].get<std::string>().find("4.12"),
               std::string::npos);
     EXPECT_EQ(tcptune("explain no-such-topic").exit_code, 2);
 }

@@ -28,12 +28,13 @@ TEST(DaemonConfigTest, MetricsAddressNeedsHostAndPortOrNone) {
     EXPECT_EQ(parse_metrics_address("none"), "none");
     EXPECT_EQ(parse_metrics_address("127.0.0.1:9477"), "127.0.0.1:9477");
     EXPECT_EQ(parse_metrics_address("[::1]:9477"), "[::1]:9477");
+    EXPECT_EQ(parse_metrics_address("[::]:9477"), "[::]:9477");
     EXPECT_FALSE(parse_metrics_address("9477").has_value());
     EXPECT_FALSE(parse_metrics_address(":9477").has_value());
     EXPECT_FALSE(parse_metrics_address("localhost:0").has_value());
     EXPECT_FALSE(parse_metrics_address("localhost:70000").has_value());
     EXPECT_FALSE(parse_metrics_address("::1:9477").has_value());
-    // civetweb binds numeric addresses only: a host name is a config error at start.
+    // The HTTP server binds numeric addresses only: a host name is a config error at start.
     EXPECT_FALSE(parse_metrics_address("localhost:9477").has_value());
     EXPECT_FALSE(parse_metrics_address("127.0.0.1:0").has_value());
 }

@@ -171,28 +171,27 @@ TEST(TopRows, FlattenEachViewWithSharesAndApproximation) {
     b.peer_services = table({{v4("127.0.0.2", 8080), 30}}, 40, /*exact=*/false);
     b.peer_services.entries[0].error = 3;
 
-    auto peers = top_rows(b, "peer");
+    auto peers = top_rows(b, TopView::kPeer);
     ASSERT_TRUE(peers);
     ASSERT_EQ(peers->size(), 2U);
     EXPECT_EQ((*peers)[0].key, "127.0.0.2");
     EXPECT_EQ((*peers)[0].count, 30U);
     EXPECT_EQ((*peers)[0].detail, "75.0% of 40");
-    auto endpoints = top_rows(b, "endpoint");
+    auto endpoints = top_rows(b, TopView::kEndpoint);
     ASSERT_TRUE(endpoints);
     EXPECT_EQ((*endpoints)[0].key, "127.0.0.2:8080");
     EXPECT_EQ((*endpoints)[0].detail, "~75.0% of 40 (count may be over by 3)");
-    auto ports = top_rows(b, "port");
+    auto ports = top_rows(b, TopView::kPort);
     ASSERT_TRUE(ports);
     EXPECT_EQ((*ports)[0].key, "40001");
 
-    EXPECT_FALSE(top_rows(b, "prefix")) << "not taken with by_prefix";
-    EXPECT_FALSE(top_rows(b, "process")) << "not taken with by_process";
-    EXPECT_EQ(top_rows(b, "colour").error().code, ErrorCode::kNotFound);
+    EXPECT_FALSE(top_rows(b, TopView::kPrefix)) << "not taken with by_prefix";
+    EXPECT_FALSE(top_rows(b, TopView::kProcess)) << "not taken with by_process";
 
     ProcessBreakdown p;
     p.owners.push_back(ProcessOwner{99, "srv", 7070, 12, 0.3});
     b.processes = p;
-    auto procs = top_rows(b, "process");
+    auto procs = top_rows(b, TopView::kProcess);
     ASSERT_TRUE(procs);
     EXPECT_EQ((*procs)[0].key, "99/srv");
     EXPECT_EQ((*procs)[0].count, 12U);
@@ -200,18 +199,27 @@ TEST(TopRows, FlattenEachViewWithSharesAndApproximation) {
 }
 
 TEST(TopViewOptions, AskForWhatTheViewNeeds) {
-    auto o = top_view_options(TcpState::kCloseWait, "process", 5);
-    ASSERT_TRUE(o);
-    ASSERT_EQ(o->states.size(), 1U);
-    EXPECT_EQ(o->states[0], TcpState::kCloseWait);
-    EXPECT_EQ(o->top_n, 5U);
-    EXPECT_TRUE(o->by_process);
-    EXPECT_FALSE(o->by_prefix);
-    auto p = top_view_options(TcpState::kSynRecv, "prefix", 0);
-    ASSERT_TRUE(p);
-    EXPECT_TRUE(p->by_prefix);
-    EXPECT_EQ(p->top_n, BreakdownOptions{}.top_n);
-    EXPECT_FALSE(top_view_options(TcpState::kTimeWait, "nope", 1));
+    const auto o = top_view_options(TcpState::kCloseWait, TopView::kProcess, 5);
+    ASSERT_EQ(o.states.size(), 1U);
+    EXPECT_EQ(o.states[0], TcpState::kCloseWait);
+    EXPECT_EQ(o.top_n, 5U);
+    EXPECT_TRUE(o.by_process);
+    EXPECT_FALSE(o.by_prefix);
+    const auto p = top_view_options(TcpState::kSynRecv, TopView::kPrefix, 0);
+    EXPECT_TRUE(p.by_prefix);
+    EXPECT_EQ(p.top_n, BreakdownOptions{}.top_n);
+}
+
+TEST(TopView, NamesRoundTripAndAnUnknownNameListsTheViews) {
+    for (const TopView view : kAllTopViews) {
+        EXPECT_EQ(parse_top_view(to_string(view)), view) << to_string(view);
+    }
+    const auto unknown = parse_top_view("colour");
+    ASSERT_FALSE(unknown);
+    EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+    EXPECT_EQ(unknown.error().message,
+              "unknown view 'colour' (port, peer, endpoint, prefix or process)");
+    EXPECT_FALSE(parse_top_view("Port")) << "names are lower case, as documented";
 }
 
 }  // namespace

@@ -100,6 +100,22 @@ class ControllerTest : public ::testing::Test {
         return std::make_unique<Applier>(store_, clock_, options);
     }
 
+    // A started controller over the fakes, reporting to recorder_; the one of the
+    // previous start() call, if any, is destroyed first.
+    Controller& start(ApplyMode mode = ApplyMode::kEnforce,
+                      std::chrono::seconds key_cooldown = 0s) {
+        return start(config(mode), key_cooldown);
+    }
+    Controller& start(const ControllerConfig& c, std::chrono::seconds key_cooldown = 0s) {
+        controller_.reset();
+        applier_ = make_applier(c.mode, key_cooldown);
+        controller_ = std::make_unique<Controller>(census_, store_, clock_, *applier_, c);
+        controller_->add_observer(&recorder_);
+        auto started = controller_->start();
+        EXPECT_TRUE(started.has_value()) << started.error().message;
+        return *controller_;
+    }
+
     void poll(Controller& controller, std::uint64_t time_wait) {
         census_.push(snapshot_with({{TcpState::kTimeWait, time_wait}}));
         ASSERT_TRUE(controller.poll_once().has_value());
@@ -112,6 +128,9 @@ class ControllerTest : public ::testing::Test {
     ProcSysctlStore store_;
     ManualClock clock_;
     FakeCensusSource census_;
+    Recorder recorder_;
+    std::unique_ptr<Applier> applier_;
+    std::unique_ptr<Controller> controller_;
 };
 
 TEST_F(ControllerTest, StartFailsOnUnknownProfileAndPollRefusesBeforeStart) {
@@ -125,25 +144,21 @@ TEST_F(ControllerTest, StartFailsOnUnknownProfileAndPollRefusesBeforeStart) {
 }
 
 TEST_F(ControllerTest, PollAppliesBaselineThenFiresAndRevertsRuleWithNotifications) {
-    auto applier = make_applier();
-    Controller controller(census_, store_, clock_, *applier, config());
-    Recorder recorder;
-    controller.add_observer(&recorder);
-    ASSERT_TRUE(controller.start().has_value());
+    Controller& controller = start();
     EXPECT_EQ(controller.interval(), 2s);
 
     poll(controller, 10);  // baseline
     EXPECT_EQ(live("net.ipv4.tcp_fin_timeout"), "30");
-    ASSERT_EQ(recorder.changes.size(), 1U);
-    EXPECT_EQ(recorder.changes[0].result, ChangeResult::kApplied);
-    EXPECT_EQ(recorder.changes[0].old_value, "60");
+    ASSERT_EQ(recorder_.changes.size(), 1U);
+    EXPECT_EQ(recorder_.changes[0].result, ChangeResult::kApplied);
+    EXPECT_EQ(recorder_.changes[0].old_value, "60");
 
     poll(controller, 500);  // above, 1 of 2
     EXPECT_EQ(live("net.ipv4.tcp_tw_reuse"), "2");
-    EXPECT_TRUE(recorder.rule_changes.empty());
+    EXPECT_TRUE(recorder_.rule_changes.empty());
     poll(controller, 500);  // above, 2 of 2: fires
     EXPECT_EQ(live("net.ipv4.tcp_tw_reuse"), "1");
-    ASSERT_EQ(recorder.rule_changes, std::vector<std::string>{"time-wait-pressure:active"});
+    ASSERT_EQ(recorder_.rule_changes, std::vector<std::string>{"time-wait-pressure:active"});
 
     const auto status = controller.status();
     EXPECT_EQ(status.profile, "web");
@@ -165,68 +180,56 @@ TEST_F(ControllerTest, PollAppliesBaselineThenFiresAndRevertsRuleWithNotificatio
     poll(controller, 10);
     poll(controller, 10);  // clear after 2 polls below: revert to the pre-fire value
     EXPECT_EQ(live("net.ipv4.tcp_tw_reuse"), "2");
-    EXPECT_EQ(recorder.rule_changes,
+    EXPECT_EQ(recorder_.rule_changes,
               (std::vector<std::string>{"time-wait-pressure:active", "time-wait-pressure:clear"}));
-    EXPECT_EQ(recorder.polls, (std::vector<std::uint64_t>{10, 500, 500, 10, 10}));
+    EXPECT_EQ(recorder_.polls, (std::vector<std::uint64_t>{10, 500, 500, 10, 10}));
 }
 
 TEST_F(ControllerTest, RevertRefusedByTheGateCooldownIsAppliedOnceTheCooldownEnds) {
-    auto applier = make_applier(ApplyMode::kEnforce, 60s);
-    Controller controller(census_, store_, clock_, *applier, config());
-    Recorder recorder;
-    controller.add_observer(&recorder);
-    ASSERT_TRUE(controller.start().has_value());
+    Controller& controller = start(ApplyMode::kEnforce, 60s);
     poll(controller, 500);
     poll(controller, 500);  // fires: tw_reuse 2 -> 1
     ASSERT_EQ(live("net.ipv4.tcp_tw_reuse"), "1");
     poll(controller, 10);
     poll(controller, 10);  // clears 4 s after the write: the gate's 60 s cooldown refuses
     EXPECT_EQ(live("net.ipv4.tcp_tw_reuse"), "1");
-    ASSERT_EQ(recorder.changes.back().result, ChangeResult::kRefused);
-    const auto records_before = recorder.changes.size();
+    ASSERT_EQ(recorder_.changes.back().result, ChangeResult::kRefused);
+    const auto records_before = recorder_.changes.size();
     for (int i = 0; i < 10; ++i) {
         poll(controller, 10);  // waiting: no new records, no writes
     }
-    EXPECT_EQ(recorder.changes.size(), records_before);
+    EXPECT_EQ(recorder_.changes.size(), records_before);
     EXPECT_EQ(live("net.ipv4.tcp_tw_reuse"), "1");
     clock_.advance(60s);
     poll(controller, 10);
     EXPECT_EQ(live("net.ipv4.tcp_tw_reuse"), "2");
-    EXPECT_EQ(recorder.changes.back().result, ChangeResult::kApplied);
-    EXPECT_EQ(recorder.changes.back().new_value, "2");
+    EXPECT_EQ(recorder_.changes.back().result, ChangeResult::kApplied);
+    EXPECT_EQ(recorder_.changes.back().new_value, "2");
     poll(controller, 10);
-    EXPECT_EQ(recorder.changes.size(), records_before + 1);  // applied once, not again
+    EXPECT_EQ(recorder_.changes.size(), records_before + 1);  // applied once, not again
 }
 
 TEST_F(ControllerTest, CensusErrorIsCountedReportedAndClearedByNextSuccess) {
-    auto applier = make_applier();
-    Controller controller(census_, store_, clock_, *applier, config());
-    Recorder recorder;
-    controller.add_observer(&recorder);
-    ASSERT_TRUE(controller.start().has_value());
+    Controller& controller = start();
     census_.push_error(Error{ErrorCode::kNetlink, "dump interrupted"});
     EXPECT_FALSE(controller.poll_once().has_value());
     EXPECT_EQ(controller.status().poll_errors, 1U);
     ASSERT_TRUE(controller.status().last_poll_error.has_value());
-    EXPECT_EQ(recorder.errors, std::vector<std::string>{"dump interrupted"});
+    EXPECT_EQ(recorder_.errors, std::vector<std::string>{"dump interrupted"});
     poll(controller, 1);
     EXPECT_FALSE(controller.status().last_poll_error.has_value());
     EXPECT_EQ(controller.status().polls, 1U);
 }
 
 TEST_F(ControllerTest, OutsideWriteIsReportedOnceAndNeverOverwritten) {
-    auto applier = make_applier();
-    Controller controller(census_, store_, clock_, *applier, config());
-    Recorder recorder;
-    controller.add_observer(&recorder);
-    ASSERT_TRUE(controller.start().has_value());
+    Controller& controller = start();
     poll(controller, 10);
     proc_.set("net.ipv4.tcp_fin_timeout", "15");  // the administrator
     poll(controller, 10);
     poll(controller, 10);
     EXPECT_EQ(live("net.ipv4.tcp_fin_timeout"), "15");
     int overridden = 0;
-    for (const auto& change : recorder.changes) {
+    for (const auto& change : recorder_.changes) {
         overridden += change.result == ChangeResult::kOverridden ? 1 : 0;
     }
     EXPECT_EQ(overridden, 1);
@@ -238,31 +241,25 @@ TEST_F(ControllerTest, OutsideWriteIsReportedOnceAndNeverOverwritten) {
     auto resumed = controller.resume("net.ipv4.tcp_fin_timeout");
     ASSERT_TRUE(resumed.has_value());
     EXPECT_EQ(resumed->result, ChangeResult::kResumed);
-    EXPECT_EQ(recorder.changes.back().result, ChangeResult::kResumed);
+    EXPECT_EQ(recorder_.changes.back().result, ChangeResult::kResumed);
 }
 
 TEST_F(ControllerTest, AdviceModeWritesNothingAndReportsAdvice) {
-    auto applier = make_applier(ApplyMode::kAdvise);
-    Controller controller(census_, store_, clock_, *applier, config(ApplyMode::kAdvise));
-    Recorder recorder;
-    controller.add_observer(&recorder);
-    ASSERT_TRUE(controller.start().has_value());
+    Controller& controller = start(ApplyMode::kAdvise);
     poll(controller, 500);
     poll(controller, 500);
     EXPECT_EQ(live("net.ipv4.tcp_fin_timeout"), "60");
     EXPECT_EQ(live("net.ipv4.tcp_tw_reuse"), "2");
     EXPECT_FALSE(std::filesystem::exists(state_.path() / "journal.json"));
-    ASSERT_FALSE(recorder.changes.empty());
-    for (const auto& change : recorder.changes) {
+    ASSERT_FALSE(recorder_.changes.empty());
+    for (const auto& change : recorder_.changes) {
         EXPECT_EQ(change.result, ChangeResult::kAdvised) << describe(change);
     }
     EXPECT_EQ(controller.status().mode, ApplyMode::kAdvise);
 }
 
 TEST_F(ControllerTest, RecentChangesRingIsBounded) {
-    auto applier = make_applier();
-    Controller controller(census_, store_, clock_, *applier, config());
-    ASSERT_TRUE(controller.start().has_value());
+    Controller& controller = start();
     for (int i = 0; i < 6; ++i) {
         poll(controller, 10);
         proc_.set("net.ipv4.tcp_fin_timeout", std::to_string(20 + i));
@@ -275,13 +272,9 @@ TEST_F(ControllerTest, RecentChangesRingIsBounded) {
 }
 
 TEST_F(ControllerTest, SetProfileDryRunAdvisesWithoutChangingAnything) {
-    auto applier = make_applier();
-    Controller controller(census_, store_, clock_, *applier, config());
-    Recorder recorder;
-    controller.add_observer(&recorder);
-    ASSERT_TRUE(controller.start().has_value());
+    Controller& controller = start();
     poll(controller, 10);
-    const auto changes_before = recorder.changes.size();
+    const auto changes_before = recorder_.changes.size();
 
     auto advised = controller.set_profile("calm", true);
     ASSERT_TRUE(advised.has_value());
@@ -291,21 +284,19 @@ TEST_F(ControllerTest, SetProfileDryRunAdvisesWithoutChangingAnything) {
     EXPECT_EQ(controller.profile().name, "web");
     EXPECT_EQ(controller.status().mode, ApplyMode::kEnforce);
     EXPECT_EQ(live("net.ipv4.tcp_fin_timeout"), "30");
-    EXPECT_EQ(recorder.changes.size(), changes_before);
-    EXPECT_TRUE(recorder.profiles.size() == 1U);  // only start()
+    EXPECT_EQ(recorder_.changes.size(), changes_before);
+    EXPECT_TRUE(recorder_.profiles.size() == 1U);  // only start()
 
     auto applied = controller.set_profile("calm", false);
     ASSERT_TRUE(applied.has_value());
     EXPECT_EQ(controller.profile().name, "calm");
     EXPECT_EQ(live("net.ipv4.tcp_fin_timeout"), "45");
-    EXPECT_EQ(recorder.profiles.back(), "calm");
+    EXPECT_EQ(recorder_.profiles.back(), "calm");
     EXPECT_EQ(controller.config().profile, "calm");
 }
 
 TEST_F(ControllerTest, SetProfileAndReloadKeepTheOldProfileOnError) {
-    auto applier = make_applier();
-    Controller controller(census_, store_, clock_, *applier, config());
-    ASSERT_TRUE(controller.start().has_value());
+    Controller& controller = start();
     EXPECT_FALSE(controller.set_profile("nope", false).has_value());
     EXPECT_EQ(controller.profile().name, "web");
 
@@ -334,20 +325,14 @@ TEST_F(ControllerTest, SetProfileAndReloadKeepTheOldProfileOnError) {
 }
 
 TEST_F(ControllerTest, StopWithRestorePolicyRollsBackAndKeepLeavesValues) {
-    {
-        auto applier = make_applier();
-        Controller controller(census_, store_, clock_, *applier, config());
-        ASSERT_TRUE(controller.start().has_value());
-        poll(controller, 10);
-        EXPECT_TRUE(controller.stop().empty());  // keep
-        EXPECT_EQ(live("net.ipv4.tcp_fin_timeout"), "30");
-    }
-    auto applier = make_applier();
+    Controller& keeping = start();
+    poll(keeping, 10);
+    EXPECT_TRUE(keeping.stop().empty());  // keep
+    EXPECT_EQ(live("net.ipv4.tcp_fin_timeout"), "30");
+
     auto c = config();
     c.stop_policy = StopPolicy::kRestore;
-    Controller controller(census_, store_, clock_, *applier, c);
-    ASSERT_TRUE(controller.start().has_value());
-    auto records = controller.stop();
+    auto records = start(c).stop();
     ASSERT_EQ(records.size(), 1U);
     EXPECT_EQ(records[0].result, ChangeResult::kRestored);
     EXPECT_EQ(live("net.ipv4.tcp_fin_timeout"), "60");

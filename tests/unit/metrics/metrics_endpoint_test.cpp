@@ -28,6 +28,18 @@ TEST(MetricsEndpoint, BracketedIpv6RoundTrips) {
     EXPECT_EQ((*parsed)->to_string(), "[::1]:9100");
 }
 
+TEST(MetricsEndpoint, Ipv6WildcardAndFullAddresses) {
+    for (const auto& [text, host] :
+         {std::pair{"[::]:9477", "::"}, std::pair{"[2001:db8::17]:80", "2001:db8::17"},
+          std::pair{"[::ffff:127.0.0.1]:9477", "::ffff:127.0.0.1"}}) {
+        const auto parsed = parse_metrics_endpoint(text);
+        ASSERT_TRUE(parsed.has_value() && parsed->has_value()) << text;
+        EXPECT_EQ((*parsed)->host, host);
+        EXPECT_TRUE((*parsed)->ipv6);
+        EXPECT_EQ((*parsed)->to_string(), text);
+    }
+}
+
 TEST(MetricsEndpoint, PortZeroIsAllowedForAKernelChosenPort) {
     const auto parsed = parse_metrics_endpoint("0.0.0.0:0");
     ASSERT_TRUE(parsed.has_value() && parsed->has_value());

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <set>
+#include <sstream>
 #include <string>
+#include <string_view>
 
 #include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
 
 namespace tcptune {
 namespace {
@@ -13,24 +16,26 @@ namespace {
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
-const MetricFamilyData& find_family(const std::vector<MetricFamilyData>& families,
-                                    const std::string& name) {
-    const auto it = std::find_if(families.begin(), families.end(),
-                                 [&](const MetricFamilyData& f) { return f.name == name; });
-    if (it == families.end()) {
-        throw std::runtime_error("no family " + name);
-    }
-    return *it;
+// What a scrape returns: the families in prometheus-cpp's text format.
+std::string exposition(const MetricsModel& model) {
+    return prometheus::TextSerializer{}.Serialize(model.families());
 }
 
-// Value of the one sample whose labels are exactly `labels`; throws when absent.
-double value_of(const MetricFamilyData& family, const std::vector<MetricLabel>& labels) {
-    for (const auto& sample : family.samples) {
-        if (sample.labels == labels) {
-            return sample.value;
+// The sample lines of family `name` (histograms: its _count, _sum and _bucket), in order.
+std::vector<std::string> series(const std::string& text, const std::string& name) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        if (line.size() > name.size() && line.rfind(name, 0) == 0 &&
+            std::string_view(" {_").find(line[name.size()]) != std::string_view::npos) {
+            lines.push_back(line);
         }
     }
-    throw std::runtime_error("no sample in " + family.name);
+    return lines;
+}
+
+bool has_line(const std::string& text, const std::string& line) {
+    return text.find("\n" + line + "\n") != std::string::npos;
 }
 
 CensusSnapshot snapshot_with(std::uint64_t time_wait, std::uint64_t established,
@@ -42,18 +47,70 @@ CensusSnapshot snapshot_with(std::uint64_t time_wait, std::uint64_t established,
     return s;
 }
 
+// Everything a scrape shows before the first poll, byte for byte.
+constexpr const char* kBeforeTheFirstPoll =
+    R"exposition(# HELP tcptune_build_info Always 1; the version label is the running tcptuned's version.
+# TYPE tcptune_build_info gauge
+tcptune_build_info{version="1.2.3"} 1
+# HELP tcptune_tcp_sockets TCP sockets in this network namespace by state (IPv4 and IPv6), from the last successful poll's sock_diag census; SYN_RECV includes request sockets.
+# TYPE tcptune_tcp_sockets gauge
+# HELP tcptune_poll_duration_seconds Wall time of each successful census poll (sock_diag dump and /proc/net reads), in seconds.
+# TYPE tcptune_poll_duration_seconds histogram
+tcptune_poll_duration_seconds_count 0
+tcptune_poll_duration_seconds_sum 0
+tcptune_poll_duration_seconds_bucket{le="0.0001"} 0
+tcptune_poll_duration_seconds_bucket{le="0.00025"} 0
+tcptune_poll_duration_seconds_bucket{le="0.0005"} 0
+tcptune_poll_duration_seconds_bucket{le="0.001"} 0
+tcptune_poll_duration_seconds_bucket{le="0.0025"} 0
+tcptune_poll_duration_seconds_bucket{le="0.005"} 0
+tcptune_poll_duration_seconds_bucket{le="0.01"} 0
+tcptune_poll_duration_seconds_bucket{le="0.025"} 0
+tcptune_poll_duration_seconds_bucket{le="0.05"} 0
+tcptune_poll_duration_seconds_bucket{le="0.1"} 0
+tcptune_poll_duration_seconds_bucket{le="0.25"} 0
+tcptune_poll_duration_seconds_bucket{le="0.5"} 0
+tcptune_poll_duration_seconds_bucket{le="1"} 0
+tcptune_poll_duration_seconds_bucket{le="2.5"} 0
+tcptune_poll_duration_seconds_bucket{le="5"} 0
+tcptune_poll_duration_seconds_bucket{le="10"} 0
+tcptune_poll_duration_seconds_bucket{le="+Inf"} 0
+# HELP tcptune_poll_errors_total Census polls that failed; counts and rules are stale while they fail.
+# TYPE tcptune_poll_errors_total counter
+tcptune_poll_errors_total 0
+# HELP tcptune_rule_active 1 while the active profile's rule is firing, 0 otherwise.
+# TYPE tcptune_rule_active gauge
+# HELP tcptune_rule_triggers_total Times the active profile's rule has fired (resets when the profile is switched or reloaded).
+# TYPE tcptune_rule_triggers_total counter
+# HELP tcptune_sysctl_value Live value of a sysctl tcptune manages or knows (its allowlist); integer pairs such as ip_local_port_range give two series, bound="low" and bound="high".
+# TYPE tcptune_sysctl_value gauge
+# HELP tcptune_sysctl_changes_total Sysctl changes by key and outcome since tcptuned started: applied, failed, skipped, advised, refused, overridden, restored, resumed.
+# TYPE tcptune_sysctl_changes_total counter
+# HELP tcptune_sysctl_overridden 1 when an administrator changed a key tcptune manages; tcptune leaves it alone until `tcptune resume KEY`.
+# TYPE tcptune_sysctl_overridden gauge
+# HELP tcptune_tcp_listen_overflows_total Times a full accept queue made the kernel drop a connection (TcpExt ListenOverflows in /proc/net/netstat, this network namespace).
+# TYPE tcptune_tcp_listen_overflows_total counter
+# HELP tcptune_tcp_listen_drops_total SYNs dropped by listening sockets for any reason, overflows included (TcpExt ListenDrops).
+# TYPE tcptune_tcp_listen_drops_total counter
+# HELP tcptune_tcp_syncookies_sent_total SYN cookies sent because a SYN queue was full, a sign of a SYN flood (TcpExt SyncookiesSent).
+# TYPE tcptune_tcp_syncookies_sent_total counter
+# HELP tcptune_tcp_syncookies_failed_total ACKs carrying an invalid SYN cookie (TcpExt SyncookiesFailed).
+# TYPE tcptune_tcp_syncookies_failed_total counter
+# HELP tcptune_tcp_timewait_overflows_total TIME_WAIT sockets the kernel could not create because net.ipv4.tcp_max_tw_buckets was reached (TcpExt TCPTimeWaitOverflow).
+# TYPE tcptune_tcp_timewait_overflows_total counter
+)exposition";
+
+TEST(MetricsModel, BeforeTheFirstPollTheExpositionIsExactlyThis) {
+    EXPECT_EQ(exposition(MetricsModel("1.2.3")), kBeforeTheFirstPoll);
+}
+
 TEST(MetricsModel, ExposesExactlyTheDesignMetricSetWithHelpText) {
     const MetricsModel model("1.2.3");
-    const auto families = model.families();
     std::vector<std::string> names;
-    for (const auto& f : families) {
+    for (const auto& f : model.families()) {
         names.push_back(f.name);
         EXPECT_FALSE(f.help.empty()) << f.name;
-        if (f.kind == MetricKind::kCounter) {
-            EXPECT_TRUE(f.name.ends_with("_total")) << f.name;
-        } else {
-            EXPECT_FALSE(f.name.ends_with("_total")) << f.name;
-        }
+        EXPECT_EQ(f.type == prometheus::MetricType::Counter, f.name.ends_with("_total")) << f.name;
     }
     const std::vector<std::string> expected = {
         "tcptune_build_info",
@@ -72,49 +129,32 @@ TEST(MetricsModel, ExposesExactlyTheDesignMetricSetWithHelpText) {
         "tcptune_tcp_timewait_overflows_total",
     };
     EXPECT_EQ(names, expected);
-    EXPECT_EQ(find_family(families, "tcptune_poll_duration_seconds").kind, MetricKind::kHistogram);
 }
 
-TEST(MetricsModel, BuildInfoCarriesTheVersion) {
-    const MetricsModel model("0.9.1");
-    const auto families = model.families();
-    EXPECT_EQ(value_of(find_family(families, "tcptune_build_info"), {{"version", "0.9.1"}}), 1.0);
-}
-
-TEST(MetricsModel, NoSocketCountsBeforeTheFirstPoll) {
-    const MetricsModel model("1");
-    const auto families = model.families();
-    EXPECT_TRUE(find_family(families, "tcptune_tcp_sockets").samples.empty());
-    EXPECT_TRUE(find_family(families, "tcptune_tcp_listen_overflows_total").samples.empty());
-    EXPECT_EQ(find_family(families, "tcptune_poll_duration_seconds").histogram->count, 0u);
-}
-
-TEST(MetricsModel, EveryStateIsExportedEvenWhenZero) {
+TEST(MetricsModel, EveryStateIsExportedEvenWhenZeroInTheKernelsOrder) {
     MetricsModel model("1");
     model.observe_poll(snapshot_with(1234, 7, milliseconds(3)));
-    const auto families = model.families();
-    const auto& sockets = find_family(families, "tcptune_tcp_sockets");
-    ASSERT_EQ(sockets.samples.size(), kTcpStateCount);
-    std::set<std::string> states;
-    for (const auto& sample : sockets.samples) {
-        ASSERT_EQ(sample.labels.size(), 1u);
-        EXPECT_EQ(sample.labels[0].name, "state");
-        states.insert(sample.labels[0].value);
-    }
-    EXPECT_EQ(states.size(), kTcpStateCount);
-    EXPECT_EQ(value_of(sockets, {{"state", "time_wait"}}), 1234.0);
-    EXPECT_EQ(value_of(sockets, {{"state", "established"}}), 7.0);
-    EXPECT_EQ(value_of(sockets, {{"state", "close_wait"}}), 0.0);
-    EXPECT_EQ(value_of(sockets, {{"state", "syn_recv"}}), 0.0);
+    EXPECT_EQ(series(exposition(model), "tcptune_tcp_sockets"),
+              (std::vector<std::string>{
+                  R"(tcptune_tcp_sockets{state="established"} 7)",
+                  R"(tcptune_tcp_sockets{state="syn_sent"} 0)",
+                  R"(tcptune_tcp_sockets{state="syn_recv"} 0)",
+                  R"(tcptune_tcp_sockets{state="fin_wait1"} 0)",
+                  R"(tcptune_tcp_sockets{state="fin_wait2"} 0)",
+                  R"(tcptune_tcp_sockets{state="time_wait"} 1234)",
+                  R"(tcptune_tcp_sockets{state="close"} 0)",
+                  R"(tcptune_tcp_sockets{state="close_wait"} 0)",
+                  R"(tcptune_tcp_sockets{state="last_ack"} 0)",
+                  R"(tcptune_tcp_sockets{state="listen"} 0)",
+                  R"(tcptune_tcp_sockets{state="closing"} 0)",
+              }));
 }
 
 TEST(MetricsModel, LatestPollWins) {
     MetricsModel model("1");
     model.observe_poll(snapshot_with(10, 0, milliseconds(1)));
     model.observe_poll(snapshot_with(3, 0, milliseconds(1)));
-    const auto families = model.families();
-    const auto& sockets = find_family(families, "tcptune_tcp_sockets");
-    EXPECT_EQ(value_of(sockets, {{"state", "time_wait"}}), 3.0);
+    EXPECT_TRUE(has_line(exposition(model), R"(tcptune_tcp_sockets{state="time_wait"} 3)"));
 }
 
 TEST(MetricsModel, NetstatCountersMirrorTheKernelValues) {
@@ -126,35 +166,42 @@ TEST(MetricsModel, NetstatCountersMirrorTheKernelValues) {
     s.netstat.syncookies_failed = 14;
     s.netstat.timewait_overflows = 15;
     model.observe_poll(s);
-    const auto families = model.families();
-    EXPECT_EQ(value_of(find_family(families, "tcptune_tcp_listen_overflows_total"), {}), 11.0);
-    EXPECT_EQ(value_of(find_family(families, "tcptune_tcp_listen_drops_total"), {}), 12.0);
-    EXPECT_EQ(value_of(find_family(families, "tcptune_tcp_syncookies_sent_total"), {}), 13.0);
-    EXPECT_EQ(value_of(find_family(families, "tcptune_tcp_syncookies_failed_total"), {}), 14.0);
-    EXPECT_EQ(value_of(find_family(families, "tcptune_tcp_timewait_overflows_total"), {}), 15.0);
+    const std::string text = exposition(model);
+    EXPECT_TRUE(has_line(text, "tcptune_tcp_listen_overflows_total 11")) << text;
+    EXPECT_TRUE(has_line(text, "tcptune_tcp_listen_drops_total 12")) << text;
+    EXPECT_TRUE(has_line(text, "tcptune_tcp_syncookies_sent_total 13")) << text;
+    EXPECT_TRUE(has_line(text, "tcptune_tcp_syncookies_failed_total 14")) << text;
+    EXPECT_TRUE(has_line(text, "tcptune_tcp_timewait_overflows_total 15")) << text;
 }
 
-TEST(MetricsModel, PollDurationHistogramCountsEachPoll) {
+TEST(MetricsModel, PollDurationHistogramCountsEachPollInItsLeBucket) {
     MetricsModel model("1");
     model.observe_poll(snapshot_with(0, 0, microseconds(50)));          // below the first bound
     model.observe_poll(snapshot_with(0, 0, milliseconds(1)));           // exactly on a bound
     model.observe_poll(snapshot_with(0, 0, milliseconds(300)));         // mid-range
     model.observe_poll(snapshot_with(0, 0, std::chrono::seconds(20)));  // past the last bound
-    const auto h = *find_family(model.families(), "tcptune_poll_duration_seconds").histogram;
-    ASSERT_EQ(h.upper_bounds, poll_duration_buckets());
-    ASSERT_EQ(h.cumulative_counts.size(), h.upper_bounds.size());
-    auto cumulative_at = [&](double bound) {
-        const auto it = std::find(h.upper_bounds.begin(), h.upper_bounds.end(), bound);
-        return h.cumulative_counts[static_cast<std::size_t>(it - h.upper_bounds.begin())];
-    };
-    EXPECT_EQ(cumulative_at(0.0001), 1u);
-    EXPECT_EQ(cumulative_at(0.0005), 1u);
-    EXPECT_EQ(cumulative_at(0.001), 2u);
-    EXPECT_EQ(cumulative_at(0.25), 2u);
-    EXPECT_EQ(cumulative_at(0.5), 3u);
-    EXPECT_EQ(cumulative_at(10.0), 3u);
-    EXPECT_EQ(h.count, 4u);
-    EXPECT_NEAR(h.sum, 0.00005 + 0.001 + 0.3 + 20.0, 1e-9);
+    EXPECT_EQ(series(exposition(model), "tcptune_poll_duration_seconds"),
+              (std::vector<std::string>{
+                  "tcptune_poll_duration_seconds_count 4",
+                  "tcptune_poll_duration_seconds_sum 20.30105",
+                  R"(tcptune_poll_duration_seconds_bucket{le="0.0001"} 1)",
+                  R"(tcptune_poll_duration_seconds_bucket{le="0.00025"} 1)",
+                  R"(tcptune_poll_duration_seconds_bucket{le="0.0005"} 1)",
+                  R"(tcptune_poll_duration_seconds_bucket{le="0.001"} 2)",
+                  R"(tcptune_poll_duration_seconds_bucket{le="0.0025"} 2)",
+                  R"(tcptune_poll_duration_seconds_bucket{le="0.005"} 2)",
+                  R"(tcptune_poll_duration_seconds_bucket{le="0.01"} 2)",
+                  R"(tcptune_poll_duration_seconds_bucket{le="0.025"} 2)",
+                  R"(tcptune_poll_duration_seconds_bucket{le="0.05"} 2)",
+                  R"(tcptune_poll_duration_seconds_bucket{le="0.1"} 2)",
+                  R"(tcptune_poll_duration_seconds_bucket{le="0.25"} 2)",
+                  R"(tcptune_poll_duration_seconds_bucket{le="0.5"} 3)",
+                  R"(tcptune_poll_duration_seconds_bucket{le="1"} 3)",
+                  R"(tcptune_poll_duration_seconds_bucket{le="2.5"} 3)",
+                  R"(tcptune_poll_duration_seconds_bucket{le="5"} 3)",
+                  R"(tcptune_poll_duration_seconds_bucket{le="10"} 3)",
+                  R"(tcptune_poll_duration_seconds_bucket{le="+Inf"} 4)",
+              }));
 }
 
 TEST(MetricsModel, PollDurationBucketsSpan100MicrosecondsTo10Seconds) {
@@ -166,22 +213,20 @@ TEST(MetricsModel, PollDurationBucketsSpan100MicrosecondsTo10Seconds) {
     EXPECT_EQ(std::adjacent_find(b.begin(), b.end()), b.end());
 }
 
-TEST(MetricsModel, HistogramWithUnsortedBoundsStillBucketsCorrectly) {
-    Histogram h({1.0, 0.1});
-    h.observe(0.5);
-    const auto data = h.data();
-    EXPECT_EQ(data.upper_bounds, (std::vector<double>{0.1, 1.0}));
-    EXPECT_EQ(data.cumulative_counts, (std::vector<std::uint64_t>{0, 1}));
-}
-
 TEST(MetricsModel, SysctlValueSamplesSplitPairsAndSkipText) {
-    EXPECT_EQ(sysctl_value_samples("net.ipv4.tcp_fin_timeout", "30"),
-              (std::vector<MetricSample>{{{{"key", "net.ipv4.tcp_fin_timeout"}}, 30.0}}));
-    EXPECT_EQ(sysctl_value_samples("net.ipv4.ip_local_port_range", "32768\t60999"),
-              (std::vector<MetricSample>{
-                  {{{"key", "net.ipv4.ip_local_port_range"}, {"bound", "low"}}, 32768.0},
-                  {{{"key", "net.ipv4.ip_local_port_range"}, {"bound", "high"}}, 60999.0},
-              }));
+    const auto one = sysctl_value_samples("net.ipv4.tcp_fin_timeout", "30");
+    ASSERT_EQ(one.size(), 1u);
+    ASSERT_EQ(one[0].label.size(), 1u);
+    EXPECT_EQ(one[0].label[0].name, "key");
+    EXPECT_EQ(one[0].label[0].value, "net.ipv4.tcp_fin_timeout");
+    EXPECT_EQ(one[0].gauge.value, 30.0);
+    const auto pair = sysctl_value_samples("net.ipv4.ip_local_port_range", "32768\t60999");
+    ASSERT_EQ(pair.size(), 2u);
+    EXPECT_EQ(pair[0].label[1].name, "bound");
+    EXPECT_EQ(pair[0].label[1].value, "low");
+    EXPECT_EQ(pair[0].gauge.value, 32768.0);
+    EXPECT_EQ(pair[1].label[1].value, "high");
+    EXPECT_EQ(pair[1].gauge.value, 60999.0);
     EXPECT_TRUE(sysctl_value_samples("k", "").empty());
     EXPECT_TRUE(sysctl_value_samples("k", "cubic").empty());
     EXPECT_TRUE(sysctl_value_samples("k", "1 2 3").empty());
@@ -215,14 +260,15 @@ ControllerStatus status_with_rules_and_sysctls() {
 TEST(MetricsModel, RulesAndPollErrorsComeFromTheStatus) {
     MetricsModel model("1");
     model.set_status(status_with_rules_and_sysctls());
-    const auto families = model.families();
-    const auto& active = find_family(families, "tcptune_rule_active");
-    EXPECT_EQ(value_of(active, {{"rule", "time-wait-pressure"}}), 1.0);
-    EXPECT_EQ(value_of(active, {{"rule", "close-wait-leak"}}), 0.0);
-    const auto& triggers = find_family(families, "tcptune_rule_triggers_total");
-    EXPECT_EQ(value_of(triggers, {{"rule", "time-wait-pressure"}}), 2.0);
-    EXPECT_EQ(value_of(triggers, {{"rule", "close-wait-leak"}}), 0.0);
-    EXPECT_EQ(value_of(find_family(families, "tcptune_poll_errors_total"), {}), 4.0);
+    const std::string text = exposition(model);
+    EXPECT_EQ(series(text, "tcptune_rule_active"),
+              (std::vector<std::string>{R"(tcptune_rule_active{rule="time-wait-pressure"} 1)",
+                                        R"(tcptune_rule_active{rule="close-wait-leak"} 0)"}));
+    EXPECT_EQ(
+        series(text, "tcptune_rule_triggers_total"),
+        (std::vector<std::string>{R"(tcptune_rule_triggers_total{rule="time-wait-pressure"} 2)",
+                                  R"(tcptune_rule_triggers_total{rule="close-wait-leak"} 0)"}));
+    EXPECT_TRUE(has_line(text, "tcptune_poll_errors_total 4")) << text;
 }
 
 TEST(MetricsModel, ASwitchedProfileDropsTheOldRules) {
@@ -233,27 +279,27 @@ TEST(MetricsModel, ASwitchedProfileDropsTheOldRules) {
     r.name = "syn-flood";
     other.rules = {r};
     model.set_status(other);
-    const auto families = model.families();
-    const auto& active = find_family(families, "tcptune_rule_active");
-    ASSERT_EQ(active.samples.size(), 1u);
-    EXPECT_EQ(active.samples[0].labels[0].value, "syn-flood");
+    EXPECT_EQ(series(exposition(model), "tcptune_rule_active"),
+              std::vector<std::string>{R"(tcptune_rule_active{rule="syn-flood"} 0)"});
 }
 
 TEST(MetricsModel, SysctlValuesAndOverridesFollowTheStatus) {
     MetricsModel model("1");
     model.set_status(status_with_rules_and_sysctls());
-    const auto families = model.families();
-    const auto& values = find_family(families, "tcptune_sysctl_value");
-    EXPECT_EQ(value_of(values, {{"key", "net.ipv4.tcp_fin_timeout"}}), 30.0);
-    EXPECT_EQ(value_of(values, {{"key", "net.ipv4.tcp_tw_reuse"}}), 0.0);
-    EXPECT_EQ(value_of(values, {{"key", "net.ipv4.ip_local_port_range"}, {"bound", "low"}}),
-              1024.0);
-    EXPECT_EQ(value_of(values, {{"key", "net.ipv4.ip_local_port_range"}, {"bound", "high"}}),
-              65000.0);
-    const auto& overridden = find_family(families, "tcptune_sysctl_overridden");
-    EXPECT_EQ(value_of(overridden, {{"key", "net.ipv4.tcp_tw_reuse"}}), 1.0);
-    EXPECT_EQ(value_of(overridden, {{"key", "net.ipv4.tcp_fin_timeout"}}), 0.0);
-    EXPECT_EQ(value_of(overridden, {{"key", "net.ipv4.ip_local_port_range"}}), 0.0);
+    const std::string text = exposition(model);
+    EXPECT_EQ(series(text, "tcptune_sysctl_value"),
+              (std::vector<std::string>{
+                  R"(tcptune_sysctl_value{key="net.ipv4.tcp_fin_timeout"} 30)",
+                  R"(tcptune_sysctl_value{key="net.ipv4.tcp_tw_reuse"} 0)",
+                  R"(tcptune_sysctl_value{key="net.ipv4.ip_local_port_range",bound="low"} 1024)",
+                  R"(tcptune_sysctl_value{key="net.ipv4.ip_local_port_range",bound="high"} 65000)",
+              }));
+    EXPECT_EQ(series(text, "tcptune_sysctl_overridden"),
+              (std::vector<std::string>{
+                  R"(tcptune_sysctl_overridden{key="net.ipv4.tcp_fin_timeout"} 0)",
+                  R"(tcptune_sysctl_overridden{key="net.ipv4.tcp_tw_reuse"} 1)",
+                  R"(tcptune_sysctl_overridden{key="net.ipv4.ip_local_port_range"} 0)",
+              }));
 }
 
 TEST(MetricsModel, OtherRegistryValuesFillInWithoutDuplicatingStatusKeys) {
@@ -261,19 +307,16 @@ TEST(MetricsModel, OtherRegistryValuesFillInWithoutDuplicatingStatusKeys) {
     model.set_status(status_with_rules_and_sysctls());
     model.set_other_sysctl_values({{"net.ipv4.tcp_max_tw_buckets", "262144"},
                                    {"net.ipv4.tcp_fin_timeout", "60"}});  // status says 30
-    const auto families = model.families();
-    const auto& values = find_family(families, "tcptune_sysctl_value");
-    EXPECT_EQ(value_of(values, {{"key", "net.ipv4.tcp_max_tw_buckets"}}), 262144.0);
-    EXPECT_EQ(value_of(values, {{"key", "net.ipv4.tcp_fin_timeout"}}), 30.0);
-    EXPECT_EQ(std::count_if(values.samples.begin(), values.samples.end(),
-                            [](const MetricSample& s) {
-                                return s.labels[0].value == "net.ipv4.tcp_fin_timeout";
-                            }),
+    const std::string text = exposition(model);
+    const auto values = series(text, "tcptune_sysctl_value");
+    EXPECT_EQ(values.back(), R"(tcptune_sysctl_value{key="net.ipv4.tcp_max_tw_buckets"} 262144)");
+    EXPECT_EQ(std::count(values.begin(), values.end(),
+                         R"(tcptune_sysctl_value{key="net.ipv4.tcp_fin_timeout"} 30)"),
               1);
+    EXPECT_EQ(values.size(), 5u);
     // Known-but-unmanaged keys are not "overridden" candidates.
-    const auto& overridden = find_family(families, "tcptune_sysctl_overridden");
-    EXPECT_THROW(value_of(overridden, {{"key", "net.ipv4.tcp_max_tw_buckets"}}),
-                 std::runtime_error);
+    EXPECT_EQ(text.find(R"(tcptune_sysctl_overridden{key="net.ipv4.tcp_max_tw_buckets"})"),
+              std::string::npos);
 }
 
 TEST(MetricsModel, ChangesAreCountedByKeyAndResultFromZero) {
@@ -287,13 +330,16 @@ TEST(MetricsModel, ChangesAreCountedByKeyAndResultFromZero) {
     ChangeRecord failed = applied;
     failed.result = ChangeResult::kFailed;
     model.count_change(failed);
-    const auto families = model.families();
-    const auto& changes = find_family(families, "tcptune_sysctl_changes_total");
-    EXPECT_EQ(value_of(changes, {{"key", "net.ipv4.tcp_fin_timeout"}, {"result", "applied"}}), 2.0);
-    EXPECT_EQ(value_of(changes, {{"key", "net.ipv4.tcp_fin_timeout"}, {"result", "failed"}}), 1.0);
+    const std::string text = exposition(model);
+    EXPECT_TRUE(has_line(
+        text,
+        R"(tcptune_sysctl_changes_total{key="net.ipv4.tcp_fin_timeout",result="applied"} 2)"));
+    EXPECT_TRUE(has_line(
+        text, R"(tcptune_sysctl_changes_total{key="net.ipv4.tcp_fin_timeout",result="failed"} 1)"));
     // Pre-seeded so the first failure is an increase, not a new series.
-    EXPECT_EQ(value_of(changes, {{"key", "net.ipv4.tcp_tw_reuse"}, {"result", "failed"}}), 0.0);
-    EXPECT_EQ(changes.samples.size(), 3 * all_change_results().size());
+    EXPECT_TRUE(has_line(
+        text, R"(tcptune_sysctl_changes_total{key="net.ipv4.tcp_tw_reuse",result="failed"} 0)"));
+    EXPECT_EQ(series(text, "tcptune_sysctl_changes_total").size(), 3 * kAllChangeResults.size());
 }
 
 TEST(MetricsModel, ChangeKeysOutsideTheRegistryShareOneLabelValue) {
@@ -304,20 +350,20 @@ TEST(MetricsModel, ChangeKeysOutsideTheRegistryShareOneLabelValue) {
     model.count_change(odd);
     odd.key = "net.ipv4.made_up_2";
     model.count_change(odd);
-    const auto families = model.families();
-    const auto& changes = find_family(families, "tcptune_sysctl_changes_total");
-    ASSERT_EQ(changes.samples.size(), 1u);
-    EXPECT_EQ(value_of(changes, {{"key", "other"}, {"result", "refused"}}), 2.0);
+    EXPECT_EQ(series(exposition(model), "tcptune_sysctl_changes_total"),
+              std::vector<std::string>{
+                  R"(tcptune_sysctl_changes_total{key="other",result="refused"} 2)"});
 }
 
 TEST(MetricsModel, EveryChangeResultHasADistinctLabelValue) {
     std::set<std::string> names;
-    for (const auto result : all_change_results()) {
+    for (const auto result : kAllChangeResults) {
         const std::string name(to_string(result));
         EXPECT_FALSE(name.empty());
+        EXPECT_EQ(parse_change_result(name), result);
         names.insert(name);
     }
-    EXPECT_EQ(names.size(), all_change_results().size());
+    EXPECT_EQ(names.size(), kAllChangeResults.size());
     EXPECT_TRUE(names.count("applied") == 1 && names.count("failed") == 1);
 }
 

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/files.hpp"
+
 #include "tcptune/apply/sysctl_registry.hpp"
 #include "tcptune/profile/profile_resolver.hpp"
 
@@ -15,17 +17,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 const fs::path kSource = TCPTUNE_SOURCE_DIR;
 
 TEST(ProfileFormatDocs, ExamplesAreTheValidatedTestProfiles) {
-    const std::string doc = read_file(kSource / "docs" / "profile-format.md");
+    const std::string doc = test::read_text(kSource / "docs" / "profile-format.md");
     ASSERT_FALSE(doc.empty());
     const std::string marker = "<!-- example: ";
     int examples = 0;
@@ -38,7 +33,7 @@ TEST(ProfileFormatDocs, ExamplesAreTheValidatedTestProfiles) {
         const std::size_t body = block + 8;
         const std::size_t end = doc.find("```", body);
         const std::string shown = doc.substr(body, end - body);
-        EXPECT_EQ(shown, read_file(kSource / path)) << path << " differs from the docs";
+        EXPECT_EQ(shown, test::read_text(kSource / path)) << path << " differs from the docs";
         auto resolved = resolve_profile_file(kSource / path, {kSource / "profiles"});
         EXPECT_TRUE(resolved.has_value()) << path;
         ++examples;
@@ -47,7 +42,7 @@ TEST(ProfileFormatDocs, ExamplesAreTheValidatedTestProfiles) {
 }
 
 TEST(ProfileFormatDocs, RegistryTableMatchesTheCode) {
-    const std::string doc = read_file(kSource / "docs" / "profile-format.md");
+    const std::string doc = test::read_text(kSource / "docs" / "profile-format.md");
     for (const SysctlSpec& spec : all_sysctls()) {
         const std::string row = "| `" + std::string(spec.key) + "` |";
         const std::size_t at = doc.find(row);

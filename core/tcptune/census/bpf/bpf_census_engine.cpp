@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -96,8 +95,9 @@ tl::unexpected<Error> load_failure(std::string message) {
     return make_error(ErrorCode::kIo, std::move(message));
 }
 
-std::string errno_text(int err) {
-    return std::strerror(err < 0 ? -err : err);
+// libbpf returns -errno.
+std::string error_text(int err) {
+    return errno_text(err < 0 ? -err : err);
 }
 
 bool permission_error(int err) {
@@ -160,7 +160,7 @@ struct BpfCensusEngine::Impl {
         if (bpf_map_update_elem(grace_fd, &slot, &grace_inner_fd, BPF_ANY) != 0) {
             const int err = errno;
             return make_error(ErrorCode::kIo, "bpf census: grace period (map-in-map update): " +
-                                                  errno_text(err));
+                                                  error_text(err));
         }
         return {};
     }
@@ -175,7 +175,7 @@ struct BpfCensusEngine::Impl {
         if (bpf_prog_test_run_opts(prog_fd, &run) != 0) {
             const int err = errno;
             return make_error(ErrorCode::kIo,
-                              "bpf census: running a program on demand: " + errno_text(err));
+                              "bpf census: running a program on demand: " + error_text(err));
         }
         return static_cast<int>(run.retval);
     }
@@ -194,7 +194,7 @@ struct BpfCensusEngine::Impl {
         }
         if (errno != ENOENT) {
             const int err = errno;
-            return make_error(ErrorCode::kIo, "bpf census: walking a map: " + errno_text(err));
+            return make_error(ErrorCode::kIo, "bpf census: walking a map: " + error_text(err));
         }
         return keys;
     }
@@ -206,7 +206,7 @@ struct BpfCensusEngine::Impl {
                 return KernelStateCounts{};
             }
             const int err = errno;
-            return make_error(ErrorCode::kIo, "bpf census: reading counters: " + errno_text(err));
+            return make_error(ErrorCode::kIo, "bpf census: reading counters: " + error_text(err));
         }
         return sum_per_cpu(per_cpu, cpus);
     }
@@ -235,7 +235,7 @@ Result<std::unique_ptr<BpfCensusEngine>> BpfCensusEngine::load(BpfEngineOptions 
     impl->skel = tcp_census__open();
     if (impl->skel == nullptr) {
         const int err = errno;
-        return load_failure("cannot open the bpf program: " + errno_text(err));
+        return load_failure("cannot open the bpf program: " + error_text(err));
     }
     impl->skel->rodata->force_reject = options.force_verifier_reject ? 1U : 0U;
     // Run on demand only (BPF_PROG_TEST_RUN), never attached.
@@ -254,7 +254,7 @@ Result<std::unique_ptr<BpfCensusEngine>> BpfCensusEngine::load(BpfEngineOptions 
             return load_failure(kNeedCaps);
         }
         return load_failure("cannot load the bpf program into kernel " + kernel_release() + ": " +
-                            errno_text(err));
+                            error_text(err));
     }
     if (const int err = tcp_census__attach(impl->skel); err != 0) {
         if (permission_error(err)) {
@@ -264,13 +264,13 @@ Result<std::unique_ptr<BpfCensusEngine>> BpfCensusEngine::load(BpfEngineOptions 
             return load_failure("tracepoint sock:inet_sock_set_state not found (kernel " +
                                 kernel_release() + " too old?)");
         }
-        return load_failure("cannot attach to sock:inet_sock_set_state: " + errno_text(err));
+        return load_failure("cannot attach to sock:inet_sock_set_state: " + error_text(err));
     }
 
     auto& s = *impl->skel;
     const int cpus = libbpf_num_possible_cpus();
     if (cpus <= 0) {
-        return load_failure("cannot tell the number of possible CPUs: " + errno_text(cpus));
+        return load_failure("cannot tell the number of possible CPUs: " + error_text(cpus));
     }
     impl->cpus = static_cast<std::size_t>(cpus);
     impl->deltas_fd = bpf_map__fd(s.maps.state_deltas);
@@ -389,7 +389,7 @@ Result<LostEvents> BpfCensusEngine::lost_events() {
         if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
             const int err = errno;
             return make_error(ErrorCode::kIo,
-                              "bpf census: reading program info: " + errno_text(err));
+                              "bpf census: reading program info: " + error_text(err));
         }
         lost.recursion_misses += info.recursion_misses;
     }
