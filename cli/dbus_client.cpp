@@ -136,9 +136,18 @@ DaemonClient::~DaemonClient() = default;
 
 DaemonStatus DaemonClient::status() {
     const auto t = call([&] { return proxy_->GetStatus(); });
-    DaemonStatus status{std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t),
-                        std::get<4>(t), std::get<5>(t), std::get<6>(t), std::get<7>(t),
-                        std::get<8>(t), std::get<9>(t), {},             {}};
+    DaemonStatus status{std::get<0>(t),
+                        std::get<1>(t),
+                        std::get<2>(t),
+                        std::get<3>(t),
+                        std::get<4>(t),
+                        std::get<5>(t),
+                        std::get<6>(t),
+                        std::get<7>(t),
+                        std::get<8>(t),
+                        std::get<9>(t),
+                        {},
+                        {}};
     status.census_engine = call([&] { return proxy_->CensusEngine(); });
     status.census_engine_note = call([&] { return proxy_->CensusEngineNote(); });
     return status;

@@ -167,8 +167,9 @@ Result<void> DaemonRuntime::reload() {
     }
     if (next->census_engine != options_.census_engine ||
         next->census_reconcile_interval != options_.census_reconcile_interval) {
-        spdlog::warn("census_engine / census_reconcile_interval changed: take effect at the "
-                     "next restart");
+        spdlog::warn(
+            "census_engine / census_reconcile_interval changed: take effect at the "
+            "next restart");
     }
     set_log_level(next->log_level);
     // Keep what cannot change live, so the warnings repeat on the next reload.

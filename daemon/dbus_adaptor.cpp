@@ -481,8 +481,7 @@ std::string Manager1Adaptor::CensusEngine() {
 std::string Manager1Adaptor::CensusEngineNote() {
     return guarded("CensusEngineNote", [&] {
         const auto status = controller_.status();
-        return status.last_snapshot ? status.last_snapshot->engine.fallback_reason
-                                    : std::string();
+        return status.last_snapshot ? status.last_snapshot->engine.fallback_reason : std::string();
     });
 }
 

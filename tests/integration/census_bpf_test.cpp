@@ -36,13 +36,13 @@ using namespace std::chrono_literals;
 using test::IpFamily;
 using test::SocketFactory;
 
-#define TCPTUNE_REQUIRE_BPF_ENGINE()                                                  \
-    do {                                                                              \
-        TCPTUNE_REQUIRE_PRIVATE_NETNS();                                              \
-        if (!bpf_census_engine_built_in()) {                                          \
+#define TCPTUNE_REQUIRE_BPF_ENGINE()                                                   \
+    do {                                                                               \
+        TCPTUNE_REQUIRE_PRIVATE_NETNS();                                               \
+        if (!bpf_census_engine_built_in()) {                                           \
             GTEST_SKIP() << "this build has no bpf census engine (TCPTUNE_BPF=OFF or " \
-                            "clang/bpftool/libbpf/BTF missing at configure time)";    \
-        }                                                                             \
+                            "clang/bpftool/libbpf/BTF missing at configure time)";     \
+        }                                                                              \
     } while (0)
 
 std::unique_ptr<BpfCensusSource> open_engine() {

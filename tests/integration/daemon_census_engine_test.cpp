@@ -98,8 +98,8 @@ class DaemonCensusEngineTest : public ::testing::Test {
         StateCounts expected = factory.expected();
         expected[TcpState::kListen] += 1;
         for (TcpState s : kAllTcpStates) {
-            const std::string series = "tcptune_tcp_sockets{state=\"" +
-                                       std::string(state_name(s)) + "\"}";
+            const std::string series =
+                "tcptune_tcp_sockets{state=\"" + std::string(state_name(s)) + "\"}";
             EXPECT_EQ(wait_for_series(series, static_cast<double>(expected[s])),
                       static_cast<double>(expected[s]))
                 << series;

@@ -121,8 +121,7 @@ Result<CensusSnapshot> BpfCensusSource::poll() {
     for (std::size_t i = 0; i < kKernelStateSlots; ++i) {
         full_sockets[i] = offset_[i] + deltas[i];
     }
-    snapshot.counts =
-        engine_state_counts(full_sockets, queues.requests, snapshot.sockstat.tcp_tw);
+    snapshot.counts = engine_state_counts(full_sockets, queues.requests, snapshot.sockstat.tcp_tw);
     report_.lost_events = lost->total();
     snapshot.engine = report_;
     snapshot.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(

@@ -21,8 +21,8 @@ std::string_view to_string(CensusEngineKind kind) {
 }
 
 Result<CensusEngineChoice> parse_census_engine(std::string_view text) {
-    for (auto choice : {CensusEngineChoice::kAuto, CensusEngineChoice::kBpf,
-                        CensusEngineChoice::kNetlink}) {
+    for (auto choice :
+         {CensusEngineChoice::kAuto, CensusEngineChoice::kBpf, CensusEngineChoice::kNetlink}) {
         if (text == to_string(choice)) {
             return choice;
         }

@@ -52,10 +52,10 @@ Result<OpenedCensus> open_census(const CensusEngineOptions& options) {
     if (!netlink) {
         return tl::unexpected(netlink.error());
     }
-    opened.source = opened.fallback_reason.empty()
-                        ? std::move(*netlink)
-                        : std::make_unique<FallbackCensusSource>(std::move(*netlink),
-                                                                 opened.fallback_reason);
+    opened.source =
+        opened.fallback_reason.empty()
+            ? std::move(*netlink)
+            : std::make_unique<FallbackCensusSource>(std::move(*netlink), opened.fallback_reason);
     return opened;
 }
 

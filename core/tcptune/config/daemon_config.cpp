@@ -143,10 +143,8 @@ Result<std::chrono::milliseconds> parse_reconcile_interval(std::string_view text
 namespace {
 
 constexpr std::array<std::string_view, 11> kConfigKeys = {
-    "profile",     "profile_dirs",  "state_dir",
-    "interval",    "metrics_address", "bus",
-    "advise",      "log_level",     "stop_policy",
-    "census_engine", "census_reconcile_interval"};
+    "profile", "profile_dirs", "state_dir",   "interval",      "metrics_address",          "bus",
+    "advise",  "log_level",    "stop_policy", "census_engine", "census_reconcile_interval"};
 
 std::string at(std::string_view source, const YAML::Mark& mark) {
     return std::string(source) + ":" + std::to_string(mark.line + 1) + ":" +

@@ -16,8 +16,7 @@ prometheus::MetricFamily make_family(std::string name, MetricType type, std::str
 }
 
 prometheus::ClientMetric sample(MetricType type,
-                                std::vector<prometheus::ClientMetric::Label> labels,
-                                double value) {
+                                std::vector<prometheus::ClientMetric::Label> labels, double value) {
     prometheus::ClientMetric metric;
     metric.label = std::move(labels);
     if (type == MetricType::Counter) {
@@ -39,10 +38,10 @@ std::vector<prometheus::MetricFamily> census_engine_families(
         make_family("tcptune_census_reconciliations_total", MetricType::Counter,
                     "Times the bpf census engine was checked against (and corrected by) a full "
                     "sock_diag dump, the seeding included; 0 with the netlink engine.");
-    auto drift = make_family(
-        "tcptune_census_drift_sockets", MetricType::Gauge,
-        "Engine count minus a full dump's, per state, found by the bpf engine's last "
-        "reconciliation (then corrected); states the bpf program counts. 0 is exact.");
+    auto drift =
+        make_family("tcptune_census_drift_sockets", MetricType::Gauge,
+                    "Engine count minus a full dump's, per state, found by the bpf engine's last "
+                    "reconciliation (then corrected); states the bpf program counts. 0 is exact.");
     auto lost = make_family("tcptune_census_lost_events_total", MetricType::Counter,
                             "State changes the bpf census engine could not count (kernel "
                             "recursion guard, full maps); any make it reconcile early.");

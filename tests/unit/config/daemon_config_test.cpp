@@ -61,6 +61,8 @@ bus: session
 advise: true
 log_level: debug
 stop_policy: restore
+census_engine: netlink
+census_reconcile_interval: 90s
 )",
                                       "tcptune.yaml");
     ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
@@ -73,6 +75,40 @@ stop_policy: restore
     EXPECT_TRUE(parsed->advise);
     EXPECT_EQ(parsed->log_level, LogLevel::kDebug);
     EXPECT_EQ(parsed->stop_policy, StopPolicy::kRestore);
+    EXPECT_EQ(parsed->census_engine, CensusEngineChoice::kNetlink);
+    EXPECT_EQ(parsed->census_reconcile_interval, 90000ms);
+}
+
+TEST(DaemonConfigTest, CensusEngineAndReconcileInterval) {
+    EXPECT_EQ(parse_census_engine("auto"), CensusEngineChoice::kAuto);
+    EXPECT_EQ(parse_census_engine("bpf"), CensusEngineChoice::kBpf);
+    EXPECT_EQ(parse_census_engine("netlink"), CensusEngineChoice::kNetlink);
+    EXPECT_FALSE(parse_census_engine("ebpf").has_value());
+    EXPECT_EQ(to_string(CensusEngineChoice::kAuto), "auto");
+    EXPECT_EQ(DaemonOptions{}.census_engine, CensusEngineChoice::kAuto);
+    EXPECT_EQ(DaemonOptions{}.census_reconcile_interval, std::chrono::minutes(5));
+
+    EXPECT_EQ(parse_reconcile_interval("10s"), 10000ms);
+    EXPECT_EQ(parse_reconcile_interval("24h"), std::chrono::hours(24));
+    EXPECT_FALSE(parse_reconcile_interval("9s").has_value());
+    EXPECT_FALSE(parse_reconcile_interval("25h").has_value());
+    EXPECT_FALSE(parse_reconcile_interval("300").has_value());  // a unit is required
+
+    auto bad = parse_daemon_config("census_engine: fast\n", "tcptune.yaml");
+    ASSERT_FALSE(bad.has_value());
+    EXPECT_EQ(bad.error().message.rfind("tcptune.yaml:1:16: unknown census engine", 0), 0U)
+        << bad.error().message;
+
+    // The flag wins over the file.
+    test::TempDir dir;
+    const auto file = dir.path() / "tcptune.yaml";
+    std::ofstream(file) << "census_engine: netlink\n";
+    DaemonOverrides flags;
+    flags.config_file = file;
+    flags.census_engine = CensusEngineChoice::kBpf;
+    auto options = load_daemon_options(flags);
+    ASSERT_TRUE(options.has_value()) << options.error().message;
+    EXPECT_EQ(options->census_engine, CensusEngineChoice::kBpf);
 }
 
 TEST(DaemonConfigTest, EmptyFileKeepsTheBase) {

@@ -128,8 +128,9 @@ std::string missing_capabilities() {
     return bpf ? "CAP_PERFMON" : "CAP_BPF";
 }
 
-constexpr const char* kNeedCaps = "permission denied: the bpf census engine needs CAP_BPF and "
-                                  "CAP_PERFMON (or CAP_SYS_ADMIN)";
+constexpr const char* kNeedCaps =
+    "permission denied: the bpf census engine needs CAP_BPF and "
+    "CAP_PERFMON (or CAP_SYS_ADMIN)";
 
 }  // namespace
 
@@ -159,8 +160,8 @@ struct BpfCensusEngine::Impl {
         const std::uint32_t slot = 0;
         if (bpf_map_update_elem(grace_fd, &slot, &grace_inner_fd, BPF_ANY) != 0) {
             const int err = errno;
-            return make_error(ErrorCode::kIo, "bpf census: grace period (map-in-map update): " +
-                                                  error_text(err));
+            return make_error(ErrorCode::kIo,
+                              "bpf census: grace period (map-in-map update): " + error_text(err));
         }
         return {};
     }
@@ -318,8 +319,9 @@ Result<SeedPoint> BpfCensusEngine::seed(std::uint32_t netns, const DumpInto& dum
 
     impl.set_frozen(netns);
     Result<void> frozen = impl.grace_period();
-    Result<KernelStateCounts> base = frozen ? impl.read_deltas(netns)
-                                            : Result<KernelStateCounts>(tl::unexpected(frozen.error()));
+    Result<KernelStateCounts> base =
+        frozen ? impl.read_deltas(netns)
+               : Result<KernelStateCounts>(tl::unexpected(frozen.error()));
     Result<void> dumped = base ? dump(collector) : Result<void>(tl::unexpected(base.error()));
     Result<int> collected = dumped ? impl.run_on_demand(impl.collect_prog_fd, netns)
                                    : Result<int>(tl::unexpected(dumped.error()));

@@ -112,7 +112,8 @@ StateCounts engine_state_counts(const KernelStateCounts& full_sockets,
     for (TcpState state : kAllTcpStates) {
         const auto kernel = static_cast<std::size_t>(state);
         if (bpf_counts_kernel_state(static_cast<unsigned>(kernel))) {
-            counts[state] = static_cast<std::uint64_t>(std::max<std::int64_t>(0, full_sockets[kernel]));
+            counts[state] =
+                static_cast<std::uint64_t>(std::max<std::int64_t>(0, full_sockets[kernel]));
         }
     }
     counts[TcpState::kSynRecv] += request_sockets;
