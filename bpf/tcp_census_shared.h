@@ -18,7 +18,7 @@
 /* Namespaces with counters at once, and sockets/cookies/listeners remembered. */
 #define TCPTUNE_MAX_NETNS 16384
 #define TCPTUNE_MAX_WINDOW_SOCKETS 262144
-#define TCPTUNE_MAX_LISTENERS 65536
+#define TCPTUNE_MAX_LISTENERS 16384
 
 struct tcptune_state_deltas {
 	__s64 delta[TCPTUNE_STATE_SLOTS];

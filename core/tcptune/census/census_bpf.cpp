@@ -91,7 +91,7 @@ Result<std::optional<StateDrift>> BpfCensusSource::reconcile() {
     seeded_ = true;
     reconcile_requested_ = false;
     last_reconcile_ = std::chrono::steady_clock::now();
-    lost_at_last_reconcile_ = lost->total();
+    lost_at_last_reconcile_ = lost->in_counters();
     report_.reconciliations += 1;
     report_.last_reconcile_duration =
         std::chrono::duration_cast<std::chrono::nanoseconds>(last_reconcile_ - start);
@@ -108,7 +108,7 @@ Result<CensusSnapshot> BpfCensusSource::poll() {
     if (!lost) {
         return tl::unexpected(lost.error());
     }
-    if (reconcile_due(snapshot.taken_at, lost->total())) {
+    if (reconcile_due(snapshot.taken_at, lost->in_counters())) {
         TRY(reconcile());
     }
     KernelStateCounts deltas{};

@@ -316,6 +316,10 @@ Result<SeedPoint> BpfCensusEngine::seed(std::uint32_t netns, const DumpInto& dum
     Impl& impl = *impl_;
     SeedPoint point;
     DumpCollector collector;
+    auto lost_before = lost_events();
+    if (!lost_before) {
+        return tl::unexpected(lost_before.error());
+    }
 
     impl.set_frozen(netns);
     Result<void> frozen = impl.grace_period();
@@ -369,6 +373,16 @@ Result<SeedPoint> BpfCensusEngine::seed(std::uint32_t netns, const DumpInto& dum
     }
     if (!cookie_keys) {
         return tl::unexpected(cookie_keys.error());
+    }
+    auto lost_after = lost_events();
+    if (!lost_after) {
+        return tl::unexpected(lost_after.error());
+    }
+    if (lost_after->window_full != lost_before->window_full) {
+        return make_error(ErrorCode::kIo,
+                          "bpf census: the seeding window overflowed (more than " +
+                              std::to_string(TCPTUNE_MAX_WINDOW_SOCKETS) +
+                              " sockets changed state during the dump); retrying at the next poll");
     }
     collector.finish();
     point.exact = seeded_counts(collector, window, cookies);

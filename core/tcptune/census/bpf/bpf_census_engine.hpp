@@ -57,6 +57,9 @@ struct LostEvents {
     std::uint64_t total() const {
         return recursion_misses + counter_map_full + window_full + listener_map_full;
     }
+    // The ones a reconciliation repairs (the counters are off); a listener the
+    // map had no room for stays unknown until it changes state again.
+    std::uint64_t in_counters() const { return recursion_misses + counter_map_full; }
 };
 
 class BpfCensusEngine {
