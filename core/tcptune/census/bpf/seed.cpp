@@ -1,6 +1,7 @@
 #include "tcptune/census/bpf/seed.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace tcptune {
 
@@ -33,8 +34,31 @@ void EngineViewCounter::operator()(const inet_diag_msg& msg, TcpState state) {
     }
 }
 
-void DumpCollector::operator()(const inet_diag_msg& msg, TcpState /*state*/) {
-    if (msg.idiag_timer == kTimewaitTimer || !bpf_counts_kernel_state(msg.idiag_state)) {
+bool has_netlink_attribute(std::span<const std::byte> attributes, std::uint16_t type) {
+    std::size_t offset = 0;
+    while (attributes.size() - offset >= 4) {
+        std::uint16_t len = 0;
+        std::uint16_t kind = 0;
+        std::memcpy(&len, attributes.data() + offset, sizeof len);
+        std::memcpy(&kind, attributes.data() + offset + 2, sizeof kind);
+        if (len < 4 || len > attributes.size() - offset) {
+            return false;
+        }
+        if ((kind & 0x3fff) == type) {  // without NLA_F_NESTED / NLA_F_NET_BYTEORDER
+            return true;
+        }
+        offset += (static_cast<std::size_t>(len) + 3) & ~std::size_t{3};
+        if (offset > attributes.size()) {
+            return false;
+        }
+    }
+    return false;
+}
+
+void DumpCollector::operator()(const inet_diag_msg& msg, TcpState /*state*/,
+                               std::span<const std::byte> attributes) {
+    if (msg.idiag_timer == kTimewaitTimer || !bpf_counts_kernel_state(msg.idiag_state) ||
+        !has_netlink_attribute(attributes, INET_DIAG_SHUTDOWN)) {
         return;
     }
     const std::uint64_t cookie = static_cast<std::uint64_t>(msg.id.idiag_cookie[0]) |

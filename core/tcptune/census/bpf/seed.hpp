@@ -48,14 +48,17 @@ constexpr bool bpf_counts_kernel_state(unsigned state) {
     return state >= 1 && state <= 11 && state != 6 && state != 7;
 }
 
-// The sock_diag state mask of the seeding dump: the counted states only. Request
-// sockets are filtered by their real state (TCP_NEW_SYN_RECV, not asked for)
-// but listed as SYN_RECV, so asking for them would mix them with full children.
-// Timewait sockets in the FIN_WAIT2 substate still match bit 5; the collector
-// drops them by their timer.
+// The sock_diag state mask of the seeding dump: the counted states only. The
+// kernel adds request sockets whenever SYN_RECV is asked for and lists them as
+// SYN_RECV, and timewait sockets in the FIN_WAIT2 substate match bit 5: the
+// collector drops both (no INET_DIAG_SHUTDOWN attribute; timer 3).
 constexpr std::uint32_t kBpfSeedStateMask = (1U << 1) | (1U << 2) | (1U << 3) | (1U << 4) |
                                             (1U << 5) | (1U << 8) | (1U << 9) | (1U << 10) |
                                             (1U << 11);
+
+// Whether a run of netlink attributes (rtattr/nlattr: u16 length, u16 type,
+// payload, 4-byte aligned) holds one of `type`. Malformed runs end the walk.
+bool has_netlink_attribute(std::span<const std::byte> attributes, std::uint16_t type);
 
 // Sums `cpus` per-CPU copies of kKernelStateSlots signed deltas laid out one CPU
 // after the other (the layout of a per-CPU map lookup). Wrapping arithmetic: one
@@ -68,7 +71,11 @@ KernelStateCounts sum_per_cpu(std::span<const std::int64_t> per_cpu, std::size_t
 // and freed with the collector.
 class DumpCollector {
   public:
-    void operator()(const inet_diag_msg& msg, TcpState state);
+    // `attributes`: the rtattrs after the message. Only full sockets carry
+    // INET_DIAG_SHUTDOWN; a request socket is listed as SYN_RECV like a full
+    // child, and asking for SYN_RECV makes the kernel list request sockets too.
+    void operator()(const inet_diag_msg& msg, TcpState state,
+                    std::span<const std::byte> attributes);
     void reset();  // a retried dump starts over
     // Sorts and drops duplicates (a dump resumed in a changing hash bucket can
     // list a socket twice). Call once after the dump, before the lookups below.

@@ -28,8 +28,29 @@ inet_diag_msg message(std::uint64_t cookie, std::uint8_t state, std::uint8_t tim
     return msg;
 }
 
-void see(DumpCollector& dump, std::uint64_t cookie, std::uint8_t state, std::uint8_t timer = 0) {
-    dump(message(cookie, state, timer), *state_from_kernel(state));
+// Attributes as the kernel sends them: INET_DIAG_MARK (root), then for full
+// sockets INET_DIAG_SHUTDOWN.
+std::vector<std::byte> attributes(bool full_socket) {
+    std::vector<std::byte> out;
+    auto put = [&](std::uint16_t type, std::size_t payload) {
+        const auto len = static_cast<std::uint16_t>(4 + payload);
+        std::byte header[4];
+        std::memcpy(header, &len, 2);
+        std::memcpy(header + 2, &type, 2);
+        out.insert(out.end(), header, header + 4);
+        out.resize(out.size() + ((payload + 3) & ~std::size_t{3}));
+    };
+    put(INET_DIAG_MARK, 4);
+    if (full_socket) {
+        put(INET_DIAG_SHUTDOWN, 1);
+    }
+    return out;
+}
+
+void see(DumpCollector& dump, std::uint64_t cookie, std::uint8_t state, std::uint8_t timer = 0,
+         bool full_socket = true) {
+    const auto attrs = attributes(full_socket && timer != 3);
+    dump(message(cookie, state, timer), *state_from_kernel(state), attrs);
 }
 
 TEST(BpfSeedTest, SumsPerCpuDeltasWithWrapAround) {
@@ -71,8 +92,11 @@ TEST(BpfSeedTest, CollectorKeepsFullSocketsOnceEach) {
     see(dump, 14, kFinWait2, 3);  // orphaned FIN_WAIT2 timewait socket
     see(dump, 15, kFinWait2);     // a full FIN_WAIT2 socket
     see(dump, 16, kClose);
+    see(dump, 17, 3, 1, /*full_socket=*/false);  // a request socket, listed as SYN_RECV
+    see(dump, 18, 3, 1);                         // a full child in SYN_RECV
     dump.finish();
-    EXPECT_EQ(dump.sockets(), 4U);
+    EXPECT_EQ(dump.sockets(), 5U);
+    EXPECT_EQ(dump.counts()[3], 1);
     const auto counts = dump.counts();
     EXPECT_EQ(counts[kEst], 2);
     EXPECT_EQ(counts[kListen], 1);
@@ -85,6 +109,21 @@ TEST(BpfSeedTest, CollectorKeepsFullSocketsOnceEach) {
     dump.reset();  // a retried dump starts over
     dump.finish();
     EXPECT_EQ(dump.sockets(), 0U);
+}
+
+TEST(BpfSeedTest, FindsAttributesAndStopsAtMalformedOnes) {
+    const auto full = attributes(true);
+    EXPECT_TRUE(has_netlink_attribute(full, INET_DIAG_SHUTDOWN));
+    EXPECT_TRUE(has_netlink_attribute(full, INET_DIAG_MARK));
+    EXPECT_FALSE(has_netlink_attribute(attributes(false), INET_DIAG_SHUTDOWN));
+    EXPECT_FALSE(has_netlink_attribute({}, INET_DIAG_SHUTDOWN));
+    auto broken = full;
+    const std::uint16_t too_long = 200;
+    std::memcpy(broken.data(), &too_long, 2);  // runs past the end
+    EXPECT_FALSE(has_netlink_attribute(broken, INET_DIAG_SHUTDOWN));
+    const std::uint16_t too_short = 2;
+    std::memcpy(broken.data(), &too_short, 2);
+    EXPECT_FALSE(has_netlink_attribute(broken, INET_DIAG_SHUTDOWN));
 }
 
 TEST(BpfSeedTest, WindowSocketsReplaceWhatTheDumpSawOfThem) {
