@@ -266,12 +266,28 @@ int mode_exact(const Options& o, nlohmann::json& out) {
     // TIME_WAITs made first start expiring 60 s after; compare at once.
     const bool built = agree_within(*engine, 5s, counted, dumped);
     compare("population up", counted, dumped, out);
+    if (auto raw = engine->engine().deltas(engine->netns())) {
+        std::printf("   raw per-state sums (seeded empty, so offsets are 0):");
+        for (std::size_t i = 1; i < raw->size(); ++i) {
+            std::printf(" %zu:%lld", i, static_cast<long long>((*raw)[i]));
+        }
+        std::printf("\n");
+    }
     ::kill(loadgen, SIGTERM);
     ::waitpid(loadgen, nullptr, 0);
     const bool closed = agree_within(*engine, 90s, counted, dumped);
     compare("after the clients closed", counted, dumped, out);
     auto snapshot = engine->poll();
     const auto reconciliations = snapshot ? snapshot->engine.reconciliations : 0;
+    if (auto lost = engine->engine().lost_events()) {
+        std::printf(
+            "lost events: %llu (nested runs the kernel skipped and the second program "
+            "counted: %llu)\n",
+            static_cast<unsigned long long>(lost->total()),
+            static_cast<unsigned long long>(lost->recovered_nested));
+        out["recovered_nested"] = lost->recovered_nested;
+        out["lost_events"] = lost->total();
+    }
     std::printf("reconciliations: %llu (1 = only the seeding of the empty namespace)\n",
                 static_cast<unsigned long long>(reconciliations));
     out["reconciliations"] = reconciliations;

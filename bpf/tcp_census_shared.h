@@ -38,6 +38,7 @@ enum tcptune_error_slot {
 	TCPTUNE_ERR_DELTAS_FULL = 0,    /* a namespace got no counter entry */
 	TCPTUNE_ERR_WINDOW_FULL = 1,    /* a window socket or cookie was not recorded */
 	TCPTUNE_ERR_LISTENERS_FULL = 2, /* a listener was not remembered */
+	TCPTUNE_RECOVERED_NESTED = 3,   /* not an error: a skipped run caught by the second program */
 	TCPTUNE_ERR_SLOTS = 4,
 };
 

@@ -51,6 +51,7 @@ class BpfCensusSource final : public CensusSource {
     BpfCensusSource(std::unique_ptr<BpfCensusEngine> engine, std::unique_ptr<NetlinkCensus> referee,
                     BpfCensusOptions options, std::uint32_t netns);
     bool reconcile_due(std::chrono::steady_clock::time_point now, std::uint64_t lost) const;
+    void check_against_sockstat(std::int64_t counted, const SockstatSummary& sockstat);
 
     std::unique_ptr<BpfCensusEngine> engine_;
     std::unique_ptr<NetlinkCensus> referee_;
@@ -61,6 +62,11 @@ class BpfCensusSource final : public CensusSource {
     bool reconcile_requested_ = false;
     std::chrono::steady_clock::time_point last_reconcile_{};
     std::uint64_t lost_at_last_reconcile_ = 0;
+    // Counted full sockets minus sockstat's inuse, over the last polls: a
+    // difference that stays means events were lost (see check_against_sockstat).
+    std::int64_t inuse_difference_ = 0;
+    int inuse_difference_polls_ = 0;
+    bool inuse_says_reconcile_ = false;
     CensusEngineReport report_;
 };
 

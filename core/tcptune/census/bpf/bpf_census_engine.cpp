@@ -144,7 +144,6 @@ struct BpfCensusEngine::Impl {
     int grace_fd = -1;
     int grace_inner_fd = -1;
     int state_prog_fd = -1;
-    int synack_prog_fd = -1;
     int syn_queue_prog_fd = -1;
     int collect_prog_fd = -1;
 
@@ -281,7 +280,6 @@ Result<std::unique_ptr<BpfCensusEngine>> BpfCensusEngine::load(BpfEngineOptions 
     impl->grace_fd = bpf_map__fd(s.maps.grace);
     impl->grace_inner_fd = bpf_map__fd(s.maps.grace_inner);
     impl->state_prog_fd = bpf_program__fd(s.progs.tcptune_state_change);
-    impl->synack_prog_fd = bpf_program__fd(s.progs.tcptune_synack_retransmit);
     impl->syn_queue_prog_fd = bpf_program__fd(s.progs.tcptune_syn_queue);
     impl->collect_prog_fd = bpf_program__fd(s.progs.tcptune_collect_cookies);
 
@@ -399,7 +397,7 @@ Result<SeedPoint> BpfCensusEngine::seed(std::uint32_t netns, const DumpInto& dum
 
 Result<LostEvents> BpfCensusEngine::lost_events() {
     LostEvents lost;
-    for (int fd : {impl_->state_prog_fd, impl_->synack_prog_fd}) {
+    auto misses = [](int fd) -> Result<std::uint64_t> {
         bpf_prog_info info{};
         std::uint32_t len = sizeof info;
         if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
@@ -407,8 +405,10 @@ Result<LostEvents> BpfCensusEngine::lost_events() {
             return make_error(ErrorCode::kIo,
                               "bpf census: reading program info: " + error_text(err));
         }
-        lost.recursion_misses += info.recursion_misses;
-    }
+        return info.recursion_misses;
+    };
+    std::uint64_t primary_misses = 0;
+    TRY_ASSIGN(primary_misses, misses(impl_->state_prog_fd));
     std::vector<std::uint64_t> per_cpu(impl_->cpus);
     auto slot_sum = [&](std::uint32_t slot) -> std::uint64_t {
         if (bpf_map_lookup_elem(impl_->errors_fd, &slot, per_cpu.data()) != 0) {
@@ -423,6 +423,10 @@ Result<LostEvents> BpfCensusEngine::lost_events() {
     lost.counter_map_full = slot_sum(TCPTUNE_ERR_DELTAS_FULL);
     lost.window_full = slot_sum(TCPTUNE_ERR_WINDOW_FULL);
     lost.listener_map_full = slot_sum(TCPTUNE_ERR_LISTENERS_FULL);
+    // The first program's skipped runs that the second one counted are not lost.
+    const std::uint64_t recovered = slot_sum(TCPTUNE_RECOVERED_NESTED);
+    lost.recovered_nested = recovered;
+    lost.recursion_misses = primary_misses > recovered ? primary_misses - recovered : 0;
     return lost;
 }
 

@@ -50,11 +50,12 @@ struct SeedPoint {
 // Events the program could not count since it attached. Any of them means the
 // counters are off until the next reconciliation.
 struct LostEvents {
-    std::uint64_t recursion_misses = 0;  // the kernel skipped a nested run
+    std::uint64_t recursion_misses = 0;  // the kernel skipped a nested run, not caught
+    std::uint64_t recovered_nested = 0;  // skipped nested runs the second program counted
     std::uint64_t counter_map_full = 0;  // a namespace got no counters
     std::uint64_t window_full = 0;       // a window socket or cookie was not recorded
     std::uint64_t listener_map_full = 0;
-    std::uint64_t total() const {
+    std::uint64_t total() const {  // recovered_nested is not lost
         return recursion_misses + counter_map_full + window_full + listener_map_full;
     }
     // The ones a reconciliation repairs (the counters are off); a listener the
