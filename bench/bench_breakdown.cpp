@@ -3,7 +3,11 @@
 // sock_diag socket, the plain census (NoSocketVisitor: the message is never copied)
 // against the same dump with a BreakdownCollector (space-saving tables for ports,
 // peers, remote endpoints; optionally prefixes), and prints medians and ratios.
-// The target (issue 8) is a breakdown at most 1.5x the plain census.
+// The target (issue 8) is a breakdown at most 1.5x the plain census. It also times
+// the daemon's poll with every pressure signal (issue 12: per-listener queues,
+// per-destination ports, dead-peer timers, counter rates; target 1.3x the plain
+// poll): CensusSource::poll() against poll_for(everything), /proc/net reads included
+// in both, and the same dump with only the PressureCollector, dump against dump.
 //
 // Example (inside a populated namespace, see bench/run.sh for how to make one):
 //   tcptune-bench-breakdown --rounds 9 --json-out breakdown.json
@@ -22,6 +26,8 @@
 #include "bench_timing.hpp"
 #include "tcptune/census/census_netlink.hpp"
 #include "tcptune/diagnosis/breakdown.hpp"
+#include "tcptune/pressure/ephemeral_ports.hpp"
+#include "tcptune/pressure/pressure_collector.hpp"
 
 namespace {
 
@@ -96,6 +102,36 @@ int main(int argc, char** argv) {
     all.states.assign(tcptune::kAllTcpStates.begin(), tcptune::kAllTcpStates.end());
     variants.push_back(make_variant("breakdown all 11 states", all));
 
+    // The pressure signals as the daemon computes them on every poll.
+    tcptune::SignalRequest everything;
+    everything.listeners = true;
+    everything.destinations = true;
+    everything.dead_peers = true;
+    everything.rates = true;
+    auto ports = tcptune::read_ephemeral_ports();
+    if (!ports) {
+        std::cerr << "tcptune-bench-breakdown: " << ports.error().message << "\n";
+        return 1;
+    }
+    tcptune::PressureCollectorOptions signal_options;
+    signal_options.request = everything;
+    signal_options.ports = *ports;
+    auto signals = std::make_shared<tcptune::PressureCollector>(signal_options);
+    variants.push_back(Variant{"signals dump (all)",
+                               [&c, signals]() {
+                                   signals->reset();
+                                   auto counts = c.count_with(*signals);
+                                   tcptune::PressureSignals out;
+                                   signals->finish(out);
+                                   return counts.has_value();
+                               },
+                               {}});
+    variants.push_back(
+        Variant{"daemon poll, no signals", [&c]() { return c.poll().has_value(); }, {}});
+    variants.push_back(Variant{"daemon poll, all signals",
+                               [&c, everything]() { return c.poll_for(everything).has_value(); },
+                               {}});
+
     const std::uint64_t before = population();
     std::printf("population: %llu sockets, %d rounds\n", static_cast<unsigned long long>(before),
                 rounds);
@@ -119,15 +155,25 @@ int main(int argc, char** argv) {
     const std::uint64_t after = population();
 
     const double base = median(variants.front().seconds);
+    double poll_base = 0;
     nlohmann::json results = nlohmann::json::array();
-    std::printf("%-28s %12s %8s\n", "variant", "median ms", "ratio");
+    std::printf("%-28s %12s %8s %14s\n", "variant", "median ms", "ratio", "ratio to poll");
     for (const auto& v : variants) {
         const double m = median(v.seconds);
         const double ratio = base > 0 ? m / base : 0;
-        std::printf("%-28s %12.2f %8.2f\n", v.name.c_str(), m * 1e3, ratio);
+        if (v.name == "daemon poll, no signals") {
+            poll_base = m;
+        }
+        const double to_poll = poll_base > 0 ? m / poll_base : 0;
+        if (poll_base > 0) {
+            std::printf("%-28s %12.2f %8.2f %14.2f\n", v.name.c_str(), m * 1e3, ratio, to_poll);
+        } else {
+            std::printf("%-28s %12.2f %8.2f %14s\n", v.name.c_str(), m * 1e3, ratio, "-");
+        }
         results.push_back({{"variant", v.name},
                            {"median_seconds", m},
                            {"ratio_to_census", ratio},
+                           {"ratio_to_plain_poll", to_poll},
                            {"seconds", v.seconds}});
     }
     std::printf("rounds: %d; population at round starts >= %llu, after: %llu sockets\n",

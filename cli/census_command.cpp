@@ -63,7 +63,9 @@ nlohmann::json to_json(const CensusSnapshot& s) {
           {"tcp_tw", s.sockstat.tcp_tw},
           {"tcp_alloc", s.sockstat.tcp_alloc},
           {"tcp_mem_pages", s.sockstat.tcp_mem_pages},
-          {"tcp6_inuse", s.sockstat.tcp6_inuse}}},
+          {"tcp6_inuse", s.sockstat.tcp6_inuse},
+          // The kernel keeps these three for the whole host, not per namespace.
+          {"host_wide", {"tcp_orphan", "tcp_alloc", "tcp_mem_pages"}}}},
     };
 }
 
@@ -91,12 +93,14 @@ std::string to_table(const CensusSnapshot& s, bool colour) {
     }
 
     const std::string took = fmt::format("{:.3f} ms", seconds(s.duration) * 1e3);
-    return states.render(colour) + "\n" + netstat.render(colour) + "\nsockstat: tcp inuse " +
-           std::to_string(s.sockstat.tcp_inuse) + ", orphan " +
-           std::to_string(s.sockstat.tcp_orphan) + ", tw " + std::to_string(s.sockstat.tcp_tw) +
-           ", alloc " + std::to_string(s.sockstat.tcp_alloc) + ", mem " +
-           std::to_string(s.sockstat.tcp_mem_pages) + " pages; tcp6 inuse " +
-           std::to_string(s.sockstat.tcp6_inuse) + "\ncensus took " + took + "\n";
+    return states.render(colour) + "\n" + netstat.render(colour) +
+           "\nsockstat, this namespace: tcp inuse " + std::to_string(s.sockstat.tcp_inuse) +
+           ", tw " + std::to_string(s.sockstat.tcp_tw) + "; tcp6 inuse " +
+           std::to_string(s.sockstat.tcp6_inuse) +
+           "\nsockstat, host-wide (all namespaces): orphan " +
+           std::to_string(s.sockstat.tcp_orphan) + ", alloc " +
+           std::to_string(s.sockstat.tcp_alloc) + ", mem " +
+           std::to_string(s.sockstat.tcp_mem_pages) + " pages\ncensus took " + took + "\n";
 }
 
 int run_census(const CensusOptions& options) {
@@ -110,28 +114,24 @@ int run_census(const CensusOptions& options) {
         std::cerr << "tcptune census: " << snapshot.error().message << "\n";
         return kExitFailure;
     }
-    if (options.json) {
-        std::cout << to_json(*snapshot).dump(2) << "\n";
-    } else {
-        std::cout << to_table(*snapshot, colour_enabled(STDOUT_FILENO));
-    }
-    return kExitOk;
+    return print_json_or_text(
+        options.json, [&] { return to_json(*snapshot); },
+        [&] { return to_table(*snapshot, colour_enabled(STDOUT_FILENO)); });
 }
 
 }  // namespace
 
 void register_census_command(CLI::App& app, CommandContext& ctx) {
-    auto options = std::make_shared<CensusOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        "census",
+    auto [cmd, options] = add_command<CensusOptions>(
+        app, ctx, "census",
         "Count this network namespace's TCP sockets per state (IPv4 and IPv6, exact, "
         "straight from the kernel; no daemon needed), with the TcpExt counters that "
         "reveal listen-queue overflows and SYN floods.\n"
-        "Example: tcptune census --json");
+        "Example: tcptune census --json",
+        run_census);
     cmd->add_flag("--json", options->json,
                   "Print {\"states\": {...}, \"duration_seconds\": X, \"netstat\": {...}, "
                   "\"sockstat\": {...}}");
-    cmd->callback([options, &ctx] { ctx.exit_code = run_census(*options); });
 }
 
 }  // namespace tcptune::cli

@@ -1,6 +1,12 @@
 #pragma once
 
+#include <iostream>
+#include <memory>
+#include <string>
+#include <utility>
+
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 namespace tcptune::cli {
 
@@ -19,6 +25,32 @@ enum ExitCode : int {
 struct CommandContext {
     int exit_code = kExitOk;
 };
+
+// Adds the subcommand `name` to `parent`: its options live in a shared Options the
+// callback keeps alive, and the callback records run(options) in ctx.exit_code.
+// Returns the subcommand and the options, to bind flags to.
+template <typename Options>
+std::pair<CLI::App*, std::shared_ptr<Options>> add_command(CLI::App& parent, CommandContext& ctx,
+                                                           const std::string& name,
+                                                           const std::string& help,
+                                                           int (*run)(const Options&)) {
+    auto options = std::make_shared<Options>();
+    CLI::App* cmd = parent.add_subcommand(name, help);
+    cmd->callback([options, &ctx, run] { ctx.exit_code = run(*options); });
+    return {cmd, options};
+}
+
+// What every read verb prints: with --json the document (indented by two, one
+// trailing newline), otherwise the text as is. Each is built only if printed.
+template <typename MakeJson, typename MakeText>
+int print_json_or_text(bool json, MakeJson&& make_json, MakeText&& make_text) {
+    if (json) {
+        std::cout << nlohmann::json(make_json()).dump(2) << "\n";
+    } else {
+        std::cout << make_text();
+    }
+    return kExitOk;
+}
 
 // Each verb family registers its subcommands on the app; the callback sets ctx.exit_code.
 void register_census_command(CLI::App& app, CommandContext& ctx);

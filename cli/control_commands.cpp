@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
@@ -39,11 +40,9 @@ int with_daemon(const std::string& verb, const ControlOptions& o, F&& body) {
 
 int print_changes(const std::vector<ChangeRecord>& changes, const ControlOptions& o,
                   const std::string& summary) {
-    if (o.json) {
-        std::cout << to_json(changes).dump(2) << "\n";
-    } else {
-        std::cout << summary << "\n" << render_changes(changes, colour_enabled(STDOUT_FILENO));
-    }
+    print_json_or_text(
+        o.json, [&] { return to_json(changes); },
+        [&] { return summary + "\n" + render_changes(changes, colour_enabled(STDOUT_FILENO)); });
     return exit_code_for_changes(changes);
 }
 
@@ -68,17 +67,17 @@ int run_reload(const ControlOptions& o) {
     return with_daemon("reload", o, [&](DaemonClient& client) {
         client.reload();
         const DaemonProperties p = client.properties();
-        if (o.json) {
-            std::cout << nlohmann::json{{"profile", p.active_profile},
-                                        {"mode", p.mode},
-                                        {"interval_seconds", p.interval_seconds}}
-                             .dump(2)
-                      << "\n";
-        } else {
-            std::cout << "Reloaded: profile " << p.active_profile << " (" << p.mode
-                      << " mode, every " << p.interval_seconds << "s)\n";
-        }
-        return static_cast<int>(kExitOk);
+        return print_json_or_text(
+            o.json,
+            [&] {
+                return nlohmann::json{{"profile", p.active_profile},
+                                      {"mode", p.mode},
+                                      {"interval_seconds", p.interval_seconds}};
+            },
+            [&] {
+                return fmt::format("Reloaded: profile {} ({} mode, every {:g}s)\n",
+                                   p.active_profile, p.mode, p.interval_seconds);
+            });
     });
 }
 
@@ -89,61 +88,64 @@ int run_resume(const ControlOptions& o) {
     });
 }
 
-CLI::App* add_verb(CLI::App& app, CommandContext& ctx, const std::string& name,
-                   const std::string& help, std::shared_ptr<ControlOptions> o,
-                   int (*run)(const ControlOptions&)) {
-    CLI::App* cmd = app.add_subcommand(name, help);
-    add_bus_option(*cmd, o->bus);
-    cmd->callback([o, &ctx, run] { ctx.exit_code = run(*o); });
-    return cmd;
+// A verb that talks to tcptuned: add_command plus --bus.
+std::pair<CLI::App*, std::shared_ptr<ControlOptions>> add_verb(CLI::App& app, CommandContext& ctx,
+                                                               const std::string& name,
+                                                               const std::string& help,
+                                                               int (*run)(const ControlOptions&)) {
+    auto verb = add_command<ControlOptions>(app, ctx, name, help, run);
+    add_bus_option(*verb.first, verb.second->bus);
+    return verb;
 }
 
 }  // namespace
 
 void register_control_commands(CLI::App& app, CommandContext& ctx) {
-    auto apply = std::make_shared<ControlOptions>();
-    CLI::App* cmd = add_verb(app, ctx, "apply",
-                             "Switch tcptuned to another profile (name or path). Root, or a user "
-                             "polkit grants net.tcptune.manage. Prints the sysctl changes it made "
-                             "(or, with --dry-run, would make).\n"
-                             "Exit codes: 3 daemon not running, 4 not authorized, 5 a change was "
-                             "refused by the safety gate, 6 invalid profile.\n"
-                             "Example: sudo tcptune apply web-frontend --dry-run",
-                             apply, run_apply);
-    cmd->add_option("PROFILE", apply->argument, "Profile name or path to a .yaml file")->required();
-    cmd->add_flag("--dry-run", apply->dry_run, "Show the plan, change nothing");
-    cmd->add_flag("--json", apply->json, "Print the change records as JSON");
-
-    auto rollback = std::make_shared<ControlOptions>();
-    cmd = add_verb(app, ctx, "rollback",
-                   "Restore every sysctl tcptuned changed to its original value from the "
-                   "journal, key by key. Root, or polkit net.tcptune.manage. Keys an "
-                   "administrator changed since are left alone unless --force.\n"
-                   "Example: sudo tcptune rollback",
-                   rollback, run_rollback);
-    cmd->add_flag("--force", rollback->force,
-                  "Also restore keys an administrator has changed since tcptune wrote them");
-    cmd->add_flag("--json", rollback->json, "Print the change records as JSON");
-
-    auto reload = std::make_shared<ControlOptions>();
-    cmd = add_verb(app, ctx, "reload",
-                   "Make tcptuned re-read its configuration and the active profile from disk "
-                   "(like SIGHUP). Root, or polkit net.tcptune.manage. On any error the old "
-                   "settings stay in force.\n"
-                   "Example: sudo tcptune reload",
-                   reload, run_reload);
-    cmd->add_flag("--json", reload->json, "Print the resulting profile, mode and interval");
-
-    auto resume = std::make_shared<ControlOptions>();
-    cmd = add_verb(app, ctx, "resume",
-                   "Let tcptuned manage a sysctl again after an administrator changed it "
-                   "(tcptune stops touching a key someone else changed). Root, or polkit "
-                   "net.tcptune.manage.\n"
-                   "Example: sudo tcptune resume net.ipv4.tcp_fin_timeout",
-                   resume, run_resume);
-    cmd->add_option("KEY", resume->argument, "The sysctl key, e.g. net.ipv4.tcp_fin_timeout")
+    auto [apply_cmd, apply] =
+        add_verb(app, ctx, "apply",
+                 "Switch tcptuned to another profile (name or path). Root, or a user "
+                 "polkit grants net.tcptune.manage. Prints the sysctl changes it made "
+                 "(or, with --dry-run, would make).\n"
+                 "Exit codes: 3 daemon not running, 4 not authorized, 5 a change was "
+                 "refused by the safety gate, 6 invalid profile.\n"
+                 "Example: sudo tcptune apply web-frontend --dry-run",
+                 run_apply);
+    apply_cmd->add_option("PROFILE", apply->argument, "Profile name or path to a .yaml file")
         ->required();
-    cmd->add_flag("--json", resume->json, "Print the change record as JSON");
+    apply_cmd->add_flag("--dry-run", apply->dry_run, "Show the plan, change nothing");
+    apply_cmd->add_flag("--json", apply->json, "Print the change records as JSON");
+
+    auto [rollback_cmd, rollback] =
+        add_verb(app, ctx, "rollback",
+                 "Restore every sysctl tcptuned changed to its original value from the "
+                 "journal, key by key. Root, or polkit net.tcptune.manage. Keys an "
+                 "administrator changed since are left alone unless --force.\n"
+                 "Example: sudo tcptune rollback",
+                 run_rollback);
+    rollback_cmd->add_flag(
+        "--force", rollback->force,
+        "Also restore keys an administrator has changed since tcptune wrote them");
+    rollback_cmd->add_flag("--json", rollback->json, "Print the change records as JSON");
+
+    auto [reload_cmd, reload] =
+        add_verb(app, ctx, "reload",
+                 "Make tcptuned re-read its configuration and the active profile from disk "
+                 "(like SIGHUP). Root, or polkit net.tcptune.manage. On any error the old "
+                 "settings stay in force.\n"
+                 "Example: sudo tcptune reload",
+                 run_reload);
+    reload_cmd->add_flag("--json", reload->json, "Print the resulting profile, mode and interval");
+
+    auto [resume_cmd, resume] =
+        add_verb(app, ctx, "resume",
+                 "Let tcptuned manage a sysctl again after an administrator changed it "
+                 "(tcptune stops touching a key someone else changed). Root, or polkit "
+                 "net.tcptune.manage.\n"
+                 "Example: sudo tcptune resume net.ipv4.tcp_fin_timeout",
+                 run_resume);
+    resume_cmd->add_option("KEY", resume->argument, "The sysctl key, e.g. net.ipv4.tcp_fin_timeout")
+        ->required();
+    resume_cmd->add_flag("--json", resume->json, "Print the change record as JSON");
 }
 
 }  // namespace tcptune::cli

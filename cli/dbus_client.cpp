@@ -91,6 +91,8 @@ class DaemonClient::Proxy final : public sdbus::ProxyInterfaces<net::tcptune::Ma
   private:
     void onProfileChanged(const std::string& /*profile*/) override {}
     void onRuleActivated(const std::string& /*rule*/, const double& /*observed*/) override {}
+    void onRuleFiredOn(const std::string& /*rule*/, const std::string& /*subject*/,
+                       const std::string& /*reading*/) override {}
     void onRuleCleared(const std::string& /*rule*/, const double& /*observed*/) override {}
     void onSysctlChanged(const ChangeStruct& /*change*/) override {}
     void onOverrideDetected(const std::string& /*key*/, const std::string& /*expected*/,
@@ -172,6 +174,21 @@ std::vector<RuleRow> DaemonClient::rules() {
     for (const auto& r : call([&] { return proxy_->GetRules(); })) {
         out.push_back(RuleRow{r.get<0>(), r.get<1>(), r.get<2>(), r.get<3>(), r.get<4>(),
                               r.get<5>(), r.get<6>(), r.get<7>()});
+    }
+    // Where each rule fired and what its last change did; a daemon from before
+    // GetRuleSignals simply leaves them empty.
+    try {
+        const auto signals = proxy_->GetRuleSignals();
+        for (auto& row : out) {
+            for (const auto& s : signals) {
+                if (s.get<0>() == row.name) {
+                    row.subject = s.get<1>();
+                    row.reading = s.get<2>();
+                    row.verdict = s.get<3>();
+                }
+            }
+        }
+    } catch (const sdbus::Error&) {
     }
     return out;
 }
@@ -263,7 +280,10 @@ nlohmann::json to_json(const RuleRow& r) {
             {"since", or_null(format_unix_usec(r.since_unix_usec))},
             {"since_unix_usec", r.since_unix_usec},
             {"last_observed", r.has_last ? nlohmann::json(r.last_observed) : nullptr},
-            {"trigger_count", r.trigger_count}};
+            {"trigger_count", r.trigger_count},
+            {"subject", r.subject},
+            {"signal", r.reading},
+            {"verdict", r.verdict}};
 }
 
 nlohmann::json to_json(const ChangeRecord& c) {
@@ -279,14 +299,6 @@ nlohmann::json to_json(const ChangeRecord& c) {
             {"replay_command", c.replay_command},
             {"at", format_unix_usec(at)},
             {"at_unix_usec", at}};
-}
-
-nlohmann::json to_json(const std::vector<ChangeRecord>& rows) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& row : rows) {
-        out.push_back(to_json(row));
-    }
-    return out;
 }
 
 }  // namespace tcptune::cli

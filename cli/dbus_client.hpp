@@ -74,7 +74,7 @@ struct SysctlRow {
     std::string current;
     std::string original;  // "" = none
     std::string desired;   // "" = none
-    std::string owner;     // tcptune | administrator | unmanaged
+    std::string owner;     // tcptune | administrator | unmanaged | not-applied
 };
 
 struct RuleRow {
@@ -86,6 +86,9 @@ struct RuleRow {
     bool has_last = false;
     double last_observed = 0;
     std::uint64_t trigger_count = 0;
+    std::string subject{};  // listener / destination it fired on
+    std::string reading{};  // the last reading of its signal, for humans
+    std::string verdict{};  // "", "verifying", "helped", "did not help"
 };
 
 struct ProfileRow {
@@ -138,7 +141,15 @@ nlohmann::json to_json(const DaemonCounts& c);
 nlohmann::json to_json(const SysctlRow& s);
 nlohmann::json to_json(const RuleRow& r);
 nlohmann::json to_json(const ChangeRecord& c);
-nlohmann::json to_json(const std::vector<ChangeRecord>& rows);
+// A JSON array of to_json(row) for each row.
+template <typename Row>
+nlohmann::json to_json(const std::vector<Row>& rows) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& row : rows) {
+        out.push_back(to_json(row));
+    }
+    return out;
+}
 
 // "2024-05-01T12:00:00Z" (UTC), "" for 0.
 std::string format_unix_usec(std::int64_t usec);

@@ -87,13 +87,23 @@ std::string render_rules(const std::vector<RuleRow>& rules, bool colour) {
                  {"SINCE", Align::kLeft},
                  {"LAST", Align::kRight},
                  {"FIRED", Align::kRight}});
+    std::string notes;
     for (const auto& r : rules) {
         table.add_row({r.name, r.metric, r.threshold, r.active ? "yes" : "no",
                        format_unix_usec(r.since_unix_usec),
                        r.has_last ? number(r.last_observed) : "-", std::to_string(r.trigger_count)},
                       r.active ? RowStyle::kWarn : RowStyle::kNormal);
+        // The signal the rule uses, next to it: where the pressure is and what
+        // its last change did.
+        if (!r.reading.empty() && (r.active || !r.verdict.empty())) {
+            notes += "  " + r.name + ": " + r.reading;
+            if (!r.verdict.empty()) {
+                notes += " [" + r.verdict + "]";
+            }
+            notes += "\n";
+        }
     }
-    return table.render(colour);
+    return table.render(colour) + notes;
 }
 
 std::string render_sysctls(const std::vector<SysctlRow>& sysctls, bool colour) {
@@ -107,8 +117,9 @@ std::string render_sysctls(const std::vector<SysctlRow>& sysctls, bool colour) {
                  {"OWNER", Align::kLeft}});
     for (const auto& s : sysctls) {
         const RowStyle style = s.owner == "administrator" ? RowStyle::kWarn
-                               : s.owner == "unmanaged"   ? RowStyle::kDim
-                                                          : RowStyle::kNormal;
+                               : s.owner == "unmanaged" || s.owner == "not-applied"
+                                   ? RowStyle::kDim
+                                   : RowStyle::kNormal;
         table.add_row({s.key, s.current, s.original.empty() ? "-" : s.original,
                        s.desired.empty() ? "-" : s.desired, s.owner},
                       style);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "command.hpp"
+#include "tcptune/apply/sysctl_store.hpp"
 #include "tcptune/diagnosis/explain.hpp"
 
 namespace tcptune::cli {
@@ -24,34 +25,35 @@ int run_explain(const ExplainOptions& o) {
         }
         return kExitOk;
     }
-    auto e = explain(o.topic);
+    // Texts follow the running kernel: its values and the keys it has.
+    ProcSysctlStore store("/proc/sys");
+    auto e = explain(o.topic, [&store](std::string_view key) -> std::optional<std::string> {
+        auto value = store.read(key);
+        return value ? std::optional<std::string>(*value) : std::nullopt;
+    });
     if (!e) {
         std::cerr << "tcptune explain: no explanation for '" << o.topic
                   << "'; run `tcptune explain` for the list of topics\n";
         return kExitUsage;
     }
-    if (o.json) {
-        std::cout << explanation_to_json(*e).dump(2) << "\n";
-    } else {
-        std::cout << format_explanation(*e);
-    }
-    return kExitOk;
+    return print_json_or_text(
+        o.json, [&] { return explanation_to_json(*e); }, [&] { return format_explanation(*e); });
 }
 
 }  // namespace
 
 void register_explain_command(CLI::App& app, CommandContext& ctx) {
-    auto options = std::make_shared<ExplainOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        "explain",
+    auto [cmd, options] = add_command<ExplainOptions>(
+        app, ctx, "explain",
         "Explain a TCP state or a sysctl: what it means, what moves it, the common myths. "
         "`explain sysctls` lists every key tcptune may change with its safe bounds.\n"
-        "Example: tcptune explain time_wait");
+        "Example: tcptune explain time_wait",
+        run_explain);
     cmd->add_option("topic", options->topic,
                     "A state (time_wait), a sysctl (net.ipv4.tcp_tw_reuse or tcp_tw_reuse), "
-                    "'states' or 'sysctls'; omit to list topics");
+                    "so_linger, tcp_user_timeout, tcp_retries1, 'states' or 'sysctls'; omit to "
+                    "list topics");
     cmd->add_flag("--json", options->json, "Print as JSON");
-    cmd->callback([options, &ctx] { ctx.exit_code = run_explain(*options); });
 }
 
 }  // namespace tcptune::cli

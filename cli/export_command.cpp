@@ -41,27 +41,23 @@ int run_export(const ExportOptions& options) {
         return journal.error().code == ErrorCode::kPermissionDenied ? kExitPermissionDenied
                                                                     : kExitFailure;
     }
-    if (options.json) {
-        std::cout << to_json(*journal).dump(2) << "\n";
-    } else {
-        std::cout << render_sysctl_snippet(journal->entries(), SystemClock().wall_now());
-    }
-    return kExitOk;
+    return print_json_or_text(
+        options.json, [&] { return to_json(*journal); },
+        [&] { return render_sysctl_snippet(journal->entries(), SystemClock().wall_now()); });
 }
 
 }  // namespace
 
 void register_export_command(CLI::App& app, CommandContext& ctx) {
-    auto options = std::make_shared<ExportOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        "export",
+    auto [cmd, options] = add_command<ExportOptions>(
+        app, ctx, "export",
         "Print the sysctls tcptune has applied as an /etc/sysctl.d/ snippet, one comment per key "
         "saying why.\n"
-        "Example: tcptune export > /etc/sysctl.d/90-tcptune.conf && sysctl --system");
+        "Example: tcptune export > /etc/sysctl.d/90-tcptune.conf && sysctl --system",
+        run_export);
     cmd->add_option("--state-dir", options->state_dir,
                     "Directory holding journal.json (default /var/lib/tcptune)");
     cmd->add_flag("--json", options->json, "Print the applied set as JSON instead");
-    cmd->callback([options, &ctx] { ctx.exit_code = run_export(*options); });
 }
 
 }  // namespace tcptune::cli

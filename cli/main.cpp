@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "command.hpp"
+#include "stdout_check.hpp"
 #include "tcptune/version.hpp"
 
 int main(int argc, char** argv) {
@@ -29,11 +30,11 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
+        return finish_stdout(app.exit(e));
     } catch (const CLI::CallForAllHelp& e) {
-        return app.exit(e);
+        return finish_stdout(app.exit(e));
     } catch (const CLI::CallForVersion& e) {
-        return app.exit(e);
+        return finish_stdout(app.exit(e));
     } catch (const CLI::ParseError& e) {
         app.exit(e);
         return kExitUsage;
@@ -41,5 +42,6 @@ int main(int argc, char** argv) {
         std::cerr << "tcptune: " << e.what() << "\n";
         return kExitFailure;
     }
-    return ctx.exit_code;
+    // Output that did not reach its file is a failure, whatever the verb did.
+    return finish_stdout(ctx.exit_code);
 }

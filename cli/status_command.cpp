@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bounded_options.hpp"
 #include "command.hpp"
 #include "dbus_client.hpp"
 #include "dbus_format.hpp"
@@ -51,30 +52,24 @@ int run_daemon_status(const StatusOptions& o, DaemonClient& client) {
     const auto rules = client.rules();
     const auto sysctls = client.sysctls();
     const auto changes = client.recent_changes(o.changes);
-    if (o.json) {
-        nlohmann::json out = to_json(status);
-        out["source"] = "daemon";
-        out["daemon_running"] = true;
-        out["counts"] = to_json(counts);
-        out["rules"] = nlohmann::json::array();
-        for (const auto& r : rules) {
-            out["rules"].push_back(to_json(r));
-        }
-        out["sysctls"] = nlohmann::json::array();
-        for (const auto& s : sysctls) {
-            out["sysctls"].push_back(to_json(s));
-        }
-        out["recent_changes"] = to_json(changes);
-        std::cout << out.dump(2) << "\n";
-        return kExitOk;
-    }
-    const bool colour = colour_enabled(STDOUT_FILENO);
-    std::cout << render_daemon_header(status, colour) << "\n"
-              << render_counts(counts, colour) << "\n"
-              << render_rules(rules, colour) << "\n"
-              << render_sysctls(sysctls, colour) << "\nRecent changes:\n"
-              << render_changes(changes, colour);
-    return kExitOk;
+    return print_json_or_text(
+        o.json,
+        [&] {
+            nlohmann::json out = to_json(status);
+            out["source"] = "daemon";
+            out["daemon_running"] = true;
+            out["counts"] = to_json(counts);
+            out["rules"] = to_json(rules);
+            out["sysctls"] = to_json(sysctls);
+            out["recent_changes"] = to_json(changes);
+            return out;
+        },
+        [&] {
+            const bool colour = colour_enabled(STDOUT_FILENO);
+            return render_daemon_header(status, colour) + "\n" + render_counts(counts, colour) +
+                   "\n" + render_rules(rules, colour) + "\n" + render_sysctls(sysctls, colour) +
+                   "\nRecent changes:\n" + render_changes(changes, colour);
+        });
 }
 
 int run_local_status(const StatusOptions& o, const DaemonError& why) {
@@ -118,41 +113,37 @@ int run_local_status(const StatusOptions& o, const DaemonError& why) {
         profile_error = to_error(profile.error()).message;
     }
 
-    if (o.json) {
-        nlohmann::json out = {
-            {"source", "local"},
-            {"daemon_running", false},
-            {"note", note},
-            {"profile", profile_name},
-            {"profile_error",
-             profile_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(profile_error)},
-            {"counts", to_json(counts)},
-            {"census_error",
-             census_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(census_error)}};
-        out["sysctls"] = nlohmann::json::array();
-        for (const auto& s : sysctls) {
-            out["sysctls"].push_back(to_json(s));
-        }
-        std::cout << out.dump(2) << "\n";
-        return kExitOk;
-    }
-    const bool colour = colour_enabled(STDOUT_FILENO);
-    std::cout << "NOTE: " << note << ".\n"
-              << "Configured profile: " << profile_name << " (not active: nothing is tuning)\n";
-    if (!profile_error.empty()) {
-        std::cout << "  profile does not load:\n" << profile_error << "\n";
-    }
-    std::cout << "\n";
-    if (!census_error.empty()) {
-        std::cout << "census failed: " << census_error << "\n";
-    } else {
-        std::cout << render_counts(counts, colour);
-    }
-    if (!sysctls.empty()) {
-        std::cout << "\nSysctls the profile manages (live values):\n"
-                  << render_sysctls(sysctls, colour);
-    }
-    return kExitOk;
+    const auto or_null = [](const std::string& text) {
+        return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
+    };
+    return print_json_or_text(
+        o.json,
+        [&] {
+            return nlohmann::json{{"source", "local"},
+                                  {"daemon_running", false},
+                                  {"note", note},
+                                  {"profile", profile_name},
+                                  {"profile_error", or_null(profile_error)},
+                                  {"counts", to_json(counts)},
+                                  {"census_error", or_null(census_error)},
+                                  {"sysctls", to_json(sysctls)}};
+        },
+        [&] {
+            const bool colour = colour_enabled(STDOUT_FILENO);
+            std::string out = "NOTE: " + note + ".\nConfigured profile: " + profile_name +
+                              " (not active: nothing is tuning)\n";
+            if (!profile_error.empty()) {
+                out += "  profile does not load:\n" + profile_error + "\n";
+            }
+            out += "\n";
+            out += census_error.empty() ? render_counts(counts, colour)
+                                        : "census failed: " + census_error + "\n";
+            if (!sysctls.empty()) {
+                out += "\nSysctls the profile manages (live values):\n" +
+                       render_sysctls(sysctls, colour);
+            }
+            return out;
+        });
 }
 
 int run_status(const StatusOptions& o) {
@@ -170,23 +161,22 @@ int run_status(const StatusOptions& o) {
 }  // namespace
 
 void register_status_command(CLI::App& app, CommandContext& ctx) {
-    auto o = std::make_shared<StatusOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        "status",
+    auto [cmd, o] = add_command<StatusOptions>(
+        app, ctx, "status",
         "Show what tcptuned is doing: active profile and mode, socket counts, rules, "
         "managed sysctls (current / original / desired / owner) and recent changes. "
         "Without a running daemon, shows a local read-only view and says so.\n"
-        "Example: tcptune status --json | jq '.sysctls[] | select(.owner==\"administrator\")'");
+        "Example: tcptune status --json | jq '.sysctls[] | select(.owner==\"administrator\")'",
+        run_status);
     cmd->add_flag("--json", o->json, "Machine-readable output (see docs/dbus-api.md)");
-    cmd->add_option("--changes", o->changes, "How many recent changes to show (0 = all kept)")
-        ->capture_default_str();
+    add_bounded_integer(*cmd, "--changes", o->changes, 0, 1000,
+                        "How many recent changes to show (0 = all kept; default 10)");
     cmd->add_option("--profile", o->profile,
                     "Local view only: profile to show when the daemon is down "
                     "(default: the one in the config file, else 'default')");
     cmd->add_option("--config", o->config, "Local view only: daemon config file to read")
         ->capture_default_str();
     add_bus_option(*cmd, o->bus);
-    cmd->callback([o, &ctx] { ctx.exit_code = run_status(*o); });
 }
 
 }  // namespace tcptune::cli

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bounded_options.hpp"
 #include "command.hpp"
 #include "table.hpp"
 #include "tcptune/census/tcp_state.hpp"
@@ -29,8 +30,8 @@ namespace {
 
 // The views `--by` offers (the endpoint table is shown with the peers); no --by
 // shows ports and peers.
-constexpr std::array<TopView, 4> kCliViews = {TopView::kPort, TopView::kPeer, TopView::kPrefix,
-                                              TopView::kProcess};
+constexpr std::array<TopView, 5> kCliViews = {TopView::kPort, TopView::kPeer, TopView::kPrefix,
+                                              TopView::kProcess, TopView::kDestination};
 using View = std::optional<TopView>;
 
 struct TopOptions {
@@ -165,25 +166,35 @@ std::string render_state(const StateBreakdown& s, View view, bool colour, bool& 
     return out;
 }
 
-std::string render_listen(const ListenBreakdown& l, bool colour) {
+std::string render_listen(const ListenBreakdown& l, std::size_t top_n, bool colour) {
     std::string out = "LISTEN: " + std::to_string(l.listeners) + " listener(s), " +
-                      std::to_string(l.listeners_queued) + " with queued connections, " +
-                      std::to_string(l.listeners_full) + " full\n";
+                      std::to_string(l.listeners_queued) + " with queued connections or " +
+                      "handshakes, " + std::to_string(l.listeners_full) + " accept queue full, " +
+                      std::to_string(l.listeners_syn_full) + " SYN queue full\n";
     if (!l.filling.empty()) {
         Table table({{"LOCAL", Align::kLeft},
+                     {"SYN QUEUE", Align::kRight},
                      {"ACCEPT QUEUE", Align::kRight},
                      {"BACKLOG", Align::kRight},
-                     {"FILL", Align::kRight}});
-        for (const auto& q : l.filling) {
-            table.add_row({format_endpoint(q.local), std::to_string(q.queued),
-                           std::to_string(q.backlog), percent(q.fill())},
-                          q.full() ? RowStyle::kWarn : RowStyle::kNormal);
+                     {"SYN FILL", Align::kRight},
+                     {"ACCEPT FILL", Align::kRight}});
+        const std::size_t rows = std::min(top_n, l.filling.size());
+        for (std::size_t i = 0; i < rows; ++i) {
+            const auto& q = l.filling[i];
+            table.add_row(
+                {format_endpoint(q.local), std::to_string(q.syn_queue), std::to_string(q.queued),
+                 std::to_string(q.backlog), percent(q.syn_fill()), percent(q.accept_fill())},
+                q.full() || q.syn_queue_full() ? RowStyle::kWarn : RowStyle::kNormal);
         }
         out += table.render(colour);
-        for (const auto& q : l.filling) {
-            if (auto h = hint(q); !h.empty()) {
+        for (std::size_t i = 0; i < rows; ++i) {
+            if (auto h = hint(l.filling[i]); !h.empty()) {
                 out += "why: " + h + "\n";
             }
+        }
+        if (rows < l.filling.size()) {
+            out += "(" + std::to_string(l.filling.size() - rows) +
+                   " more listener(s) with queues; -n to show more, --json lists all)\n";
         }
     }
     out += fmt::format("ListenOverflows: {} since boot", l.listen_overflows);
@@ -192,6 +203,62 @@ std::string render_listen(const ListenBreakdown& l, bool colour) {
                            l.trend_seconds.value_or(0.0));
     }
     out += fmt::format(" (ListenDrops {})\n", l.listen_drops);
+    return out;
+}
+
+std::string render_destinations(const DestinationSignals& d, bool colour) {
+    std::string out = "EPHEMERAL PORTS: range " + std::to_string(d.range_low) + "-" +
+                      std::to_string(d.range_high) + ", " + std::to_string(d.usable) + " usable, " +
+                      std::to_string(d.ports_in_use) + " in use by " +
+                      std::to_string(d.sockets_in_range) + " socket(s)\n";
+    if (!d.top.empty()) {
+        Table table({{"LOCAL", Align::kLeft},
+                     {"DESTINATION", Align::kLeft},
+                     {"SOCKETS", Align::kRight},
+                     {"USABLE", Align::kRight},
+                     {"SHARE", Align::kRight}});
+        for (const auto& e : d.top) {
+            table.add_row({format_address(e.local), format_endpoint(e.remote),
+                           (d.exact ? "" : "~") + std::to_string(e.sockets),
+                           std::to_string(d.usable), percent(e.occupancy)},
+                          e.occupancy >= 0.8 ? RowStyle::kWarn : RowStyle::kNormal);
+        }
+        out += table.render(colour);
+    }
+    if (auto h = hint(d); !h.empty()) {
+        out += "why: " + h + "\n";
+    }
+    return out;
+}
+
+// The whole text view: destinations, each state, the listen queues, the footnotes.
+std::string render_top(const Breakdown& breakdown, View view, bool destinations_only,
+                       std::size_t top_n, std::size_t capacity, bool colour) {
+    bool approximate = false;
+    std::string out;
+    if (breakdown.destinations) {
+        out += render_destinations(*breakdown.destinations, colour) + "\n";
+    }
+    for (const auto& s : breakdown.states) {
+        out += render_state(s, view, colour, approximate);
+        if (view == TopView::kProcess &&
+            (s.state == TcpState::kTimeWait || s.state == TcpState::kSynRecv) && s.total > 0) {
+            out += "(" + upper(state_name(s.state)) +
+                   " sockets belong to no process: the kernel holds them; see --by port or "
+                   "--by peer)\n";
+        }
+        out += "\n";
+    }
+    if (!destinations_only) {
+        out += render_listen(breakdown.listen, top_n, colour);
+    }
+    if (approximate) {
+        out += "\n~ approximate: more than " + std::to_string(capacity) +
+               " distinct keys, the count may be over-estimated (use --json for error "
+               "bounds, --capacity to widen)\n";
+    }
+    out += fmt::format("\nbreakdown took {:.3f} ms\n",
+                       std::chrono::duration<double, std::milli>(breakdown.duration).count());
     return out;
 }
 
@@ -204,17 +271,21 @@ int run_top(const TopOptions& o) {
         }
     }
     if (!o.by.empty() && !view) {
-        std::cerr << "tcptune top: --by must be port, peer, prefix or process (got '" << o.by
-                  << "')\n";
+        std::cerr << "tcptune top: --by must be port, peer, prefix, process or destination (got '"
+                  << o.by << "')\n";
         return kExitUsage;
     }
     BreakdownOptions options;
-    if (o.state != "focus" && o.state != "all") {
+    const bool destinations_only = o.state == "destinations" || view == TopView::kDestination;
+    if (destinations_only) {
+        options.states = {};
+        options.destinations = true;
+    } else if (o.state != "focus" && o.state != "all") {
         const auto state = parse_state(o.state);
         if (!state) {
             std::cerr << "tcptune top: unknown state '" << o.state
-                      << "' (time_wait, close_wait, syn_recv, established, listen, ... or "
-                         "focus)\n";
+                      << "' (time_wait, close_wait, syn_recv, established, listen, ..., focus "
+                         "or destinations)\n";
             return kExitUsage;
         }
         options.states = {*state};
@@ -229,9 +300,10 @@ int run_top(const TopOptions& o) {
     options.by_process = view == TopView::kProcess;
     if (!o.trend.empty()) {
         auto interval = parse_duration(o.trend);
-        if (!interval || interval->count() <= 0) {
-            std::cerr << "tcptune top: --trend needs a duration like 1s or 500ms (got '" << o.trend
-                      << "')\n";
+        if (!interval || interval->count() <= 0 || *interval > std::chrono::minutes(10)) {
+            std::cerr << "tcptune top: --trend needs a duration from 1ms to 10m, like 1s or "
+                         "500ms (got '"
+                      << o.trend.substr(0, 32) << "')\n";
             return kExitUsage;
         }
         options.trend_interval = *interval;
@@ -243,63 +315,50 @@ int run_top(const TopOptions& o) {
         return breakdown.error().code == ErrorCode::kPermissionDenied ? kExitPermissionDenied
                                                                       : kExitFailure;
     }
-    if (o.json) {
-        nlohmann::json j = breakdown_to_json(*breakdown);
-        j["by"] = view ? std::string(to_string(*view)) : "default";
-        std::cout << j.dump(2) << "\n";
-        return kExitOk;
-    }
-
-    const bool colour = colour_enabled(STDOUT_FILENO);
-    bool approximate = false;
-    std::string out;
-    for (const auto& s : breakdown->states) {
-        out += render_state(s, view, colour, approximate);
-        if (view == TopView::kProcess &&
-            (s.state == TcpState::kTimeWait || s.state == TcpState::kSynRecv) && s.total > 0) {
-            out += "(" + upper(state_name(s.state)) +
-                   " sockets belong to no process: the kernel holds them; see --by port or "
-                   "--by peer)\n";
-        }
-        out += "\n";
-    }
-    out += render_listen(breakdown->listen, colour);
-    if (approximate) {
-        out += "\n~ approximate: more than " + std::to_string(options.capacity) +
-               " distinct keys, the count may be over-estimated (use --json for error "
-               "bounds, --capacity to widen)\n";
-    }
-    out += fmt::format("\nbreakdown took {:.3f} ms\n",
-                       std::chrono::duration<double, std::milli>(breakdown->duration).count());
-    std::cout << out;
-    return kExitOk;
+    return print_json_or_text(
+        o.json,
+        [&] {
+            nlohmann::json j = breakdown_to_json(*breakdown);
+            j["by"] = view ? std::string(to_string(*view)) : "default";
+            return j;
+        },
+        [&] {
+            return render_top(*breakdown, view, destinations_only, o.top_n, options.capacity,
+                              colour_enabled(STDOUT_FILENO));
+        });
 }
 
 }  // namespace
 
 void register_top_command(CLI::App& app, CommandContext& ctx) {
-    auto options = std::make_shared<TopOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        "top",
+    auto [cmd, options] = add_command<TopOptions>(
+        app, ctx, "top",
         "Who holds the sockets of a state, and why: top local ports, peers (and /24 or /64 "
-        "prefixes), owning processes, with counts and shares, plus listeners whose accept "
-        "queue is filling and the ListenOverflows counter. One streaming pass over the "
-        "kernel's socket table with bounded memory; no daemon needed.\n"
+        "prefixes), owning processes, with counts and shares, plus every listener whose SYN "
+        "or accept queue holds something (with its backlog) and the ListenOverflows counter; "
+        "`top destinations` shows the ephemeral ports held towards each destination. One "
+        "streaming pass over the kernel's socket table with bounded memory; no daemon "
+        "needed.\n"
         "Examples: tcptune top time_wait --by peer -n 5\n"
-        "          tcptune top close_wait --by process --json");
+        "          tcptune top listen --json\n"
+        "          tcptune top destinations\n"
+        "          tcptune top close_wait --by process --json",
+        run_top);
     cmd->add_option("STATE", options->state,
-                    "time_wait, close_wait, syn_recv, established, listen, ... or 'focus' "
-                    "(time_wait + close_wait + syn_recv, the default)");
-    cmd->add_option("--by", options->by, "port | peer | prefix | process (default: port and peer)")
+                    "time_wait, close_wait, syn_recv, established, listen, ..., 'focus' "
+                    "(time_wait + close_wait + syn_recv, the default) or 'destinations' "
+                    "(ephemeral-port occupancy per destination)");
+    cmd->add_option("--by", options->by,
+                    "port | peer | prefix | process | destination (default: port and peer)")
         ->check(CLI::IsMember(cli_view_names()));
-    cmd->add_option("-n,--top", options->top_n, "Rows per table (default 10)");
-    cmd->add_option("--capacity", options->capacity,
-                    "Counters per table; counts are exact while the distinct keys fit "
-                    "(default 1024)");
+    add_bounded_integer(*cmd, "-n,--top", options->top_n, 1, kMaxTopLimit,
+                        "Rows per table (default 10)");
+    add_bounded_integer(*cmd, "--capacity", options->capacity, 1, kMaxTopCapacity,
+                        "Counters per table; counts are exact while the distinct keys fit "
+                        "(default 1024)");
     cmd->add_option("--trend", options->trend,
                     "Sample ListenOverflows twice this far apart and show the rate, e.g. 1s");
     cmd->add_flag("--json", options->json, "Print the breakdown as JSON (see docs/diagnosis.md)");
-    cmd->callback([options, &ctx] { ctx.exit_code = run_top(*options); });
 }
 
 }  // namespace tcptune::cli

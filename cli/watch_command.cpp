@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "bounded_options.hpp"
 #include "command.hpp"
 #include "dbus_client.hpp"
 #include "dbus_format.hpp"
@@ -213,22 +214,19 @@ int run_watch(const WatchOptions& o) {
 }  // namespace
 
 void register_watch_command(CLI::App& app, CommandContext& ctx) {
-    auto o = std::make_shared<WatchOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        "watch",
+    auto [cmd, o] = add_command<WatchOptions>(
+        app, ctx, "watch",
         "Live view of tcptuned, refreshed like top: counts, rules, managed sysctls and the "
         "latest changes. q or Ctrl-C quits; any other key refreshes now.\n"
-        "Example: tcptune watch --interval 1");
-    cmd->add_option("--interval", o->interval_seconds, "Seconds between refreshes (min 0.1)")
-        ->capture_default_str()
-        ->check(CLI::PositiveNumber);
-    cmd->add_option("--iterations", o->iterations,
-                    "Stop after N refreshes (0 = until q / Ctrl-C); for scripts")
-        ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
-    cmd->add_option("--changes", o->changes, "Recent changes to show")->capture_default_str();
+        "Example: tcptune watch --interval 1",
+        run_watch);
+    add_bounded_seconds(*cmd, "--interval", o->interval_seconds, 0.1, 3600,
+                        "Seconds between refreshes (default 2)");
+    add_bounded_integer(*cmd, "--iterations", o->iterations, 0, 1'000'000,
+                        "Stop after N refreshes (0 = until q / Ctrl-C); for scripts");
+    add_bounded_integer(*cmd, "--changes", o->changes, 0, 1000,
+                        "Recent changes to show (default 5)");
     add_bus_option(*cmd, o->bus);
-    cmd->callback([o, &ctx] { ctx.exit_code = run_watch(*o); });
 }
 
 }  // namespace tcptune::cli

@@ -130,6 +130,17 @@ ControllerConfig controller_config(const DaemonOptions& options) {
     config.interval_override = options.interval;
     config.mode = options.advise ? ApplyMode::kAdvise : ApplyMode::kEnforce;
     config.stop_policy = options.stop_policy;
+    // A profile key this system does not have is a load error, with the reason.
+    config.check_keys_exist = true;
+    if (options.metrics_enabled() && options.metrics_top_k > 0) {
+        // The metrics show the worst listeners and destinations, the dead-peer
+        // evidence and the counter rates whatever the profile's rules need.
+        config.extra_signals.listeners = true;
+        config.extra_signals.destinations = true;
+        config.extra_signals.dead_peers = true;
+        config.extra_signals.rates = true;
+        config.extra_signals.top_k = options.metrics_top_k;
+    }
     return config;
 }
 

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "dbus_arguments.hpp"
 #include "tcptune/diagnosis/breakdown.hpp"
 #include "tcptune/diagnosis/diagnosis.hpp"
 #include "tcptune/profile/profile_catalog.hpp"
@@ -48,6 +49,11 @@ T value_or_throw(Result<T> result) {
     }
 }
 
+// A listing served from memory this long; an operator's edit shows within it.
+constexpr std::chrono::seconds kProfileListingMaxAge{1};
+// The problems of one profile in a ListProfiles row (already capped per file).
+constexpr std::size_t kMaxProblemsBytes = 8 * 1024;
+
 std::vector<ChangeStruct> to_wire_list(const std::vector<ChangeRecord>& records) {
     std::vector<ChangeStruct> out;
     out.reserve(records.size());
@@ -83,16 +89,51 @@ auto Manager1Adaptor::guarded(const char* method, F&& body) -> decltype(body()) 
         return body();
     } catch (const sdbus::Error& e) {
         if (e.getName() != dbus::error::kAccessDenied) {
-            spdlog::debug("D-Bus {}: {}: {}", method, e.getName(), e.getMessage());
+            if (auto suppressed = spdlog::should_log(spdlog::level::debug)
+                                      ? caller_log_.admit(caller() + " invalid")
+                                      : std::nullopt) {
+                spdlog::debug("D-Bus {}: {}: {}{}", method, e.getName(), e.getMessage(),
+                              suppressed_note(*suppressed));
+            }
         }
         throw;
     } catch (const std::exception& e) {
-        spdlog::error("D-Bus {}: internal error: {}", method, e.what());
+        if (auto suppressed = caller_log_.admit(caller() + " internal")) {
+            spdlog::error("D-Bus {}: internal error: {}{}", method, e.what(),
+                          suppressed_note(*suppressed));
+        }
         throw sdbus::Error(dbus::error::kInternal,
                            std::string(method) + ": internal error: " + e.what());
     } catch (...) {
-        spdlog::error("D-Bus {}: internal error (unknown exception)", method);
+        if (auto suppressed = caller_log_.admit(caller() + " internal")) {
+            spdlog::error("D-Bus {}: internal error (unknown exception){}", method,
+                          suppressed_note(*suppressed));
+        }
         throw sdbus::Error(dbus::error::kInternal, std::string(method) + ": internal error");
+    }
+}
+
+std::string Manager1Adaptor::caller() {
+    const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
+    if (message == nullptr) {
+        return {};
+    }
+    try {
+        return message->getSender();
+    } catch (const std::exception&) {
+        return {};
+    }
+}
+
+bool Manager1Adaptor::caller_is_privileged() {
+    const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
+    if (message == nullptr) {
+        return false;
+    }
+    try {
+        return message->getCredsUid() == hooks_.privileged_uid;
+    } catch (const sdbus::Error&) {
+        return false;
     }
 }
 
@@ -103,8 +144,10 @@ uid_t Manager1Adaptor::caller_uid(const char* method, const sdbus::Message& mess
         // caller cannot forge it.
         return message.getCredsUid();
     } catch (const sdbus::Error& e) {
-        spdlog::warn("D-Bus {}: denied, caller credentials unavailable: {}", method,
-                     e.getMessage());
+        if (auto suppressed = caller_log_.admit(caller() + " denied")) {
+            spdlog::warn("D-Bus {}: denied, caller credentials unavailable: {}{}", method,
+                         e.getMessage(), suppressed_note(*suppressed));
+        }
         throw sdbus::Error(dbus::error::kAccessDenied,
                            std::string("cannot determine the caller's uid: ") + e.getMessage());
     }
@@ -117,7 +160,10 @@ void Manager1Adaptor::require_privileged(const char* method) {
     }
     const uid_t uid = caller_uid(method, *message);
     if (uid != hooks_.privileged_uid) {
-        spdlog::warn("D-Bus {}: denied for uid {} (sender {})", method, uid, message->getSender());
+        if (auto suppressed = caller_log_.admit(caller() + " denied")) {
+            spdlog::warn("D-Bus {}: denied for uid {} (sender {}){}", method, uid,
+                         message->getSender(), suppressed_note(*suppressed));
+        }
         throw sdbus::Error(
             dbus::error::kAccessDenied,
             std::string(method) + " requires root (caller uid " + std::to_string(uid) + ")");
@@ -206,10 +252,12 @@ void Manager1Adaptor::authorized(const char* method, sdbus::Result<Results...>&&
         return;
     }
     const std::string sender = message->getSender();
-    const auto deny = [method, uid, sender](const sdbus::Result<Results...>& pending,
-                                            const PolkitAnswer& verdict) {
-        spdlog::warn("D-Bus {}: denied for uid {} (sender {}): {}", method, uid, sender,
-                     verdict.detail);
+    const auto deny = [this, method, uid, sender](const sdbus::Result<Results...>& pending,
+                                                  const PolkitAnswer& verdict) {
+        if (auto suppressed = caller_log_.admit(sender + " denied")) {
+            spdlog::warn("D-Bus {}: denied for uid {} (sender {}): {}{}", method, uid, sender,
+                         verdict.detail, suppressed_note(*suppressed));
+        }
         send_error(method, pending,
                    sdbus::Error(dbus::error::kAccessDenied, denial_message(method, uid, verdict)));
     };
@@ -231,10 +279,12 @@ void Manager1Adaptor::authorized(const char* method, sdbus::Result<Results...>&&
             answer(method, *pending, body);
         });
     if (!asked) {
-        spdlog::warn(
-            "D-Bus {}: denied for uid {} (sender {}): too many authorization checks "
-            "in flight",
-            method, uid, sender);
+        if (auto suppressed = caller_log_.admit(sender + " denied")) {
+            spdlog::warn(
+                "D-Bus {}: denied for uid {} (sender {}): too many authorization checks "
+                "in flight{}",
+                method, uid, sender, suppressed_note(*suppressed));
+        }
         send_error(method, *pending,
                    sdbus::Error("org.freedesktop.DBus.Error.LimitsExceeded",
                                 std::string(method) +
@@ -269,11 +319,18 @@ std::tuple<std::string, std::string, std::string, std::string, double, std::uint
 Manager1Adaptor::GetStatus() {
     return guarded("GetStatus", [&] {
         const ControllerStatus s = controller_.status();
+        std::string journal_error = s.journal_error ? s.journal_error->message : std::string();
+        // The journal's error names the state directory and its contents' fate:
+        // root's business. Others learn that writes are refused, not where.
+        if (!journal_error.empty() && !caller_is_privileged()) {
+            journal_error =
+                "the journal cannot be used, so tcptune writes no sysctl until an administrator "
+                "recovers it (details: tcptune status, as root)";
+        }
         return std::make_tuple(s.profile, s.profile_file.string(), s.description, mode_name(s.mode),
                                to_seconds(s.interval), s.polls, s.poll_errors,
                                s.last_poll_error ? s.last_poll_error->message : std::string(),
-                               s.journal_error ? s.journal_error->message : std::string(),
-                               std::string(kVersion));
+                               journal_error, std::string(kVersion));
     });
 }
 
@@ -308,10 +365,21 @@ std::vector<
     sdbus::Struct<std::string, std::string, std::string, std::string, bool, bool, std::string>>
 Manager1Adaptor::ListProfiles() {
     return guarded("ListProfiles", [&] {
-        const ProfileCatalog catalog = ProfileCatalog::scan(controller_.config().profile_dirs);
-        std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, bool, bool,
-                                  std::string>>
-            out;
+        const auto now = std::chrono::steady_clock::now();
+        if (profile_listing_valid_ && now - profile_listing_at_ < kProfileListingMaxAge) {
+            return profile_listing_;
+        }
+        const ProfileCatalog catalog =
+            ProfileCatalog::scan(controller_.config().profile_dirs, profile_cache_.loader());
+        if (catalog.omitted() > 0) {
+            if (auto suppressed = caller_log_.admit("ListProfiles omitted")) {
+                spdlog::warn(
+                    "ListProfiles: {} profile files not listed (at most {} per directory){}",
+                    catalog.omitted(), CatalogLimits{}.max_files_per_dir,
+                    suppressed_note(*suppressed));
+            }
+        }
+        ProfileRows out;
         for (const CatalogEntry& entry : catalog.entries()) {
             std::string problems;
             for (const auto& problem : entry.problems) {
@@ -319,11 +387,19 @@ Manager1Adaptor::ListProfiles() {
                     problems += '\n';
                 }
                 problems += problem.to_string();
+                if (problems.size() > kMaxProblemsBytes) {
+                    problems.resize(kMaxProblemsBytes);
+                    problems += "...";
+                    break;
+                }
             }
             out.emplace_back(entry.name, entry.description, entry.file.string(), entry.extends,
                              entry.valid(), entry.shadowed, std::move(problems));
         }
-        return out;
+        profile_listing_ = std::move(out);
+        profile_listing_at_ = std::chrono::steady_clock::now();
+        profile_listing_valid_ = true;
+        return profile_listing_;
     });
 }
 
@@ -335,16 +411,14 @@ std::tuple<std::string, std::string> Manager1Adaptor::ShowProfile(const std::str
         }
         // Anyone may call ShowProfile, and the daemon runs as root: resolving an
         // arbitrary path would let any user read (the parse errors of) any file.
-        if (looks_like_profile_path(name)) {
-            throw sdbus::Error(dbus::error::kInvalidArgs,
-                               "ShowProfile takes a profile name, not a path; use `tcptune "
-                               "profile show FILE` to read a file yourself");
+        if (auto checked = check_profile_name(name); !checked) {
+            throw sdbus::Error(dbus::error::kInvalidArgs, "ShowProfile " + checked.error().message);
         }
         const ProfileDirs& dirs = controller_.config().profile_dirs;
         if (!find_profile(name, dirs)) {
-            throw sdbus::Error(dbus::error::kNotFound, "no profile named '" + name + "'");
+            throw sdbus::Error(dbus::error::kNotFound, "no profile named " + quoted_argument(name));
         }
-        auto resolved = resolve_profile(name, dirs);
+        auto resolved = resolve_profile(name, dirs, profile_cache_.loader());
         if (!resolved) {
             throw_error(to_error(resolved.error()));
         }
@@ -383,6 +457,17 @@ Manager1Adaptor::GetRules() {
     });
 }
 
+std::vector<sdbus::Struct<std::string, std::string, std::string, std::string>>
+Manager1Adaptor::GetRuleSignals() {
+    return guarded("GetRuleSignals", [&] {
+        std::vector<sdbus::Struct<std::string, std::string, std::string, std::string>> out;
+        for (const RuleStatus& rule : controller_.status().rules) {
+            out.emplace_back(rule.name, rule.subject, rule.reading, rule.verdict);
+        }
+        return out;
+    });
+}
+
 std::vector<ChangeStruct> Manager1Adaptor::GetRecentChanges(const std::uint32_t& limit) {
     return guarded("GetRecentChanges", [&] {
         const auto& recent = controller_.recent_changes();
@@ -398,42 +483,76 @@ std::vector<ChangeStruct> Manager1Adaptor::GetRecentChanges(const std::uint32_t&
     });
 }
 
-std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>> Manager1Adaptor::GetTop(
-    const std::string& state, const std::string& by, const std::uint32_t& limit) {
+void Manager1Adaptor::GetTop(
+    sdbus::Result<std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>>>&& result,
+    std::string state, std::string by, std::uint32_t limit) {
     using Row = sdbus::Struct<std::string, std::uint64_t, std::string>;
-    return guarded("GetTop", [&] {
-        const std::string state_text = state.empty() ? "time_wait" : state;
-        const auto parsed = parse_state(state_text);
-        if (!parsed) {
-            throw sdbus::Error(dbus::error::kInvalidArgs, "unknown TCP state '" + state_text + "'");
-        }
-        const auto view = by.empty() ? Result<TopView>(TopView::kPort) : parse_top_view(by);
-        if (!view) {
-            throw sdbus::Error(dbus::error::kInvalidArgs, view.error().message);
+    guarded("GetTop", [&] {
+        const auto arguments = parse_top_arguments(state, by, limit);
+        if (!arguments) {
+            throw sdbus::Error(dbus::error::kInvalidArgs, arguments.error().message);
         }
         // Naming processes reads every process's fd table: what `ss -p` shows only
         // to root, the daemon (root) shows only to root.
-        if (*view == TopView::kProcess) {
+        const bool by_process = arguments->by_process;
+        if (by_process) {
             require_privileged("GetTop by process");
         }
-        const BreakdownOptions options = top_view_options(*parsed, *view, limit);
-        // One extra sock_diag dump on the loop thread (milliseconds for thousands
-        // of sockets); the daemon's own census is left untouched.
-        const auto breakdown = value_or_throw(take_breakdown(options));
-        const StateBreakdown* per_state = breakdown.find(*parsed);
-        std::vector<Row> out;
-        if (per_state == nullptr) {
-            return out;
+        if (hooks_.top == nullptr) {
+            throw sdbus::Error(dbus::error::kFailed, "GetTop is not served by this daemon");
         }
-        for (const TopRow& row : value_or_throw(top_rows(*per_state, *view))) {
-            out.emplace_back(row.key, row.count, row.detail);
+        const std::size_t rows_wanted = arguments->rows;
+        const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
+        const std::string sender = message != nullptr ? message->getSender() : std::string();
+        // The answer may come later, from the loop's wake-up for the worker.
+        auto pending = std::make_shared<std::decay_t<decltype(result)>>(std::move(result));
+        auto reply = [pending, state = arguments->state, view = arguments->view, rows_wanted,
+                      flush = hooks_.after_deferred_reply](const Result<TopService::Shared>& got) {
+            try {
+                if (!got) {
+                    pending->returnError(
+                        sdbus::Error(dbus::error_name(got.error().code), got.error().message));
+                } else {
+                    std::vector<Row> out;
+                    auto rows = top_rows(**got, state, view, rows_wanted);
+                    if (!rows) {
+                        throw sdbus::Error(dbus::error_name(rows.error().code),
+                                           rows.error().message);
+                    }
+                    for (const TopRow& row : *rows) {
+                        out.emplace_back(row.key, row.count, row.detail);
+                    }
+                    pending->returnResults(out);
+                }
+            } catch (const sdbus::Error& e) {
+                try {
+                    pending->returnError(e);
+                } catch (const std::exception&) {
+                    // The caller or the bus is gone; nothing left to tell.
+                }
+            } catch (const std::exception&) {
+                // Reply could not be built or sent; the caller times out.
+            }
+            if (flush) {
+                flush();
+            }
+        };
+        if (auto accepted = hooks_.top->request(by_process, sender, std::move(reply)); !accepted) {
+            throw sdbus::Error(dbus::error::kLimitsExceeded, accepted.error().message);
         }
-        return out;
     });
 }
 
 void Manager1Adaptor::SetProfile(sdbus::Result<Changes>&& result, std::string name, bool dry_run) {
     authorized("SetProfile", std::move(result), [this, name = std::move(name), dry_run] {
+        // A profile that does not exist is NotFound (CLI exit 1), as for
+        // ShowProfile and `tcptune profile show`; one that does not load is
+        // InvalidProfile (exit 6).
+        if (!find_profile(name, controller_.config().profile_dirs)) {
+            throw sdbus::Error(
+                dbus::error::kNotFound,
+                to_error(resolve_profile(name, controller_.config().profile_dirs).error()).message);
+        }
         auto records = value_or_throw(controller_.set_profile(name, dry_run));
         publish_property_changes();
         return to_wire_list(records);

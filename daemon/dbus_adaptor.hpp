@@ -16,6 +16,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -25,12 +26,15 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "log_limiter.hpp"
 #include "net.tcptune.Manager1.adaptor.h"
 #include "polkit_authority.hpp"
 #include "tcptune/apply/change_record.hpp"
 #include "tcptune/dbus/contract.hpp"
 #include "tcptune/engine/controller.hpp"
+#include "tcptune/profile/profile_cache.hpp"
 #include "tcptune/result.hpp"
+#include "top_service.hpp"
 
 namespace tcptune::daemon {
 
@@ -49,6 +53,11 @@ struct AdaptorHooks {
     // Test seam (env TCPTUNE_DBUS_FAULT=<Method>): that method throws a plain
     // std::runtime_error from inside its handler, to prove the edge translation.
     std::string fault_method;
+    // Serves GetTop off the loop; owned by the service, outlives the adaptor.
+    TopService* top = nullptr;
+    // Called after a reply was sent outside the connection's own processing
+    // (GetTop's deferred answers), so the service watches for POLLOUT.
+    std::function<void()> after_deferred_reply;
 };
 
 class Manager1Adaptor final : public sdbus::AdaptorInterfaces<net::tcptune::Manager1_adaptor> {
@@ -80,9 +89,12 @@ class Manager1Adaptor final : public sdbus::AdaptorInterfaces<net::tcptune::Mana
     std::vector<sdbus::Struct<std::string, std::string, std::string, bool, std::int64_t, bool,
                               double, std::uint64_t>>
     GetRules() override;
+    std::vector<sdbus::Struct<std::string, std::string, std::string, std::string>> GetRuleSignals()
+        override;
     Changes GetRecentChanges(const std::uint32_t& limit) override;
-    std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>> GetTop(
-        const std::string& state, const std::string& by, const std::uint32_t& limit) override;
+    void GetTop(
+        sdbus::Result<std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>>>&& result,
+        std::string state, std::string by, std::uint32_t limit) override;
     void SetProfile(sdbus::Result<Changes>&& result, std::string name, bool dry_run) override;
     void Rollback(sdbus::Result<Changes>&& result, bool force) override;
     void Reload(sdbus::Result<>&& result) override;
@@ -100,6 +112,10 @@ class Manager1Adaptor final : public sdbus::AdaptorInterfaces<net::tcptune::Mana
     auto guarded(const char* method, F&& body) -> decltype(body());
     // Throws AccessDenied unless the calling message comes from the privileged uid.
     void require_privileged(const char* method);
+    // Whether the caller is the privileged uid; false when it cannot be told.
+    bool caller_is_privileged();
+    // The unique bus name of the caller being served ("" outside a call).
+    std::string caller();
     // The uid of the message being handled (from the bus driver); throws AccessDenied.
     uid_t caller_uid(const char* method, const sdbus::Message& message);
     // Answers `result` with what `body` returns (or its error) once the caller
@@ -111,8 +127,20 @@ class Manager1Adaptor final : public sdbus::AdaptorInterfaces<net::tcptune::Mana
     template <typename... Results, typename F>
     void answer(const char* method, const sdbus::Result<Results...>& result, F& body);
 
+    using ProfileRows = std::vector<
+        sdbus::Struct<std::string, std::string, std::string, std::string, bool, bool, std::string>>;
+
     Controller& controller_;
     AdaptorHooks hooks_;
+    // Lines logged because of what a caller sent are throttled per sender.
+    LogRateLimiter caller_log_;
+    // ListProfiles and ShowProfile are open to everyone: files are parsed
+    // again only when they changed, and the listing is rebuilt at most once
+    // per kProfileListingMaxAge whatever the call rate.
+    ProfileFileCache profile_cache_;
+    ProfileRows profile_listing_;
+    std::chrono::steady_clock::time_point profile_listing_at_{};
+    bool profile_listing_valid_ = false;
     // Last published property values, for PropertiesChanged.
     std::string published_profile_;
     std::string published_mode_;

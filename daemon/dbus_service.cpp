@@ -54,6 +54,16 @@ Result<std::unique_ptr<DbusService>> DbusService::create(EventLoop& loop, Contro
         if (bus == BusKind::kSystem) {
             hooks.authority = std::make_unique<PolkitAuthority>(*service->connection_);
         }
+        // GetTop's breakdowns run on a worker thread, never on the loop.
+        auto top = TopService::create(loop, [](bool by_process) {
+            return take_breakdown(daemon_breakdown_options(by_process));
+        });
+        if (!top) {
+            return make_error(top.error().code, "GetTop worker: " + top.error().message);
+        }
+        service->top_ = std::move(*top);
+        hooks.top = service->top_.get();
+        hooks.after_deferred_reply = [raw = service.get()] { raw->rearm(); };
         // Publish the object before taking the name, so no client ever sees the
         // name without the object behind it.
         service->adaptor_ =
@@ -86,6 +96,8 @@ DbusService::~DbusService() {
     }
     try {
         adaptor_.reset();
+        // Waits for a breakdown in progress; unanswered GetTop calls are dropped.
+        top_.reset();
         if (!disabled_) {
             connection_->releaseName(dbus::kServiceName);
         }
@@ -180,6 +192,10 @@ void DbusService::on_rule_changed(const RuleStatus& status) {
     const double observed = status.last_observed.value_or(0.0);
     if (status.active) {
         emit("RuleActivated", [&] { adaptor_->emitRuleActivated(status.name, observed); });
+        if (!status.subject.empty()) {
+            emit("RuleFiredOn",
+                 [&] { adaptor_->emitRuleFiredOn(status.name, status.subject, status.reading); });
+        }
     } else {
         emit("RuleCleared", [&] { adaptor_->emitRuleCleared(status.name, observed); });
     }

@@ -23,6 +23,7 @@
 #include "tcptune/config/daemon_config.hpp"
 #include "tcptune/engine/controller.hpp"
 #include "tcptune/result.hpp"
+#include "top_service.hpp"
 
 namespace tcptune::daemon {
 
@@ -62,6 +63,7 @@ class DbusService final : public ControllerObserver {
     Controller& controller_;
     std::unique_ptr<sdbus::IConnection> connection_;
     std::unique_ptr<Manager1Adaptor> adaptor_;
+    std::unique_ptr<TopService> top_;
     EventLoop::TimerId timer_ = -1;
     int watched_fd_ = -1;
     std::uint32_t watched_events_ = 0;

@@ -10,26 +10,6 @@ namespace tcptune::daemon {
 
 namespace {
 
-spdlog::level::level_enum to_spdlog(LogLevel level) {
-    switch (level) {
-        case LogLevel::kTrace:
-            return spdlog::level::trace;
-        case LogLevel::kDebug:
-            return spdlog::level::debug;
-        case LogLevel::kInfo:
-            return spdlog::level::info;
-        case LogLevel::kWarning:
-            return spdlog::level::warn;
-        case LogLevel::kError:
-            return spdlog::level::err;
-        case LogLevel::kCritical:
-            return spdlog::level::critical;
-        case LogLevel::kOff:
-            return spdlog::level::off;
-    }
-    return spdlog::level::info;
-}
-
 // What makes two records "the same condition": everything but the timestamp,
 // the live value it was observed against and the numbers in the detail (a
 // cooldown refusal counts down its remaining seconds on every poll).
@@ -65,7 +45,8 @@ void setup_logging(LogLevel level) {
 }
 
 void set_log_level(LogLevel level) {
-    spdlog::set_level(to_spdlog(level));
+    // spdlog knows our level names (trace ... warning ... off).
+    spdlog::set_level(spdlog::level::from_str(std::string(to_string(level))));
 }
 
 std::string ChangeLogger::format_change(const ChangeRecord& record) {
@@ -103,9 +84,12 @@ void ChangeLogger::on_poll_error(const Error& error) {
 void ChangeLogger::on_rule_changed(const RuleStatus& status) {
     const std::string observed =
         status.last_observed ? format_number(*status.last_observed) : std::string("?");
+    // Per-listener and per-destination rules name where the pressure is.
+    const std::string where =
+        status.subject.empty() ? std::string() : " on " + status.subject + ": " + status.reading;
     if (status.active) {
-        spdlog::warn("rule {} fired: {} is {} (threshold {})", status.name, status.metric, observed,
-                     status.threshold);
+        spdlog::warn("rule {} fired: {} is {} (threshold {}){}", status.name, status.metric,
+                     observed, status.threshold, where);
     } else {
         spdlog::info("rule {} cleared: {} is {} (threshold {})", status.name, status.metric,
                      observed, status.threshold);

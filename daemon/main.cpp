@@ -16,6 +16,7 @@
 #include "metrics_exporter.hpp"
 #include "sd_notify.hpp"
 #include "tcptune/apply/applier.hpp"
+#include "tcptune/apply/state_lock.hpp"
 #include "tcptune/apply/sysctl_store.hpp"
 #include "tcptune/census/census.hpp"
 #include "tcptune/census/census_open.hpp"
@@ -40,14 +41,13 @@ int run_daemon(const DaemonOverrides& flags) {
                  options->config_file.string(), options->state_dir.string(),
                  options->advise ? "advise" : "enforce");
 
-    if (!options->advise) {
-        std::error_code ec;
-        std::filesystem::create_directories(options->state_dir, ec);
-        if (ec) {
-            spdlog::critical("cannot create state dir {}: {}", options->state_dir.string(),
-                             ec.message());
-            return kExitFailure;
-        }
+    // One daemon per state directory, for its whole life, in advice mode too
+    // (a reload can switch to enforcing): a second one would rewrite the
+    // journal from its own memory and lose the first one's originals.
+    auto state_lock = StateDirLock::acquire(options->state_dir);
+    if (!state_lock) {
+        spdlog::critical("{}", state_lock.error().message);
+        return kExitFailure;
     }
 
     auto census = open_census(census_engine_options(*options));

@@ -1,37 +1,92 @@
 #include "metrics_exporter.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <chrono>
 #include <exception>
 #include <map>
 #include <set>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include <prometheus/text_serializer.h>
+#include <spdlog/spdlog.h>
 
 #include "metrics_http_server.hpp"
 #include "tcptune/apply/sysctl_registry.hpp"
 #include "tcptune/metrics/metrics_endpoint.hpp"
+#include "tcptune/unique_fd.hpp"
 #include "tcptune/version.hpp"
 
 namespace tcptune {
+
+namespace {
+
+// Whether a server already listens where we want to: then waiting is
+// pointless. A port held only by non-listening sockets (a TIME_WAIT left by a
+// client that was given it as an ephemeral port) refuses connections.
+bool someone_listens(const MetricsEndpoint& where) {
+    sockaddr_storage address{};
+    socklen_t length = 0;
+    if (where.ipv6) {
+        auto* in6 = reinterpret_cast<sockaddr_in6*>(&address);
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(where.port);
+        if (::inet_pton(AF_INET6, where.host.c_str(), &in6->sin6_addr) != 1) {
+            return false;
+        }
+        if (IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr)) {
+            in6->sin6_addr = in6addr_loopback;
+        }
+        length = sizeof *in6;
+    } else {
+        auto* in4 = reinterpret_cast<sockaddr_in*>(&address);
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons(where.port);
+        if (::inet_pton(AF_INET, where.host.c_str(), &in4->sin_addr) != 1) {
+            return false;
+        }
+        if (in4->sin_addr.s_addr == htonl(INADDR_ANY)) {
+            in4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        }
+        length = sizeof *in4;
+    }
+    UniqueFd fd(::socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) {
+        return false;
+    }
+    // A local address answers (accepts or refuses) at once; the probe closes
+    // with an RST, leaving no TIME_WAIT of its own.
+    const linger abort_on_close{1, 0};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+    return ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), length) == 0;
+}
+
+}  // namespace
 
 MetricsExporter::MetricsExporter(Controller& controller, const SysctlStore& sysctls)
     : controller_(controller),
       sysctls_(sysctls),
       model_(kVersion),
-      published_(std::make_shared<PublishedMetrics>()) {}
+      published_(std::make_shared<PublishedMetrics>()) {
+    // The daemon asks for the per-listener and per-destination signals with
+    // metrics_top_k (0: none); only that many series are exported.
+    const SignalRequest& extra = controller.config().extra_signals;
+    model_.set_top_k(extra.listeners ? extra.top_k : 0);
+}
 
 Result<std::unique_ptr<MetricsExporter>> MetricsExporter::start(const std::string& address,
                                                                 Controller& controller,
                                                                 const SysctlStore& sysctls) {
-    auto parsed = parse_metrics_endpoint(address);
+    std::optional<MetricsEndpoint> parsed;
+    TRY_ASSIGN(parsed, parse_metrics_endpoint(address));
     if (!parsed) {
-        return tl::unexpected(parsed.error());
-    }
-    if (!parsed->has_value()) {
         return std::unique_ptr<MetricsExporter>{};  // --metrics-address none
     }
-    const MetricsEndpoint& where = **parsed;
+    const MetricsEndpoint& where = *parsed;
 
     // Not make_unique: the constructor is private.
     std::unique_ptr<MetricsExporter> exporter(new MetricsExporter(controller, sysctls));
@@ -44,15 +99,41 @@ Result<std::unique_ptr<MetricsExporter>> MetricsExporter::start(const std::strin
 
     // The HTTP thread only copies the last published snapshot and serialises
     // it: a scrape never waits for a poll and never touches the Controller.
-    auto server = MetricsHttpServer::start(where, [published = exporter->published_] {
+    const auto render = [published = exporter->published_] {
         return prometheus::TextSerializer().Serialize(published->Collect());
-    });
+    };
+    // The port can be held for a while by someone else, typically a client's
+    // socket that got it as an ephemeral port (ip_local_port_range includes
+    // 9477) and now sits in TIME_WAIT for 60 s: retry for a bounded time instead
+    // of failing the start. A live listener is not waited for. Reserving the
+    // port avoids it altogether (net.ipv4.ip_local_reserved_ports).
+    const auto give_up = std::chrono::steady_clock::now() + kMetricsBindRetryFor;
+    bool warned = false;
+    auto server = MetricsHttpServer::start(where, render);
+    while (!server && !someone_listens(where) && std::chrono::steady_clock::now() < give_up) {
+        if (!warned) {
+            warned = true;
+            spdlog::warn(
+                "metrics: cannot listen on {} yet ({}); retrying for up to {} s. A "
+                "client's TIME_WAIT socket may hold the port: keep it out of the "
+                "ephemeral range with sysctl -w net.ipv4.ip_local_reserved_ports={}",
+                where.to_string(), server.error().message, kMetricsBindRetryFor.count(),
+                where.port);
+        }
+        // Nothing announces that a TIME_WAIT ended: try again shortly.
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        server = MetricsHttpServer::start(where, render);
+    }
     if (!server) {
         return make_error(ErrorCode::kIo,
                           "cannot serve metrics on " + where.to_string() + ": " +
                               server.error().message +
-                              " (address in use or not configured on this host? use "
-                              "--metrics-address HOST:PORT or none)");
+                              " (another server listens there, the address is not configured "
+                              "on this host, or a socket kept the port for " +
+                              std::to_string(kMetricsBindRetryFor.count()) +
+                              " s: keep it out of the ephemeral range with "
+                              "net.ipv4.ip_local_reserved_ports; or use --metrics-address "
+                              "HOST:PORT or none)");
     }
     exporter->server_ = std::move(*server);
 

@@ -9,6 +9,7 @@
 // HTTP thread (metrics_http_server.hpp). Scrapes therefore serve the last poll's
 // snapshot; they never call into the Controller and never run a netlink dump.
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -21,6 +22,10 @@
 namespace tcptune {
 
 class MetricsHttpServer;
+
+// How long start() retries a port that a non-listening socket holds (a
+// client's TIME_WAIT lasts 60 s).
+inline constexpr std::chrono::seconds kMetricsBindRetryFor{65};
 
 class MetricsExporter final : public ControllerObserver {
   public:

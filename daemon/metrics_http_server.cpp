@@ -18,12 +18,17 @@ namespace tcptune {
 
 namespace {
 
-// An idle keep-alive connection is closed after this; it outlasts common
-// scrape intervals (<= 60 s), so Prometheus keeps reusing one connection.
-constexpr unsigned kIdleTimeoutSeconds = 90;
-// Connections open at once: an HA pair of Prometheus servers and ad-hoc curls
-// need a handful; the cap bounds the fds anyone on the network can make us hold.
-constexpr unsigned kMaxConnections = 64;
+// Any local user can open connections and leave them idle or half-sent; each
+// holds a connection slot (not a thread: one epoll thread serves all) until
+// this much inactivity, so a scrape finds a free slot again within seconds.
+// A keep-alive scraper with a longer interval simply reconnects (the server
+// then closed first: one TIME_WAIT per scrape, on the daemon's side).
+constexpr unsigned kIdleTimeoutSeconds = 10;
+// Connections open at once, and from one peer address: a single address
+// (one local user on 127.0.0.1) can take at most half, so scrapers from
+// elsewhere always find room; the cap bounds the fds anyone can make us hold.
+constexpr unsigned kMaxConnections = 512;
+constexpr unsigned kMaxConnectionsPerAddress = 256;
 
 constexpr const char* kContentType = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -120,7 +125,8 @@ Result<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::start(const Metric
         flags, where.port, nullptr, nullptr, &MetricsHttpServerAccess::handle, raw,
         MHD_OPTION_EXTERNAL_LOGGER, &MetricsHttpServerAccess::log, raw, MHD_OPTION_SOCK_ADDR,
         reinterpret_cast<const sockaddr*>(&address), MHD_OPTION_CONNECTION_TIMEOUT,
-        kIdleTimeoutSeconds, MHD_OPTION_CONNECTION_LIMIT, kMaxConnections, MHD_OPTION_END);
+        kIdleTimeoutSeconds, MHD_OPTION_CONNECTION_LIMIT, kMaxConnections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, kMaxConnectionsPerAddress, MHD_OPTION_END);
     if (server->daemon_ == nullptr) {
         return make_error(ErrorCode::kIo, server->start_error_.empty()
                                               ? std::string("libmicrohttpd did not start")

@@ -11,7 +11,7 @@
 #      its own are ever written (the host's are never touched),
 #   3. starts a private dbus-daemon (tests/data/dbus/system-like.conf, the configuration the
 #      integration tests use, with the project's systemd/net.tcptune.conf) and tcptuned in the
-#      namespace with a demo profile: the shipped web-frontend with its TIME_WAIT rule at demo
+#      namespace with a demo profile: the shipped default plus a TIME_WAIT rule at demo
 #      thresholds,
 #   4. makes TIME_WAIT load with tcptune-loadgen (--no-tune: it changes no sysctl), shows the
 #      rule firing and clearing with `tcptune status`, then restores the namespace's original
@@ -153,14 +153,16 @@ bus_pid=$(dbus-daemon --fork --nopidfile --print-pid --config-file="$work/bus.co
 [[ $bus_pid =~ ^[0-9]+$ ]] || fail "dbus-daemon printed no pid: $bus_pid"
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$work/system_bus_socket
 
-# The demo profile: web-frontend as shipped, except for its TIME_WAIT rule, redefined
-# with thresholds a laptop-sized load crosses in seconds.
+# The demo profile: the shipped default (which only reports) plus a demo baseline and a
+# namespace-wide TIME_WAIT rule with thresholds a laptop-sized load crosses in seconds.
 mkdir -p "$work/profiles"
 cat >"$work/profiles/quickstart-demo.yaml" <<'EOF'
 name: quickstart-demo
-description: web-frontend with its TIME_WAIT rule at demo thresholds
-extends: web-frontend
+description: the default profile plus a TIME_WAIT rule at demo thresholds
+extends: default
 interval: 1s
+sysctls:
+  net.ipv4.tcp_fin_timeout: 30
 rules:
   - name: time-wait-pressure
     when: { state: time_wait, above: 2000, for: 3 }
@@ -170,15 +172,15 @@ rules:
     revert: true
     why: >-
       outbound connections starved of ephemeral ports by TIME_WAIT may reuse a TIME_WAIT
-      port when timestamps prove it safe (web-frontend's rule at demo thresholds)
+      port when timestamps prove it safe (a demo rule)
 EOF
 
 echo
 echo "== tcptuned in the namespace, on a private system bus"
-echo "Profile quickstart-demo = the shipped web-frontend (baseline tcp_fin_timeout 30) with its"
-echo "time-wait-pressure rule at demo thresholds: fire above 2000 TIME_WAIT sockets for 3 polls"
-echo "(shipped: 20000), clear below 500 for 3 polls (shipped: 10000 for 6), no rule cooldown"
-echo "(shipped: 5m); one poll a second (shipped: 5 s)."
+echo "Profile quickstart-demo = the shipped default plus a demo baseline (tcp_fin_timeout 30) and a"
+echo "time-wait-pressure rule at demo thresholds: fire above 2000 TIME_WAIT sockets for 3 polls,"
+echo "clear below 500 for 3 polls, no rule cooldown"
+echo "(shipped rules: 5m); one poll a second (shipped: 5 s)."
 : >"$work/tcptuned.log"  # exists before the first wait_for_log looks at it
 # Not through in_ns: $! is then the daemon's own pid (ip netns exec execs it).
 ip netns exec "$ns" "$bin/tcptuned" --config /dev/null --profile quickstart-demo \

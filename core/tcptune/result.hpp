@@ -52,11 +52,13 @@ std::string errno_text(int err);
         }                                                          \
     } while (false)
 
-#define TRY_ASSIGN(var_, expr_)                                    \
-    do {                                                           \
-        auto&& try_result_ = (expr_);                              \
-        if (!try_result_) {                                        \
-            return tl::unexpected(std::move(try_result_).error()); \
-        }                                                          \
-        (var_) = std::move(*try_result_);                          \
+// var_ is not parenthesized: clang-tidy's use-after-move does not see
+// `(x) = ...` as re-initializing x, and TRY_ASSIGN(x, f(std::move(x))) is fine.
+#define TRY_ASSIGN(var_, expr_)                                                  \
+    do {                                                                         \
+        auto&& try_result_ = (expr_);                                            \
+        if (!try_result_) {                                                      \
+            return tl::unexpected(std::move(try_result_).error());               \
+        }                                                                        \
+        var_ = std::move(*try_result_); /* NOLINT(bugprone-macro-parentheses) */ \
     } while (false)

@@ -54,13 +54,27 @@ Result<void> HookedSysctlStore::write(std::string_view key, std::string_view val
     }
     if (!fail_key.empty() && key == fail_key) {
         return make_error(ErrorCode::kIo, "kernel rejected " + std::string(key) + "=" +
-                                              std::string(value) + ": " +
-                                              describe_errno(fail_errno));
+                                              std::string(value) + ": " + errno_text(fail_errno));
     }
     if (kernel_stores) {
         return real_.write(key, kernel_stores(key, value));
     }
     return real_.write(key, value);
+}
+
+ChangeRecord sample_change(ChangeResult result, std::string detail) {
+    ChangeRecord r;
+    r.key = "net.ipv4.tcp_tw_reuse";
+    r.old_value = "2";
+    r.new_value = "1";
+    r.profile = "web";
+    r.rule = "time-wait-pressure";
+    r.reason = "outbound connections are starved of ports";
+    r.result = result;
+    r.detail = std::move(detail);
+    r.replay_command = sysctl_replay_command(r.key, r.new_value);
+    r.at = std::chrono::system_clock::time_point(std::chrono::microseconds(1'714'564'800'000'001));
+    return r;
 }
 
 }  // namespace tcptune::test

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tcptune/apply/change_record.hpp"
 #include "tcptune/apply/sysctl_store.hpp"
 #include "tcptune/clock.hpp"
 #include "tcptune/result.hpp"
@@ -78,5 +79,10 @@ class HookedSysctlStore final : public SysctlStore {
   private:
     ProcSysctlStore real_;
 };
+
+// A change record with every field set: net.ipv4.tcp_tw_reuse 2 -> 1 by rule
+// time-wait-pressure of profile web, at 2024-05-01T12:00:00.000001Z, with `result`
+// and `detail`. For tests of how records are shown, logged and sent.
+ChangeRecord sample_change(ChangeResult result = ChangeResult::kApplied, std::string detail = "");
 
 }  // namespace tcptune::test

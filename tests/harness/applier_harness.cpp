@@ -24,6 +24,7 @@
 #include <string_view>
 
 #include "tcptune/apply/applier.hpp"
+#include "tcptune/apply/state_lock.hpp"
 #include "tcptune/apply/sysctl_store.hpp"
 #include "tcptune/clock.hpp"
 
@@ -86,6 +87,12 @@ int main(int argc, char** argv) {
     // The crash test is about the journal and the kill, not pacing.
     options.limits =
         GateLimits{.key_cooldown = std::chrono::seconds(0), .max_changes_per_minute = 1'000'000};
+    // The same lock tcptuned holds: one journal writer per state directory.
+    auto lock = StateDirLock::acquire(options.state_dir);
+    if (!lock) {
+        std::cerr << "applier_harness: " << lock.error().message << "\n";
+        return 5;
+    }
     Applier applier(store, clock, options);
     if (applier.journal_error()) {
         std::cerr << "journal: " << applier.journal_error()->message << "\n";
@@ -105,7 +112,9 @@ int main(int argc, char** argv) {
             plan.push_back(
                 {arg.substr(0, eq), arg.substr(eq + 1), "crash-test", "harness", "test"});
         }
-        records = applier.apply(plan);
+        // Its private namespace has no listeners: the wider port range takes no
+        // server's port.
+        records = applier.apply(plan, ApplyContext{std::vector<std::uint16_t>{}});
     } else if (verb == "rollback") {
         auto rolled = applier.rollback();
         if (!rolled) {

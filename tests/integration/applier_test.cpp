@@ -39,6 +39,9 @@ std::string sysctl_n(const std::string& key) {
     return normalize_sysctl_value(test::run_command("sysctl -n " + key).out);
 }
 
+// The private namespace has no listeners: a wider port range takes no server's port.
+const ApplyContext kNoListeners{std::vector<std::uint16_t>{}};
+
 PlannedChange change(const std::string& key, const std::string& value) {
     return PlannedChange{key, value, "integration", "rule", "integration test"};
 }
@@ -81,7 +84,7 @@ TEST(ApplierIntegration, ApplyVerifyOverrideRollbackOnTheRealKernel) {
     Applier applier(store, clock, options_for(state));
     ASSERT_FALSE(applier.journal_error());
 
-    for (const auto& r : applier.apply(target_plan())) {
+    for (const auto& r : applier.apply(target_plan(), kNoListeners)) {
         EXPECT_EQ(r.result, ChangeResult::kApplied) << describe(r);
     }
     for (const auto& [key, value] : kTargets) {
@@ -99,7 +102,7 @@ TEST(ApplierIntegration, ApplyVerifyOverrideRollbackOnTheRealKernel) {
 
     // Never overwritten, even long after every cooldown.
     clock.advance(3600s);
-    for (const auto& r : applier.apply(target_plan())) {
+    for (const auto& r : applier.apply(target_plan(), kNoListeners)) {
         if (r.key == "net.ipv4.tcp_fin_timeout") {
             EXPECT_EQ(r.result, ChangeResult::kRefused) << describe(r);
         } else {
@@ -165,7 +168,7 @@ TEST(ApplierIntegration, AdviceModeLeavesTheKernelAndTheJournalAlone) {
         before[key] = raw_proc(key);
     }
     Applier applier(store, clock, options_for(state, ApplyMode::kAdvise));
-    for (const auto& r : applier.apply(target_plan())) {
+    for (const auto& r : applier.apply(target_plan(), kNoListeners)) {
         EXPECT_EQ(r.result, ChangeResult::kAdvised) << describe(r);
     }
     for (const auto& [key, raw] : before) {

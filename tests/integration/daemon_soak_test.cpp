@@ -30,28 +30,6 @@ constexpr std::uint64_t kPolls = 10'000;
 constexpr std::size_t kFdTolerance = 0;  // standing fds: exactly as many
 constexpr std::size_t kRssToleranceKb = 2048;
 
-// The daemon opens /proc files during every poll, so a single look at
-// /proc/PID/fd may catch one of them; the smallest of a few looks is its
-// standing set of descriptors.
-std::size_t standing_fds(const DaemonProcess& daemon) {
-    std::size_t least = daemon.open_fds();
-    for (int i = 0; i < 20; ++i) {
-        std::this_thread::sleep_for(3ms);
-        least = std::min(least, daemon.open_fds());
-    }
-    return least;
-}
-
-// The "N polls" figure from a STATUS= message.
-std::optional<std::uint64_t> polls_in(const std::string& message) {
-    static const std::regex pattern("; ([0-9]+) polls");
-    std::smatch match;
-    if (!std::regex_search(message, match, pattern)) {
-        return std::nullopt;
-    }
-    return std::stoull(match[1].str());
-}
-
 // Opens `count` connections to a listener on 127.0.0.3 and closes the client
 // side first: TIME_WAIT on the client ends, ESTABLISHED while they are open.
 void churn_connections(int count, std::atomic<bool>& stop) {
@@ -120,9 +98,9 @@ TEST(DaemonSoakTest, TenThousandPollsWithChangingLoadDoNotGrowFdsOrRss) {
     while (polls < 500) {
         auto message = notify.wait_for("STATUS=", 10s);
         ASSERT_TRUE(message.has_value()) << daemon.log();
-        polls = polls_in(*message).value_or(polls);
+        polls = polls_in_status(*message).value_or(polls);
     }
-    const std::size_t fds_start = standing_fds(daemon);
+    const std::size_t fds_start = daemon.standing_fds();
     const std::size_t rss_start = daemon.rss_kb();
     const std::uint64_t polls_start = polls;
     const auto started = std::chrono::steady_clock::now();
@@ -130,12 +108,12 @@ TEST(DaemonSoakTest, TenThousandPollsWithChangingLoadDoNotGrowFdsOrRss) {
     while (polls < polls_start + kPolls) {
         auto message = notify.wait_for("STATUS=", 10s);
         ASSERT_TRUE(message.has_value()) << "daemon stopped reporting status";
-        polls = polls_in(*message).value_or(polls);
+        polls = polls_in_status(*message).value_or(polls);
         ASSERT_TRUE(daemon.running()) << daemon.log();
     }
     const auto seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    const std::size_t fds_end = standing_fds(daemon);
+    const std::size_t fds_end = daemon.standing_fds();
     const std::size_t rss_end = daemon.rss_kb();
     stop = true;
     load.join();

@@ -19,6 +19,7 @@
 #include "support/private_bus.hpp"
 #include "support/private_polkit.hpp"
 #include "support/socket_factory.hpp"
+#include "support/traffic.hpp"
 #include "tcptune/census/bpf/bpf_census_engine.hpp"
 
 namespace tcptune::test {
@@ -38,7 +39,11 @@ rules:
     clear: { below: 5, for: 1 }
     apply:
       net.ipv4.tcp_tw_reuse: 1
+    verify: false
     why: test rule that fires on a small TIME_WAIT population
+  - name: accept-full
+    when: { listener: accept_queue, above: 100%, for: 1 }
+    why: test rule that names the listener whose accept queue is full
 )";
 
 constexpr const char* kAltProfile = R"(name: dbusalt
@@ -243,11 +248,13 @@ TEST_F(DbusApiTest, ReadMethodsAndPropertiesRoundTrip) {
 
     // Rules: the CLI and the raw method agree.
     const auto rules = proxy_->GetRules();
-    ASSERT_EQ(rules.size(), 1u);
-    ASSERT_EQ(status.at("rules").size(), 1u);
+    ASSERT_EQ(rules.size(), 2u);
+    ASSERT_EQ(status.at("rules").size(), 2u);
     EXPECT_EQ(status.at("rules")[0].at("name"), rules[0].get<0>());
     EXPECT_EQ(status.at("rules")[0].at("metric"), "time_wait");
     EXPECT_FALSE(status.at("rules")[0].at("active").get<bool>());
+    EXPECT_EQ(status.at("rules")[1].at("metric"), "listener.accept_queue");
+    EXPECT_EQ(status.at("rules")[1].at("subject"), "") << "not firing";
 
     // Sysctls: the baseline key was applied; current/original/desired/owner travel.
     const json* syncookies = find_by(status.at("sysctls"), "key", "net.ipv4.tcp_syncookies");
@@ -317,6 +324,17 @@ TEST_F(DbusApiTest, ReadMethodsAndPropertiesRoundTrip) {
     ASSERT_FALSE(top.empty()) << r.out;
     EXPECT_EQ(top[0][0], "127.0.0.2") << r.out;
     EXPECT_EQ(top[0][1].get<std::uint64_t>(), expected_tw) << r.out;
+    // The destination view: the same TIME_WAITs hold ephemeral ports towards
+    // the factory's server ports.
+    r = busctl_call("GetTop", {"ssu", "", "destination", "5"});
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    const json destinations = json::parse(r.out).at("data")[0];
+    ASSERT_FALSE(destinations.empty()) << r.out;
+    EXPECT_NE(destinations[0][0].get<std::string>().find(" -> 127.0.0.2:"), std::string::npos)
+        << r.out;
+    EXPECT_NE(destinations[0][2].get<std::string>().find("usable ports"), std::string::npos);
+    r = busctl_call("GetTop", {"ssu", "", "listener", "5"});
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
     r = busctl_call("GetTop", {"ssu", "no_such_state", "peer", "5"});
     EXPECT_NE(r.exit_code, 0) << describe(r);
     r = busctl_call("GetTop", {"ssu", "time_wait", "process", "5"}, /*nobody=*/true);
@@ -394,12 +412,14 @@ TEST_F(DbusApiTest, MutatingVerbsAsRootWithSignals) {
     EXPECT_EQ(fin->at("desired"), "33");
     EXPECT_EQ(fin->at("current"), "33");
 
-    // Invalid and unknown profiles: exit 6, the active profile stays.
+    // An invalid profile is exit 6, an unknown one exit 1 (as for `profile
+    // show`: one exit-code table); the active profile stays.
     r = cli({"apply", "broken"});
     EXPECT_EQ(r.exit_code, 6) << describe(r);
     EXPECT_NE(r.err.find("tcp_tw_recycle"), std::string::npos) << describe(r);
     r = cli({"apply", "no-such-profile"});
-    EXPECT_EQ(r.exit_code, 6) << describe(r);
+    EXPECT_EQ(r.exit_code, 1) << describe(r);
+    EXPECT_NE(r.err.find("not found"), std::string::npos) << describe(r);
     EXPECT_EQ(proxy_->ActiveProfile(), "dbusalt");
 
     // Reload keeps the profile and answers.
@@ -468,6 +488,32 @@ TEST_F(DbusApiTest, RuleAndOverrideSignalsArrive) {
     key = find_by(status.at("sysctls"), "key", "net.ipv4.tcp_tw_reuse");
     ASSERT_NE(key, nullptr);
     EXPECT_NE(key->at("owner"), "administrator");
+
+    // A per-listener rule says which listener: RuleFiredOn, GetRuleSignals, status.
+    auto stuck = listen_on({"127.0.0.7", 7070}, 4);
+    ASSERT_TRUE(stuck.has_value()) << stuck.error().message;
+    const std::vector<int> clients = connect_burst({"127.0.0.7", 7070}, 10);
+    ASSERT_TRUE(proxy_->pump_until([&] { return !proxy_->rule_fired_on.empty(); }))
+        << "RuleFiredOn did not arrive";
+    EXPECT_EQ(proxy_->rule_fired_on.front(),
+              std::make_pair(std::string("accept-full"), std::string("127.0.0.7:7070")));
+    const ProcessResult signals = busctl_call("GetRuleSignals", {});
+    ASSERT_EQ(signals.exit_code, 0) << describe(signals);
+    EXPECT_NE(signals.out.find("accept queue of 127.0.0.7:7070 5/4"), std::string::npos)
+        << signals.out;
+    status = status_json();
+    const json* rule = find_by(status.at("rules"), "name", "accept-full");
+    ASSERT_NE(rule, nullptr) << status.dump(2);
+    EXPECT_EQ(rule->at("subject"), "127.0.0.7:7070");
+    EXPECT_NE(rule->at("signal").get<std::string>().find("accept queue of 127.0.0.7:7070"),
+              std::string::npos);
+    const ProcessResult text = cli({"status"});
+    EXPECT_NE(text.out.find("accept-full: accept queue of 127.0.0.7:7070 5/4"), std::string::npos)
+        << text.out;
+    for (int fd : clients) {
+        ::close(fd);
+    }
+    ::close(*stuck);
 }
 
 class DbusAuthorizationTest : public DbusApiTest {
@@ -536,6 +582,7 @@ class DbusAuthorizationTest : public DbusApiTest {
                  {"ShowProfile", {"s", "dbustest"}},
                  {"GetSysctls", {}},
                  {"GetRules", {}},
+                 {"GetRuleSignals", {}},
                  {"GetRecentChanges", {"u", "5"}}}) {
             const ProcessResult r = busctl_call(method, args, /*nobody=*/true);
             EXPECT_EQ(r.exit_code, 0) << method << ": " << describe(r);

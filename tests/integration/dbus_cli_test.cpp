@@ -42,13 +42,14 @@ class DaemonDownTest : public ::testing::Test {
 
 TEST_F(DaemonDownTest, StatusFallsBackToALocalViewAndSaysSo) {
     TCPTUNE_REQUIRE_PRIVATE_NETNS();
-    ProcessResult r = run_process({bin("tcptune"), "status", "--json", "--profile", "default"});
+    // database: a shipped profile with baseline sysctls (default only reports).
+    ProcessResult r = run_process({bin("tcptune"), "status", "--json", "--profile", "database"});
     ASSERT_EQ(r.exit_code, 0) << describe(r);
     const json status = json::parse(r.out);
     EXPECT_EQ(status.at("source"), "local");
     EXPECT_FALSE(status.at("daemon_running").get<bool>());
     EXPECT_NE(status.at("note").get<std::string>().find("not running"), std::string::npos);
-    EXPECT_EQ(status.at("profile"), "default");
+    EXPECT_EQ(status.at("profile"), "database");
     EXPECT_TRUE(status.at("counts").at("valid").get<bool>()) << status.dump(2);
     // The fresh namespace has no sockets at all: the local census is exact.
     EXPECT_EQ(status.at("counts").at("states").at("established").get<std::uint64_t>(), 0u);

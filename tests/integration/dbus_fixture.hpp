@@ -99,6 +99,7 @@ class TestProxy final : public sdbus::ProxyInterfaces<net::tcptune::Manager1_pro
 
     std::vector<std::string> profile_changed;
     std::vector<std::string> rule_activated;
+    std::vector<std::pair<std::string, std::string>> rule_fired_on;
     std::vector<std::string> rule_cleared;
     std::vector<ChangeStruct> sysctl_changed;
     std::vector<std::tuple<std::string, std::string, std::string>> overrides;
@@ -110,6 +111,10 @@ class TestProxy final : public sdbus::ProxyInterfaces<net::tcptune::Manager1_pro
     }
     void onRuleActivated(const std::string& rule, const double& /*observed*/) override {
         rule_activated.push_back(rule);
+    }
+    void onRuleFiredOn(const std::string& rule, const std::string& subject,
+                       const std::string& /*reading*/) override {
+        rule_fired_on.emplace_back(rule, subject);
     }
     void onRuleCleared(const std::string& rule, const double& /*observed*/) override {
         rule_cleared.push_back(rule);

@@ -28,6 +28,7 @@
 #include "support/daemon_process.hpp"
 #include "support/netns.hpp"
 #include "support/socket_factory.hpp"
+#include "support/traffic.hpp"
 #include "tcptune/census/tcp_state.hpp"
 #include "tcptune/version.hpp"
 
@@ -407,6 +408,54 @@ TEST_F(MetricsExporterTest, ScrapesStayFastWithManySockets) {
     // The target is 10 ms; the median is asserted (the max on a shared CI machine
     // says more about the scheduler than about the exporter).
     EXPECT_LE(median, 10.0);
+}
+
+}  // namespace
+}  // namespace tcptune::test
+
+namespace tcptune::test {
+namespace {
+
+TEST_F(MetricsExporterTest, PressureSeriesNameTheListenerAndTheDestinationAndPassPromtool) {
+    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+    launch();
+    // A listener that never accepts, its accept queue full: listen(8), 20 connects.
+    auto stuck = listen_on({"127.0.0.7", 7070}, 8);
+    ASSERT_TRUE(stuck.has_value()) << stuck.error().message;
+    const std::vector<int> clients = connect_burst({"127.0.0.7", 7070}, 20);
+    // Ports held towards one destination: 300 client-side TIME_WAITs.
+    auto server = DrainServer::start({{"127.0.0.8", 5432}});
+    ASSERT_TRUE(server.has_value()) << server.error().message;
+    const auto churn = churn_connections({{"127.0.0.8", 5432}}, 300, 1000.0);
+    ASSERT_EQ(churn.failed, 0U);
+
+    const std::string accept = R"(tcptune_listener_accept_queue{listener="127.0.0.7:7070"})";
+    ASSERT_EQ(wait_for_series(accept, 9.0), 9.0);
+    const std::string held =
+        R"(tcptune_destination_sockets{local="127.0.0.1",destination="127.0.0.8:5432"})";
+    ASSERT_EQ(wait_for_series(held, 300.0), 300.0);
+    auto text = scrape();
+    ASSERT_TRUE(text.has_value());
+    EXPECT_EQ(series_value(*text, R"(tcptune_listener_backlog{listener="127.0.0.7:7070"})"), 8.0);
+    EXPECT_EQ(series_value(*text, R"(tcptune_listener_syn_queue{listener="127.0.0.7:7070"})"), 0.0);
+    const auto usable = series_value(*text, "tcptune_ephemeral_ports_usable");
+    ASSERT_TRUE(usable.has_value());
+    EXPECT_EQ(*usable, 28232.0);  // a new namespace's 32768-60999, nothing reserved
+    EXPECT_NEAR(
+        series_value(
+            *text,
+            R"(tcptune_destination_port_usage_ratio{local="127.0.0.1",destination="127.0.0.8:5432"})")
+            .value_or(-1),
+        300.0 / 28232.0, 1e-6);
+    EXPECT_TRUE(series_value(*text, R"(tcptune_dead_peer_sockets{kind="keepalive"})"));
+    EXPECT_TRUE(series_value(*text, R"(tcptune_tcp_event_rate{counter="listen_overflows"})"));
+    const auto check = promtool_check_metrics(*text, dir_.path() / "pressure.prom");
+    EXPECT_EQ(check.exit_code, 0) << check.out << "\n" << *text;
+    EXPECT_EQ(check.out, "") << "promtool lint findings";
+    for (int fd : clients) {
+        ::close(fd);
+    }
+    ::close(*stuck);
 }
 
 }  // namespace

@@ -97,7 +97,7 @@ for verb in $(help_verbs "$tcptune"); do
 done
 
 # --- Option values.
-expect "--by values" "port peer prefix process" top --by ""
+expect "--by values" "port peer prefix process destination" top --by ""
 expect "--by value by prefix" "prefix process" top time_wait --by "pr"
 expect "--by=VALUE form" "port" top --by "=" "po"
 expect "--bus values" "system session" status --bus ""
@@ -125,6 +125,8 @@ expect_contains "top offers focus and every state" \
     "focus established syn_sent syn_recv fin_wait1 fin_wait2 time_wait close close_wait last_ack listen closing" \
     top ""
 expect "top offers no sysctl keys" "" top "net."
+expect "top offers destinations" "destinations" top "dest"
+expect "top offers no other explain topic" "" top "so_"
 registry_keys=$("$tcptune" explain | sed -n 's/^  \(net\.[^ ]*\)$/\1/p' | tr '\n' ' ')
 [[ -n $registry_keys ]] || {
     echo "FAIL: tcptune explain lists no sysctl keys"

@@ -145,7 +145,7 @@ while IFS= read -r line; do
     fi
 done < <("$tcptune" explain sysctls | grep -E '^net\.[a-z0-9_.]+: ')
 rows=$(grep -c '^\*net\.[a-z0-9_.]*\*$' <<<"$registry")
-keys=$("$tcptune" explain sysctls | grep -cE '^net\.[a-z0-9_.]+: (an integer|one of|two integers)')
+keys=$("$tcptune" explain sysctls | grep -cE '^net\.[a-z0-9_.]+: (an integer|one of|two integers|comma separated)')
 check
 [[ $rows == "$keys" ]] || fail "tcptune-profile(5) lists $rows settable sysctls, the registry $keys"
 

@@ -8,10 +8,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <regex>
 #include <stdexcept>
 #include <thread>
 
@@ -244,6 +246,24 @@ std::optional<std::string> NotifySocket::wait_for(const std::string& needle,
             return message;
         }
     }
+}
+
+std::size_t DaemonProcess::standing_fds() const {
+    std::size_t least = open_fds();
+    for (int i = 0; i < 20; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(3));
+        least = std::min(least, open_fds());
+    }
+    return least;
+}
+
+std::optional<std::uint64_t> polls_in_status(const std::string& message) {
+    static const std::regex pattern("; ([0-9]+) polls");
+    std::smatch match;
+    if (!std::regex_search(message, match, pattern)) {
+        return std::nullopt;
+    }
+    return std::stoull(match[1].str());
 }
 
 }  // namespace tcptune::test

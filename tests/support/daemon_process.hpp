@@ -73,6 +73,10 @@ class DaemonProcess {
 
     // /proc/PID/fd entries and VmRSS in kB.
     std::size_t open_fds() const;
+    // The daemon opens /proc files during every poll, so a single look at
+    // /proc/PID/fd may catch one of them; the smallest of a few looks is its
+    // standing set of descriptors.
+    std::size_t standing_fds() const;
     std::size_t rss_kb() const;
 
   private:
@@ -102,6 +106,9 @@ class NotifySocket {
     std::filesystem::path path_;
     int fd_ = -1;
 };
+
+// The "N polls" figure of a STATUS= message the daemon sent.
+std::optional<std::uint64_t> polls_in_status(const std::string& message);
 
 // Polls `predicate` every 20 ms until it holds or the timeout expires.
 template <typename Predicate>

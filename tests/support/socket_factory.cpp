@@ -27,12 +27,12 @@ namespace tcptune::test {
 
 namespace {
 
-std::string errno_text(const std::string& what) {
-    return what + ": " + std::strerror(errno);
+std::string failed(const std::string& what) {
+    return what + ": " + tcptune::errno_text(errno);
 }
 
 tl::unexpected<Error> io_error(const std::string& what) {
-    return make_error(ErrorCode::kIo, errno_text(what));
+    return make_error(ErrorCode::kIo, failed(what));
 }
 
 // A socket address for the server side of `family`.

@@ -3,27 +3,24 @@
 #include <algorithm>
 #include <utility>
 
+#include "tcptune/apply/sysctl_registry.hpp"
+#include "tcptune/enum_names.hpp"
+#include "tcptune/pressure/ephemeral_ports.hpp"
+
 namespace tcptune {
 
+namespace {
+constexpr EnumNames<StopPolicy, 2> kStopPolicyNames = {
+    {{StopPolicy::kKeep, "keep"}, {StopPolicy::kRestore, "restore"}}};
+static_assert(lists_every_value(kStopPolicyNames));
+}  // namespace
+
 std::string_view to_string(StopPolicy policy) {
-    switch (policy) {
-        case StopPolicy::kKeep:
-            return "keep";
-        case StopPolicy::kRestore:
-            return "restore";
-    }
-    return "unknown";
+    return name_of(kStopPolicyNames, policy);
 }
 
 Result<StopPolicy> parse_stop_policy(std::string_view text) {
-    if (text == "keep") {
-        return StopPolicy::kKeep;
-    }
-    if (text == "restore") {
-        return StopPolicy::kRestore;
-    }
-    return make_error(ErrorCode::kParse,
-                      "unknown stop policy \"" + std::string(text) + "\" (use keep or restore)");
+    return parse_enum(kStopPolicyNames, text, "stop policy");
 }
 
 Applier::Applier(SysctlStore& store, const Clock& clock, ApplierOptions options)
@@ -80,16 +77,76 @@ ChangeRecord Applier::make_record(const PlannedChange& change, std::string_view 
     return record;
 }
 
-std::vector<ChangeRecord> Applier::apply(const Plan& plan) {
+std::vector<ChangeRecord> Applier::apply(const Plan& plan, const ApplyContext& context) {
     std::vector<ChangeRecord> records;
     records.reserve(plan.size());
     for (const PlannedChange& change : plan) {
-        records.push_back(apply_one(change));
+        records.push_back(apply_one(change, context));
     }
     return records;
 }
 
-ChangeRecord Applier::apply_one(const PlannedChange& change) {
+std::vector<ChangeRecord> Applier::take_side_records() {
+    return std::exchange(side_records_, {});
+}
+
+std::optional<std::string> Applier::protect_listening_ports(const PlannedChange& change,
+                                                            const std::string& target,
+                                                            const std::string& live,
+                                                            const ApplyContext& context) {
+    constexpr std::string_view kRange = "net.ipv4.ip_local_port_range";
+    constexpr std::string_view kReserved = "net.ipv4.ip_local_reserved_ports";
+    if (change.key != kRange || (change.purpose != ChangePurpose::kBaseline &&
+                                 change.purpose != ChangePurpose::kRuleFired)) {
+        return std::nullopt;
+    }
+    const auto next = parse_sysctl_integers(target);
+    const auto now = parse_sysctl_integers(live);
+    if (!next || next->size() != 2 || !now || now->size() != 2) {
+        return std::nullopt;  // validation already refused malformed targets
+    }
+    const auto in = [](const std::vector<std::int64_t>& range, std::int64_t port) {
+        return port >= range[0] && port <= range[1];
+    };
+    if (!context.listening_ports) {
+        return "the listening ports are not known, so tcptune cannot tell whether the new range "
+               "would take a port a local server listens on";
+    }
+    PortSet reserved;
+    if (auto text = store_.read(kReserved)) {
+        if (auto parsed = parse_port_list(*text)) {
+            reserved = *parsed;
+        }
+    }
+    PortSet wanted = reserved;
+    std::string swallowed;
+    for (std::uint16_t port : *context.listening_ports) {
+        if (in(*next, port) && !in(*now, port) && !reserved.contains(port)) {
+            wanted.insert(port);
+            swallowed += (swallowed.empty() ? "" : ",") + std::to_string(port);
+        }
+    }
+    if (swallowed.empty()) {
+        return std::nullopt;
+    }
+    PlannedChange reserve = change;
+    reserve.key = std::string(kReserved);
+    reserve.value = format_port_list(wanted);
+    reserve.reason = "reserving listening port(s) " + swallowed + " before " + std::string(kRange) +
+                     " becomes " + target + ", so connect() never takes them; " + change.reason;
+    ChangeRecord record = apply_one(reserve, context);
+    const bool done =
+        record.result == ChangeResult::kApplied || record.result == ChangeResult::kSkipped ||
+        (options_.mode == ApplyMode::kAdvise && record.result == ChangeResult::kAdvised);
+    side_records_.push_back(record);
+    if (done) {
+        return std::nullopt;
+    }
+    return "local servers listen on port(s) " + swallowed + " inside the new range " + target +
+           " and reserving them in " + std::string(kReserved) + " failed: " + record.detail;
+}
+
+ChangeRecord Applier::apply_one(const PlannedChange& change, const ApplyContext& context) {
     const bool enforce = options_.mode == ApplyMode::kEnforce;
 
     // 1. Allowlist and bounds, before anything touches the kernel.
@@ -124,7 +181,21 @@ ChangeRecord Applier::apply_one(const PlannedChange& change) {
         return make_record(change, *live, target, ChangeResult::kSkipped, "already " + target);
     }
 
-    // 5. Cooldown and rate limit.
+    // 5. Effect: never change a key the kernel ignores right now, and never let a
+    // wider port range take a port a local server listens on.
+    if (auto refusal =
+            gate_.check_effect(change, [this](std::string_view key) -> std::optional<std::string> {
+                auto value = store_.read(key);
+                return value ? std::optional<std::string>(*value) : std::nullopt;
+            })) {
+        return make_record(change, "", target, ChangeResult::kRefused, refusal->message);
+    }
+    if (auto conflict = protect_listening_ports(change, target, *live, context)) {
+        return make_record(change, "", target, ChangeResult::kRefused,
+                           "refusing " + change.key + " " + target + ": " + *conflict);
+    }
+
+    // 6. Cooldown and rate limit.
     if (auto refusal = gate_.check_timing(change.key)) {
         return make_record(change, *live, target, ChangeResult::kRefused, refusal->message);
     }
@@ -134,7 +205,7 @@ ChangeRecord Applier::apply_one(const PlannedChange& change) {
                            "advice mode: would run " + sysctl_replay_command(change.key, target));
     }
 
-    // 6. Journal first: the original is on disk (fsync'd) before the kernel changes.
+    // 7. Journal first: the original is on disk (fsync'd) before the kernel changes.
     const bool first_write = journal_->find(change.key) == nullptr;
     if (auto journaled = journal_->record_write(change.key, *live, target, clock_.wall_now(),
                                                 change.profile, change.rule, change.reason);
@@ -144,12 +215,12 @@ ChangeRecord Applier::apply_one(const PlannedChange& change) {
             "not written because the journal could not be updated: " + journaled.error().message);
     }
 
-    // 7. Write. An attempt counts against cooldown and rate limit whether or not
+    // 8. Write. An attempt counts against cooldown and rate limit whether or not
     // it succeeds, so a failing write is retried at the cooldown pace, not in a loop.
     auto written = store_.write(change.key, target);
     gate_.record_change(change.key);
 
-    // 8. Read back: only the kernel's answer counts.
+    // 9. Read back: only the kernel's answer counts.
     auto back = store_.read(change.key);
     std::string detail;
     if (!written) {
@@ -189,6 +260,13 @@ std::vector<ChangeRecord> Applier::check_overrides() {
             // rollback report read failures when they matter.
             continue;
         }
+        if (*live == entry.original) {
+            // tcptune's own unfinished business, not an administrator's: a crash
+            // between journaling and writing (the order the safety model
+            // requires), or a rollback that restored the value but could not
+            // update the journal. The write is simply not in effect.
+            continue;
+        }
         PlannedChange as_planned{key, entry.last_written, entry.profile, entry.rule, entry.reason};
         std::string detail = "changed outside tcptune: tcptune last wrote \"" + entry.last_written +
                              "\", the kernel now has \"" + *live +
@@ -218,22 +296,18 @@ Result<ChangeRecord> Applier::resume(std::string_view key) {
                                                     " (it is not in the journal)");
     }
     const JournalEntry before = *entry;
-    auto live = store_.read(key);
-    if (!live) {
-        return tl::unexpected(live.error());
-    }
+    std::string live;
+    TRY_ASSIGN(live, store_.read(key));
     const bool was_overridden = before.overridden || session_overrides_.contains(key);
-    if (auto cleared = journal_->clear_override(key, *live); !cleared) {
-        return tl::unexpected(cleared.error());
-    }
+    TRY(journal_->clear_override(key, live));
     session_overrides_.erase(std::string(key));
-    PlannedChange as_planned{std::string(key), *live, before.profile, before.rule, before.reason};
+    PlannedChange as_planned{std::string(key), live, before.profile, before.rule, before.reason};
     std::string detail =
-        was_overridden ? "override cleared; the current value \"" + *live +
+        was_overridden ? "override cleared; the current value \"" + live +
                              "\" is the new baseline, the original \"" + before.original +
                              "\" is kept for rollback"
-                       : "was not overridden; baseline set to the current value \"" + *live + "\"";
-    return make_record(as_planned, before.last_written, *live, ChangeResult::kResumed,
+                       : "was not overridden; baseline set to the current value \"" + live + "\"";
+    return make_record(as_planned, before.last_written, live, ChangeResult::kResumed,
                        std::move(detail));
 }
 
@@ -285,9 +359,14 @@ Result<std::vector<ChangeRecord>> Applier::rollback(RollbackOptions options) {
         // Verified: only now forget the original. A crash before this line leaves
         // the entry, and the next rollback finds the value already restored.
         if (auto removed = journal_->remove(key); !removed) {
-            detail += (detail.empty() ? "" : "; ") +
-                      std::string("restored, but the journal entry could not be removed: ") +
-                      removed.error().message;
+            // The kernel has the original again, but the journal still says
+            // tcptune changed the key: a failure the operator must see (the
+            // next poll treats the key as not applied, never as overridden).
+            records.push_back(make_record(
+                as_planned, *live, entry.original, ChangeResult::kFailed,
+                "restored to the original, but the journal entry could not be removed: " +
+                    removed.error().message));
+            continue;
         }
         session_overrides_.erase(key);
         records.push_back(

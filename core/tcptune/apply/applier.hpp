@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <set>
@@ -39,6 +40,13 @@ struct ApplierOptions {
     SafetyGate::Validator validator{};
 };
 
+// What the applier needs to know about the running system besides sysctls.
+struct ApplyContext {
+    // Ports local LISTEN sockets use (sorted); nullopt when the census did not
+    // collect them. A widening of ip_local_port_range is refused without them.
+    std::optional<std::vector<std::uint16_t>> listening_ports;
+};
+
 struct RollbackOptions {
     bool force = false;  // also restore keys an administrator has overridden
 };
@@ -74,8 +82,11 @@ class Applier {
     void set_mode(ApplyMode mode) { options_.mode = mode; }
     const SafetyGate& gate() const { return gate_; }
 
-    // One record per planned change, in plan order.
-    std::vector<ChangeRecord> apply(const Plan& plan);
+    // One record per planned change, in plan order. Changes the applier makes on
+    // its own to keep a planned one safe (reserving listening ports before a wider
+    // ip_local_port_range) are returned by take_side_records().
+    std::vector<ChangeRecord> apply(const Plan& plan, const ApplyContext& context = {});
+    std::vector<ChangeRecord> take_side_records();
 
     // "Never fight": called every poll. A managed key whose live value differs
     // from what tcptune last wrote is marked overridden (persisted; in advice mode
@@ -101,7 +112,13 @@ class Applier {
     bool is_overridden(std::string_view key) const;
 
   private:
-    ChangeRecord apply_one(const PlannedChange& change);
+    ChangeRecord apply_one(const PlannedChange& change, const ApplyContext& context);
+    // For ip_local_port_range: reserves the listening ports the new range would
+    // newly cover (ip_local_reserved_ports), or says why it cannot.
+    std::optional<std::string> protect_listening_ports(const PlannedChange& change,
+                                                       const std::string& target,
+                                                       const std::string& live,
+                                                       const ApplyContext& context);
     ChangeRecord make_record(const PlannedChange& change, std::string_view old_value,
                              std::string_view new_value, ChangeResult result,
                              std::string detail) const;
@@ -115,6 +132,7 @@ class Applier {
     // Overrides detected but not persisted (advice mode, or the journal write
     // failed): still never written to for the life of this process.
     std::set<std::string, std::less<>> session_overrides_;
+    std::vector<ChangeRecord> side_records_;
 };
 
 }  // namespace tcptune

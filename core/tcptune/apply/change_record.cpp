@@ -6,34 +6,11 @@
 namespace tcptune {
 
 std::string_view to_string(ChangeResult result) {
-    switch (result) {
-        case ChangeResult::kApplied:
-            return "applied";
-        case ChangeResult::kFailed:
-            return "failed";
-        case ChangeResult::kSkipped:
-            return "skipped";
-        case ChangeResult::kAdvised:
-            return "advised";
-        case ChangeResult::kRefused:
-            return "refused";
-        case ChangeResult::kOverridden:
-            return "overridden";
-        case ChangeResult::kRestored:
-            return "restored";
-        case ChangeResult::kResumed:
-            return "resumed";
-    }
-    return "unknown";
+    return name_of(kChangeResultNames, result);
 }
 
 std::optional<ChangeResult> parse_change_result(std::string_view name) {
-    for (const ChangeResult result : kAllChangeResults) {
-        if (to_string(result) == name) {
-            return result;
-        }
-    }
-    return std::nullopt;
+    return value_of(kChangeResultNames, name);
 }
 
 std::string sysctl_replay_command(std::string_view key, std::string_view value) {

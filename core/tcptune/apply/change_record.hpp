@@ -1,10 +1,11 @@
 #pragma once
 
-#include <array>
 #include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "tcptune/enum_names.hpp"
 
 namespace tcptune {
 
@@ -21,10 +22,18 @@ enum class ChangeResult {
     kResumed,     // an operator cleared the overridden mark
 };
 
-inline constexpr std::array<ChangeResult, 8> kAllChangeResults = {
-    ChangeResult::kApplied,  ChangeResult::kFailed,  ChangeResult::kSkipped,
-    ChangeResult::kAdvised,  ChangeResult::kRefused, ChangeResult::kOverridden,
-    ChangeResult::kRestored, ChangeResult::kResumed};
+// Every result with its word, in declaration order (also the metric label values).
+inline constexpr EnumNames<ChangeResult, 8> kChangeResultNames = {{
+    {ChangeResult::kApplied, "applied"},
+    {ChangeResult::kFailed, "failed"},
+    {ChangeResult::kSkipped, "skipped"},
+    {ChangeResult::kAdvised, "advised"},
+    {ChangeResult::kRefused, "refused"},
+    {ChangeResult::kOverridden, "overridden"},
+    {ChangeResult::kRestored, "restored"},
+    {ChangeResult::kResumed, "resumed"},
+}};
+static_assert(lists_every_value(kChangeResultNames));
 
 std::string_view to_string(ChangeResult result);
 // The inverse of to_string (the words of the wire and the JSON).

@@ -13,7 +13,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tcptune/apply/sysctl_registry.hpp"
 #include "tcptune/apply/sysctl_store.hpp"
+#include "tcptune/read_file.hpp"
+#include "tcptune/unique_fd.hpp"
 
 namespace tcptune {
 
@@ -32,7 +35,7 @@ Error corrupt(const fs::path& path, const std::string& why) {
 Result<void> io_error(const std::string& what, int err) {
     return make_error(err == EACCES || err == EPERM || err == EROFS ? ErrorCode::kPermissionDenied
                                                                     : ErrorCode::kIo,
-                      what + ": " + describe_errno(err));
+                      what + ": " + errno_text(err));
 }
 
 Result<void> write_all(int fd, const std::string& data) {
@@ -64,42 +67,48 @@ Result<void> replace_file_atomically(const fs::path& dir, const fs::path& target
     const fs::path temp = target.string() + std::string(kTempSuffix);
     // A stale temp file from a crash is simply overwritten: it was never renamed,
     // so it never was the journal.
-    const int fd =
-        ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0) {
+    UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+    if (!fd) {
         return io_error("cannot create " + temp.string(), errno);
     }
     auto fail = [&](Result<void> error) {
+        fd.reset();
         ::unlink(temp.c_str());
         return error;
     };
-    if (auto written = write_all(fd, content); !written) {
-        ::close(fd);
+    if (auto written = write_all(fd.get(), content); !written) {
         return fail(make_error(written.error().code,
                                "writing " + temp.string() + ": " + written.error().message));
     }
-    if (::fsync(fd) != 0) {
-        const int err = errno;
-        ::close(fd);
-        return fail(io_error("fsync " + temp.string(), err));
+    if (::fsync(fd.get()) != 0) {
+        return fail(io_error("fsync " + temp.string(), errno));
     }
-    if (::close(fd) != 0) {
+    // close() is checked: the journal must be on disk before any sysctl write.
+    if (::close(fd.release()) != 0) {
         return fail(io_error("close " + temp.string(), errno));
     }
     if (::rename(temp.c_str(), target.c_str()) != 0) {
         return fail(io_error("rename " + temp.string() + " -> " + target.string(), errno));
     }
-    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
+    const UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dfd) {
         return io_error("open directory " + dir.string() + " for fsync", errno);
     }
-    const int rc = ::fsync(dfd);
-    const int err = errno;
-    ::close(dfd);
-    if (rc != 0) {
-        return io_error("fsync directory " + dir.string(), err);
+    if (::fsync(dfd.get()) != 0) {
+        return io_error("fsync directory " + dir.string(), errno);
     }
     return {};
+}
+
+// A value recorded for `spec`'s key must have its shape (one integer, or two
+// for a pair). Bounds are not checked: an original may well lie outside what
+// tcptune itself would set, and it is the administrator's value to get back.
+bool has_shape_of(const SysctlSpec& spec, const std::string& value) {
+    const auto integers = parse_sysctl_integers(value);
+    if (!integers) {
+        return false;
+    }
+    return integers->size() == (spec.type == SysctlType::kIntPair ? 2U : 1U);
 }
 
 const json* require(const json& obj, const char* field, json::value_t type, std::string& why,
@@ -132,8 +141,15 @@ Result<std::chrono::system_clock::time_point> parse_utc(std::string_view text) {
     const std::string s(text);
     const char* end = ::strptime(s.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
     if (end == nullptr || *end != '\0') {
-        return make_error(ErrorCode::kParse,
-                          "not a UTC timestamp like 2024-05-01T12:00:00Z: \"" + s + "\"");
+        return make_error(ErrorCode::kParse, "not a UTC timestamp like 2024-05-01T12:00:00Z: \"" +
+                                                 s.substr(0, 64) + "\"");
+    }
+    // system_clock counts nanoseconds in 64 bits: years outside 1970..2200 would
+    // wrap (found by tests/fuzz/journal_fuzz.cpp), and tcptune wrote none.
+    const int year = tm.tm_year + 1900;
+    if (year < 1970 || year > 2200) {
+        return make_error(ErrorCode::kParse, "timestamp \"" + s.substr(0, 64) +
+                                                 "\" is outside the years 1970 to 2200");
     }
     return std::chrono::system_clock::from_time_t(::timegm(&tm));
 }
@@ -214,6 +230,17 @@ Result<JournalEntries> parse_journal(std::string_view text) {
         if (!sysctl_key_path("/", key)) {
             return make_error(ErrorCode::kCorruptJournal, where + " is not a sysctl key");
         }
+        // The journal never widens the allowlist: rollback writes what it
+        // names, so a key tcptune could never have written means the file was
+        // not written by tcptune.
+        const SysctlSpec* spec = find_sysctl(key);
+        if (spec == nullptr || spec->removed()) {
+            return make_error(ErrorCode::kCorruptJournal,
+                              where +
+                                  " is not a key tcptune manages (not in its allowlist, "
+                                  "`tcptune explain sysctls`); tcptune never writes it, "
+                                  "so it will not restore it either");
+        }
         JournalEntry e;
         const json* original = require(je, "original", json::value_t::string, why, where);
         const json* last = require(je, "last_written", json::value_t::string, why, where);
@@ -227,6 +254,18 @@ Result<JournalEntries> parse_journal(std::string_view text) {
         }
         e.original = original->get<std::string>();
         e.last_written = last->get<std::string>();
+        for (const auto& [field, value] :
+             {std::pair<const char*, const std::string&>{"original", e.original},
+              std::pair<const char*, const std::string&>{"last_written", e.last_written}}) {
+            if (!has_shape_of(*spec, value)) {
+                return make_error(
+                    ErrorCode::kCorruptJournal,
+                    where + ": \"" + field + "\" (\"" + value + "\") is not a value of " + key +
+                        " (" +
+                        (spec->type == SysctlType::kIntPair ? "two integers" : "one integer") +
+                        " expected)");
+            }
+        }
         auto when = parse_utc(at->get<std::string>());
         if (!when) {
             return make_error(ErrorCode::kCorruptJournal, where + ": " + when.error().message);
@@ -248,6 +287,10 @@ Result<JournalEntries> parse_journal(std::string_view text) {
             }
             e.overridden_at = *owhen;
             e.overridden_value = oval->get<std::string>();
+            if (!has_shape_of(*spec, e.overridden_value)) {
+                return make_error(ErrorCode::kCorruptJournal,
+                                  where + ": \"overridden_value\" is not a value of " + key);
+            }
         }
         entries.emplace(key, std::move(e));
     }
@@ -259,38 +302,19 @@ Journal::Journal(fs::path state_dir)
 
 Result<Journal> Journal::open(const fs::path& state_dir) {
     Journal journal(state_dir);
-    const int fd = ::open(journal.path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        const int err = errno;
-        if (err == ENOENT) {
+    // Bounded, non-blocking, regular files only: a FIFO or a device in place of
+    // the journal must not hang or exhaust the daemon at start.
+    auto read =
+        read_file_bounded(journal.path_, {.max_bytes = kMaxJournalFileBytes, .no_follow = true});
+    if (!read) {
+        if (read.error().code == ErrorCode::kNotFound) {
             return journal;  // never written anything: an empty journal
         }
-        const ErrorCode code =
-            err == EACCES || err == EPERM ? ErrorCode::kPermissionDenied : ErrorCode::kIo;
-        return make_error(code, "journal " + journal.path_.string() +
-                                    " cannot be opened: " + describe_errno(err) + ". " +
-                                    journal_recovery_advice(journal.path_));
+        return make_error(read.error().code, "journal " + journal.path_.string() +
+                                                 " cannot be used: " + read.error().message + ". " +
+                                                 journal_recovery_advice(journal.path_));
     }
-    std::string text;
-    std::array<char, 4096> buf{};
-    while (true) {
-        const ssize_t n = ::read(fd, buf.data(), buf.size());
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            const int err = errno;
-            ::close(fd);
-            return make_error(ErrorCode::kIo, "journal " + journal.path_.string() +
-                                                  " cannot be read: " + describe_errno(err) + ". " +
-                                                  journal_recovery_advice(journal.path_));
-        }
-        if (n == 0) {
-            break;
-        }
-        text.append(buf.data(), static_cast<std::size_t>(n));
-    }
-    ::close(fd);
+    const std::string& text = *read;
     if (text.empty()) {
         // Atomic replace never leaves an empty journal behind, so an empty file
         // means something else happened to it: do not guess.

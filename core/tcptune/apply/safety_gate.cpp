@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "tcptune/apply/sysctl_registry.hpp"
+#include "tcptune/enum_names.hpp"
 
 namespace tcptune {
 
@@ -12,17 +13,16 @@ constexpr std::chrono::seconds kRateWindow{60};
 }
 
 std::string_view to_string(GateRefusalKind kind) {
-    switch (kind) {
-        case GateRefusalKind::kInvalid:
-            return "invalid";
-        case GateRefusalKind::kOverridden:
-            return "overridden";
-        case GateRefusalKind::kCooldown:
-            return "cooldown";
-        case GateRefusalKind::kRateLimit:
-            return "rate_limit";
-    }
-    return "unknown";
+    static constexpr EnumNames<GateRefusalKind, 6> kNames = {{
+        {GateRefusalKind::kInvalid, "invalid"},
+        {GateRefusalKind::kOverridden, "overridden"},
+        {GateRefusalKind::kCooldown, "cooldown"},
+        {GateRefusalKind::kRateLimit, "rate_limit"},
+        {GateRefusalKind::kIneffective, "ineffective"},
+        {GateRefusalKind::kConflict, "conflict"},
+    }};
+    static_assert(lists_every_value(kNames));
+    return name_of(kNames, kind);
 }
 
 SafetyGate::SafetyGate(const Clock& clock, GateLimits limits, Validator validator)
@@ -40,6 +40,23 @@ tl::expected<std::string, GateRefusal> SafetyGate::check_value(const PlannedChan
         return tl::unexpected(GateRefusal{GateRefusalKind::kInvalid, valid.error().message});
     }
     return *valid;
+}
+
+std::optional<GateRefusal> SafetyGate::check_effect(const PlannedChange& change,
+                                                    const Reader& read) const {
+    // Restoring a value (a cleared rule, an undone change) is always allowed:
+    // refusing it would leave tcptune's own change in place.
+    if (change.purpose != ChangePurpose::kBaseline && change.purpose != ChangePurpose::kRuleFired) {
+        return std::nullopt;
+    }
+    const SysctlSpec* spec = find_sysctl(change.key);
+    if (spec == nullptr) {
+        return std::nullopt;
+    }
+    if (auto why = ignored_by_kernel(*spec, read)) {
+        return GateRefusal{GateRefusalKind::kIneffective, *why + "; not changed"};
+    }
+    return std::nullopt;
 }
 
 std::optional<GateRefusal> SafetyGate::check_timing(std::string_view key) const {

@@ -27,6 +27,8 @@ enum class GateRefusalKind {
     kOverridden,  // an administrator owns the key now
     kCooldown,
     kRateLimit,
+    kIneffective,  // the kernel ignores the key in the current configuration
+    kConflict,     // the change would hurt something running (a listener's port)
 };
 
 std::string_view to_string(GateRefusalKind kind);
@@ -61,6 +63,12 @@ class SafetyGate {
     tl::expected<std::string, GateRefusal> check_value(const PlannedChange& change) const;
     // Cooldown and rate limit at the current time.
     std::optional<GateRefusal> check_timing(std::string_view key) const;
+
+    // Refuses a change the kernel would ignore given the live values of other keys
+    // (the registry's `ignored_when`, e.g. tcp_max_syn_backlog while
+    // tcp_syncookies is on). `read` returns a key's live value.
+    using Reader = std::function<std::optional<std::string>(std::string_view key)>;
+    std::optional<GateRefusal> check_effect(const PlannedChange& change, const Reader& read) const;
 
     // Every check for a whole plan; entries that pass consume the rate budget of
     // the entries after them, so the outcome is what apply would be allowed to do.

@@ -6,17 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "tcptune/pressure/ephemeral_ports.hpp"
 #include "tcptune/profile/profile_suggest.hpp"
 
 namespace tcptune {
 
 namespace {
 
-// The table. Bounds are conservative on purpose (see docs/profile-format.md,
-// "The sysctl registry"): an automatic tuner should never be able to set a value
-// an experienced operator would call reckless, e.g. keepalive probes of 0,
-// tcp_retries2 below 3 (drops connections on a short blip) or a port range
-// overlapping the well-known ports.
 SysctlSpec int_spec(std::string_view key, std::int64_t min, std::int64_t max,
                     std::string_view kernel_default, std::string_view summary) {
     SysctlSpec s;
@@ -45,13 +41,19 @@ SysctlSpec enum_spec(std::string_view key, std::vector<std::int64_t> allowed,
 // The table. Bounds are conservative on purpose (see docs/profile-format.md,
 // "The sysctl registry"): an automatic tuner should never be able to set a value
 // an experienced operator would call reckless, e.g. keepalive probes of 0,
-// tcp_retries2 below 3 (drops connections on a short blip) or a port range
-// overlapping the well-known ports.
+// tcp_retries2 below 8 (gives up on a peer sooner than RFC 1122's 100 s),
+// tcp_synack_retries below 2, or a port range overlapping the well-known ports.
 std::vector<SysctlSpec> build_table() {
     std::vector<SysctlSpec> t;
-    t.push_back(enum_spec(
+    SysctlSpec reuse = enum_spec(
         "net.ipv4.tcp_tw_reuse", {0, 1, 2}, "2",
-        "reuse TIME_WAIT sockets for new outgoing connections (1 = on, 2 = loopback only)"));
+        "reuse TIME_WAIT sockets for new outgoing connections (1 = on, 2 = loopback only)");
+    reuse.history = "value 2 (loopback only) added and made the default in Linux 4.18";
+    reuse.ignored_when = {{"net.ipv4.tcp_timestamps",
+                           {0},
+                           "reusing a TIME_WAIT port needs TCP timestamps to tell old segments "
+                           "from new ones, and net.ipv4.tcp_timestamps is 0"}};
+    t.push_back(reuse);
     t.push_back(
         int_spec("net.ipv4.tcp_fin_timeout", 5, 120, "60",
                  "seconds an orphaned socket may stay in FIN_WAIT2 (does not shorten TIME_WAIT)"));
@@ -64,24 +66,35 @@ std::vector<SysctlSpec> build_table() {
                          "seconds between unanswered keepalive probes"));
     t.push_back(int_spec("net.ipv4.tcp_keepalive_probes", 1, 127, "9",
                          "unanswered keepalive probes before the peer is declared dead"));
-    t.push_back(int_spec("net.ipv4.tcp_synack_retries", 1, 10, "5",
+    t.push_back(int_spec("net.ipv4.tcp_synack_retries", 2, 10, "5",
                          "SYN-ACK retransmissions for a half-open (SYN_RECV) connection"));
     t.push_back(int_spec("net.ipv4.tcp_syn_retries", 1, 10, "6",
                          "SYN retransmissions for an outgoing connect() before it fails"));
-    t.push_back(int_spec(
+    SysctlSpec syn_backlog = int_spec(
         "net.ipv4.tcp_max_syn_backlog", 128, 262144, "depends on memory (128 .. 4096 or more)",
-        "half-open (SYN_RECV) requests remembered per listener before drops or cookies"));
+        "with tcp_syncookies=0 only: SYNs from unproven peers are dropped once a listener's SYN "
+        "queue passes 3/4 of it");
+    syn_backlog.ignored_when = {
+        {"net.ipv4.tcp_syncookies",
+         {1, 2},
+         "with SYN cookies on (net.ipv4.tcp_syncookies 1 or 2) the kernel bounds each "
+         "listener's SYN queue by its own backlog, min(listen() backlog, net.core.somaxconn), "
+         "and never reads tcp_max_syn_backlog"}};
+    t.push_back(syn_backlog);
     t.push_back(int_spec("net.ipv4.tcp_max_tw_buckets", 16384, 4194304,
                          "depends on memory (e.g. 262144)",
                          "system-wide TIME_WAIT limit; beyond it closing sockets skip TIME_WAIT "
                          "(TCPTimeWaitOverflow)"));
-    t.push_back(int_spec("net.ipv4.tcp_max_orphans", 4096, 4194304,
-                         "depends on memory (e.g. 262144)",
-                         "sockets no process holds any more (orphans) before they are reset"));
+    SysctlSpec orphans =
+        int_spec("net.ipv4.tcp_max_orphans", 4096, 4194304, "depends on memory (e.g. 262144)",
+                 "host-wide limit of sockets no process holds any more (orphans) "
+                 "before they are reset");
+    orphans.scope = SysctlScope::kGlobal;
+    t.push_back(orphans);
     t.push_back(int_spec("net.ipv4.tcp_orphan_retries", 0, 15, "0",
                          "retransmissions before an orphaned connection is killed (0 means 8)"));
     t.push_back(int_spec(
-        "net.ipv4.tcp_retries2", 3, 20, "15",
+        "net.ipv4.tcp_retries2", 8, 20, "15",
         "retransmissions of unacknowledged data before an established connection is dropped"));
     t.push_back(enum_spec(
         "net.ipv4.tcp_abort_on_overflow", {0, 1}, "0",
@@ -95,6 +108,13 @@ std::vector<SysctlSpec> build_table() {
     ports.type = SysctlType::kIntPair;
     ports.min_pair_span = 1000;
     t.push_back(ports);
+
+    SysctlSpec reserved =
+        int_spec("net.ipv4.ip_local_reserved_ports", 1, 65535, "(empty)",
+                 "ports connect() and bind(port 0) never pick, \"8080,9000-9010\"");
+    reserved.type = SysctlType::kPortList;
+    reserved.since = "2.6.35";
+    t.push_back(reserved);
 
     SysctlSpec recycle = enum_spec("net.ipv4.tcp_tw_recycle", {0, 1}, "0",
                                    "fast TIME_WAIT recycling (removed from Linux)");
@@ -143,6 +163,9 @@ std::string SysctlSpec::describe_valid_values() const {
             return "two integers \"LOW HIGH\" with " + std::to_string(min) +
                    " <= LOW < HIGH <= " + std::to_string(max) + " and at least " +
                    std::to_string(min_pair_span) + " apart";
+        case SysctlType::kPortList:
+            return "comma separated ports and ranges in " + std::to_string(min) + ".." +
+                   std::to_string(max) + ", e.g. \"8080,9000-9010\" (empty: none)";
     }
     return "";
 }
@@ -203,6 +226,18 @@ std::optional<std::vector<std::int64_t>> parse_sysctl_integers(std::string_view 
 }
 
 Result<std::string> validate_value_for(const SysctlSpec& spec, std::string_view value) {
+    if (spec.type == SysctlType::kPortList) {
+        auto ports = parse_port_list(value);
+        if (!ports) {
+            return tl::unexpected(invalid(spec, value, "not a port list"));
+        }
+        if (ports->contains(0) ||
+            ports->count_in(static_cast<std::uint16_t>(spec.min),
+                            static_cast<std::uint16_t>(spec.max)) != ports->size()) {
+            return tl::unexpected(invalid(spec, value, "out of the safe bounds"));
+        }
+        return format_port_list(*ports);
+    }
     const auto numbers = parse_sysctl_integers(value);
     const std::size_t expected = spec.type == SysctlType::kIntPair ? 2 : 1;
     if (!numbers) {
@@ -228,6 +263,8 @@ Result<std::string> validate_value_for(const SysctlSpec& spec, std::string_view 
             }
             return std::to_string(n);
         }
+        case SysctlType::kPortList:
+            break;  // handled above
         case SysctlType::kIntPair: {
             const std::int64_t low = (*numbers)[0];
             const std::int64_t high = (*numbers)[1];
@@ -264,6 +301,31 @@ Result<std::string> validate_sysctl_value(std::string_view key, std::string_view
                               std::string(spec->removed_reason));
     }
     return validate_value_for(*spec, value);
+}
+
+std::string_view to_string(SysctlScope scope) {
+    return scope == SysctlScope::kGlobal ? "global" : "netns";
+}
+
+std::optional<std::string> ignored_by_kernel(
+    const SysctlSpec& spec,
+    const std::function<std::optional<std::string>(std::string_view)>& read) {
+    for (const IgnoredWhen& when : spec.ignored_when) {
+        const auto live = read(when.key);
+        if (!live) {
+            continue;
+        }
+        const auto numbers = parse_sysctl_integers(*live);
+        if (!numbers || numbers->size() != 1) {
+            continue;
+        }
+        if (std::find(when.values.begin(), when.values.end(), numbers->front()) !=
+            when.values.end()) {
+            return std::string(spec.key) + " has no effect now: " + std::string(when.reason) +
+                   " (" + std::string(when.key) + " = " + std::to_string(numbers->front()) + ")";
+        }
+    }
+    return std::nullopt;
 }
 
 std::string sysctl_proc_path(std::string_view key) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -13,9 +14,24 @@ namespace tcptune {
 
 // How a sysctl's value is shaped.
 enum class SysctlType {
-    kInt,      // one integer within [min, max]
-    kEnum,     // one integer out of a small allowed set (0/1/2 switches)
-    kIntPair,  // two integers "LOW HIGH", each within [min, max], LOW < HIGH
+    kInt,       // one integer within [min, max]
+    kEnum,      // one integer out of a small allowed set (0/1/2 switches)
+    kIntPair,   // two integers "LOW HIGH", each within [min, max], LOW < HIGH
+    kPortList,  // comma separated ports and ranges "8080,9000-9010", each within [min, max]
+};
+
+// Where a key lives.
+enum class SysctlScope {
+    kNetns,   // one value per network namespace (a new one starts from the defaults)
+    kGlobal,  // one value for the host, present only in the initial network namespace
+};
+std::string_view to_string(SysctlScope scope);  // "netns" | "global"
+
+// The kernel ignores a key while another key has one of some values.
+struct IgnoredWhen {
+    std::string_view key;              // e.g. "net.ipv4.tcp_syncookies"
+    std::vector<std::int64_t> values;  // e.g. {1, 2}
+    std::string_view reason;           // why, for the refusal and explain
 };
 
 // The allowlist: every sysctl tcptune may ever write, with type, safe bounds,
@@ -34,6 +50,10 @@ struct SysctlSpec {
     std::string_view summary;           // one line, for tables and completion
     std::string_view removed_in;        // empty while the key exists
     std::string_view removed_reason;    // why it is refused, when removed
+    SysctlScope scope = SysctlScope::kNetns;
+    std::string_view since;    // first kernel with the key ("" = older than any we support)
+    std::string_view history;  // versions where its meaning or default changed
+    std::vector<IgnoredWhen> ignored_when;
 
     bool removed() const { return !removed_in.empty(); }
     // "an integer in 5..120", "one of 0, 1, 2", "two integers LOW HIGH ..." —
@@ -64,6 +84,12 @@ Result<std::string> validate_value_for(const SysctlSpec& spec, std::string_view 
 // The integers of a (normalized or raw) value: one for kInt/kEnum, two for pairs.
 // nullopt when the text is not whitespace-separated decimal integers.
 std::optional<std::vector<std::int64_t>> parse_sysctl_integers(std::string_view value);
+
+// Why the kernel ignores `key` given the live values `read(other_key)` returns;
+// nullopt when it acts on it (or the other key cannot be read).
+std::optional<std::string> ignored_by_kernel(
+    const SysctlSpec& spec,
+    const std::function<std::optional<std::string>(std::string_view)>& read);
 
 // "net.ipv4.tcp_tw_reuse" -> "/proc/sys/net/ipv4/tcp_tw_reuse".
 std::string sysctl_proc_path(std::string_view key);

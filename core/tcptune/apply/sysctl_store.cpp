@@ -9,6 +9,8 @@
 #include <utility>
 
 #include "tcptune/apply/sysctl_registry.hpp"
+#include "tcptune/read_file.hpp"
+#include "tcptune/unique_fd.hpp"
 
 namespace tcptune {
 
@@ -33,37 +35,7 @@ bool valid_component_char(char c) {
            c == '-';
 }
 
-// Closes on scope exit; write paths check close() themselves.
-class Fd {
-  public:
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-    }
-    int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-
-  private:
-    int fd_;
-};
-
 }  // namespace
-
-std::string describe_errno(int err) {
-    const char* name = ::strerrorname_np(err);
-    std::string text = std::strerror(err);
-    text += " (";
-    if (name != nullptr) {
-        text += name;
-        text += ", ";
-    }
-    text += "errno " + std::to_string(err) + ")";
-    return text;
-}
 
 Result<std::filesystem::path> sysctl_key_path(const std::filesystem::path& root,
                                               std::string_view key) {
@@ -94,52 +66,27 @@ Result<std::filesystem::path> sysctl_key_path(const std::filesystem::path& root,
 ProcSysctlStore::ProcSysctlStore(std::filesystem::path root) : root_(std::move(root)) {}
 
 Result<std::string> ProcSysctlStore::read(std::string_view key) const {
-    auto path = sysctl_key_path(root_, key);
-    if (!path) {
-        return tl::unexpected(path.error());
+    std::filesystem::path path;
+    TRY_ASSIGN(path, sysctl_key_path(root_, key));
+    // A tunable's value is a line; 64 KiB is generous.
+    auto raw = read_file_bounded(path, {.max_bytes = 64 * 1024, .no_follow = true});
+    if (!raw) {
+        return make_error(raw.error().code,
+                          "cannot read " + std::string(key) + ": " + raw.error().message);
     }
-    Fd fd(::open(path->c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (fd.get() < 0) {
-        const int err = errno;
-        return make_error(code_for_errno(err),
-                          "cannot read " + std::string(key) + ": " + describe_errno(err));
-    }
-    std::string raw;
-    std::array<char, 512> buf{};
-    while (true) {
-        const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            const int err = errno;
-            return make_error(code_for_errno(err),
-                              "cannot read " + std::string(key) + ": " + describe_errno(err));
-        }
-        if (n == 0) {
-            break;
-        }
-        raw.append(buf.data(), static_cast<std::size_t>(n));
-        if (raw.size() > 64 * 1024) {
-            return make_error(ErrorCode::kParse, "value of " + std::string(key) +
-                                                     " is implausibly large for a tunable");
-        }
-    }
-    return normalize_sysctl_value(raw);
+    return normalize_sysctl_value(*raw);
 }
 
 Result<void> ProcSysctlStore::write(std::string_view key, std::string_view value) {
-    auto path = sysctl_key_path(root_, key);
-    if (!path) {
-        return tl::unexpected(path.error());
-    }
+    std::filesystem::path path;
+    TRY_ASSIGN(path, sysctl_key_path(root_, key));
     // No O_CREAT: writing a key the kernel does not have must fail, as on procfs.
     // O_TRUNC matters only for the temp-dir stand-in; procfs ignores it.
-    Fd fd(::open(path->c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW));
-    if (fd.get() < 0) {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) {
         const int err = errno;
-        return make_error(code_for_errno(err), "cannot open " + std::string(key) +
-                                                   " for writing: " + describe_errno(err));
+        return make_error(code_for_errno(err),
+                          "cannot open " + std::string(key) + " for writing: " + errno_text(err));
     }
     // procfs parses one write(2) as the whole value: never split it.
     std::string line(value);
@@ -151,17 +98,18 @@ Result<void> ProcSysctlStore::write(std::string_view key, std::string_view value
     if (n < 0) {
         const int err = errno;
         return make_error(code_for_errno(err), "kernel rejected " + std::string(key) + "=" +
-                                                   std::string(value) + ": " + describe_errno(err));
+                                                   std::string(value) + ": " + errno_text(err));
     }
     if (static_cast<std::size_t>(n) != line.size()) {
         return make_error(ErrorCode::kIo, "short write to " + std::string(key) + ": " +
                                               std::to_string(n) + " of " +
                                               std::to_string(line.size()) + " bytes");
     }
+    // A write error procfs reports late surfaces at close: checked, not dropped.
     if (::close(fd.release()) != 0) {
         const int err = errno;
-        return make_error(code_for_errno(err), "writing " + std::string(key) +
-                                                   " failed on close: " + describe_errno(err));
+        return make_error(code_for_errno(err),
+                          "writing " + std::string(key) + " failed on close: " + errno_text(err));
     }
     return {};
 }

@@ -40,7 +40,4 @@ class ProcSysctlStore final : public SysctlStore {
 Result<std::filesystem::path> sysctl_key_path(const std::filesystem::path& root,
                                               std::string_view key);
 
-// "Invalid argument (EINVAL, errno 22)" — the kernel's answer, for messages.
-std::string describe_errno(int err);
-
 }  // namespace tcptune

@@ -18,29 +18,26 @@ Result<std::uint32_t> current_netns_inode() {
 }
 
 Result<std::unique_ptr<BpfCensusSource>> BpfCensusSource::open(BpfCensusOptions options) {
+    std::unique_ptr<BpfCensusEngine> engine;
+    TRY_ASSIGN(engine, BpfCensusEngine::load(options.engine));
+    return attach(std::move(engine), std::move(options));
+}
+
+Result<std::unique_ptr<BpfCensusSource>> BpfCensusSource::attach(
+    std::shared_ptr<BpfCensusEngine> engine, BpfCensusOptions options) {
     std::uint32_t netns = 0;
     if (options.netns) {
         netns = *options.netns;
     } else {
-        auto own = current_netns_inode();
-        if (!own) {
-            return tl::unexpected(own.error());
-        }
-        netns = *own;
+        TRY_ASSIGN(netns, current_netns_inode());
     }
-    auto engine = BpfCensusEngine::load(options.engine);
-    if (!engine) {
-        return tl::unexpected(engine.error());
-    }
-    auto referee = NetlinkCensus::open(options.netlink);
-    if (!referee) {
-        return tl::unexpected(referee.error());
-    }
+    std::unique_ptr<NetlinkCensus> referee;
+    TRY_ASSIGN(referee, NetlinkCensus::open(options.netlink));
     return std::unique_ptr<BpfCensusSource>(
-        new BpfCensusSource(std::move(*engine), std::move(*referee), std::move(options), netns));
+        new BpfCensusSource(std::move(engine), std::move(referee), std::move(options), netns));
 }
 
-BpfCensusSource::BpfCensusSource(std::unique_ptr<BpfCensusEngine> engine,
+BpfCensusSource::BpfCensusSource(std::shared_ptr<BpfCensusEngine> engine,
                                  std::unique_ptr<NetlinkCensus> referee, BpfCensusOptions options,
                                  std::uint32_t netns)
     : engine_(std::move(engine)),
@@ -83,53 +80,51 @@ void BpfCensusSource::check_against_sockstat(std::int64_t counted,
 
 Result<std::optional<StateDrift>> BpfCensusSource::reconcile() {
     const auto start = std::chrono::steady_clock::now();
-    auto lost = engine_->lost_events();
-    if (!lost) {
-        return tl::unexpected(lost.error());
-    }
-    auto point = engine_->seed(netns_, [this](DumpCollector& collector) -> Result<void> {
+    LostEvents lost;
+    TRY_ASSIGN(lost, engine_->lost_events());
+    SeedPoint seeded;
+    const auto dump = [this](DumpCollector& collector) -> Result<void> {
         TRY(referee_->count_with(collector, kBpfSeedStateMask));
         return {};
-    });
-    if (!point) {
-        return tl::unexpected(point.error());
-    }
+    };
+    TRY_ASSIGN(seeded, engine_->seed(netns_, dump));
     std::optional<StateDrift> drift;
     if (seeded_) {
         KernelStateCounts engine_view{};
         for (std::size_t i = 0; i < kKernelStateSlots; ++i) {
-            engine_view[i] = offset_[i] + point->deltas[i];
+            engine_view[i] = offset_[i] + seeded.deltas[i];
         }
         // Both at the freeze: the counters stopped there.
-        drift = drift_between(engine_view, point->exact_at_freeze);
+        drift = drift_between(engine_view, seeded.exact_at_freeze);
         report_.last_drift = drift;
     }
     for (std::size_t i = 0; i < kKernelStateSlots; ++i) {
-        offset_[i] = point->exact[i] - point->deltas[i];
+        offset_[i] = seeded.exact[i] - seeded.deltas[i];
     }
     seeded_ = true;
     reconcile_requested_ = false;
     inuse_difference_polls_ = 0;
     inuse_says_reconcile_ = false;
     last_reconcile_ = std::chrono::steady_clock::now();
-    lost_at_last_reconcile_ = lost->in_counters();
+    lost_at_last_reconcile_ = lost.in_counters();
     report_.reconciliations += 1;
     report_.last_reconcile_duration =
         std::chrono::duration_cast<std::chrono::nanoseconds>(last_reconcile_ - start);
-    // Namespaces that went away leave all-zero counters behind.
-    const std::uint32_t keep[] = {netns_};
-    (void)engine_->forget_idle_namespaces(keep);
+    // Namespaces that went away leave all-zero counters behind. A shared engine
+    // serves other namespaces' sources too: their owner decides.
+    if (engine_.use_count() == 1) {
+        const std::uint32_t keep[] = {netns_};
+        (void)engine_->forget_idle_namespaces(keep);
+    }
     return drift;
 }
 
 Result<CensusSnapshot> BpfCensusSource::poll() {
     CensusSnapshot snapshot;
     snapshot.taken_at = std::chrono::steady_clock::now();
-    auto lost = engine_->lost_events();
-    if (!lost) {
-        return tl::unexpected(lost.error());
-    }
-    if (reconcile_due(snapshot.taken_at, lost->in_counters())) {
+    LostEvents lost;
+    TRY_ASSIGN(lost, engine_->lost_events());
+    if (reconcile_due(snapshot.taken_at, lost.in_counters())) {
         TRY(reconcile());
     }
     KernelStateCounts deltas{};
@@ -146,8 +141,25 @@ Result<CensusSnapshot> BpfCensusSource::poll() {
     }
     check_against_sockstat(counted, snapshot.sockstat);
     snapshot.counts = engine_state_counts(full_sockets, queues.requests, snapshot.sockstat.tcp_tw);
-    report_.lost_events = lost->total();
+    report_.lost_events = lost.total();
     snapshot.engine = report_;
+    snapshot.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::steady_clock::now() - snapshot.taken_at);
+    return snapshot;
+}
+
+Result<CensusSnapshot> BpfCensusSource::poll_for(const SignalRequest& request) {
+    CensusSnapshot snapshot;
+    TRY_ASSIGN(snapshot, poll());
+    if (request.sockets()) {
+        CensusSnapshot dumped;
+        TRY_ASSIGN(dumped, referee_->poll_for(request));
+        snapshot.pressure = std::move(dumped.pressure);
+        snapshot.segments = dumped.segments;
+    } else if (request.rates) {
+        TRY_ASSIGN(snapshot.segments, read_snmp_tcp(options_.netlink.proc_net_dir));
+    }
+    // The poll's cost includes the signals.
     snapshot.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(
         std::chrono::steady_clock::now() - snapshot.taken_at);
     return snapshot;

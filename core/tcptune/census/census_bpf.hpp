@@ -36,8 +36,21 @@ class BpfCensusSource final : public CensusSource {
     // Loads the engine and opens the referee's netlink socket. Does not seed yet:
     // the first poll does.
     static Result<std::unique_ptr<BpfCensusSource>> open(BpfCensusOptions options = {});
+    // A source over an engine that is already loaded: one engine counts every
+    // namespace, so per-namespace sources share it. The referee's netlink socket
+    // is opened in the calling thread's network namespace (sock_diag dumps the
+    // namespace its socket was created in): call this from inside the namespace
+    // named by options.netns, with options.netlink.proc_net_dir pointing at its
+    // /proc/<pid>/net.
+    static Result<std::unique_ptr<BpfCensusSource>> attach(std::shared_ptr<BpfCensusEngine> engine,
+                                                           BpfCensusOptions options);
 
     Result<CensusSnapshot> poll() override;
+    // The engine's counts; the socket-table signals (listeners, destinations,
+    // dead peers) come from a sock_diag dump run only when `request` asks for
+    // them: the counters cannot tell which listener or destination is under
+    // pressure.
+    Result<CensusSnapshot> poll_for(const SignalRequest& request) override;
     void request_reconciliation() override { reconcile_requested_ = true; }
 
     // Seeds (first time) or reconciles now. Returns the drift the reconciliation
@@ -48,12 +61,12 @@ class BpfCensusSource final : public CensusSource {
     BpfCensusEngine& engine() { return *engine_; }
 
   private:
-    BpfCensusSource(std::unique_ptr<BpfCensusEngine> engine, std::unique_ptr<NetlinkCensus> referee,
+    BpfCensusSource(std::shared_ptr<BpfCensusEngine> engine, std::unique_ptr<NetlinkCensus> referee,
                     BpfCensusOptions options, std::uint32_t netns);
     bool reconcile_due(std::chrono::steady_clock::time_point now, std::uint64_t lost) const;
     void check_against_sockstat(std::int64_t counted, const SockstatSummary& sockstat);
 
-    std::unique_ptr<BpfCensusEngine> engine_;
+    std::shared_ptr<BpfCensusEngine> engine_;
     std::unique_ptr<NetlinkCensus> referee_;
     BpfCensusOptions options_;
     std::uint32_t netns_;

@@ -1,34 +1,36 @@
 #include "tcptune/census/census_engine.hpp"
 
-#include <string>
+#include "tcptune/enum_names.hpp"
 
 namespace tcptune {
 
+namespace {
+
+constexpr EnumNames<CensusEngineChoice, 3> kChoiceNames = {{
+    {CensusEngineChoice::kAuto, "auto"},
+    {CensusEngineChoice::kBpf, "bpf"},
+    {CensusEngineChoice::kNetlink, "netlink"},
+}};
+static_assert(lists_every_value(kChoiceNames));
+
+constexpr EnumNames<CensusEngineKind, 2> kKindNames = {{
+    {CensusEngineKind::kNetlink, "netlink"},
+    {CensusEngineKind::kBpf, "bpf"},
+}};
+static_assert(lists_every_value(kKindNames));
+
+}  // namespace
+
 std::string_view to_string(CensusEngineChoice choice) {
-    switch (choice) {
-        case CensusEngineChoice::kAuto:
-            return "auto";
-        case CensusEngineChoice::kBpf:
-            return "bpf";
-        case CensusEngineChoice::kNetlink:
-            return "netlink";
-    }
-    return "unknown";
+    return name_of(kChoiceNames, choice);
 }
 
 std::string_view to_string(CensusEngineKind kind) {
-    return kind == CensusEngineKind::kBpf ? "bpf" : "netlink";
+    return name_of(kKindNames, kind);
 }
 
 Result<CensusEngineChoice> parse_census_engine(std::string_view text) {
-    for (auto choice :
-         {CensusEngineChoice::kAuto, CensusEngineChoice::kBpf, CensusEngineChoice::kNetlink}) {
-        if (text == to_string(choice)) {
-            return choice;
-        }
-    }
-    return make_error(ErrorCode::kParse, "unknown census engine \"" + std::string(text) +
-                                             "\" (use auto, bpf or netlink)");
+    return parse_enum(kChoiceNames, text, "census engine");
 }
 
 }  // namespace tcptune

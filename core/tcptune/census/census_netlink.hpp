@@ -7,10 +7,12 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "tcptune/census/census.hpp"
 #include "tcptune/census/netlink_diag_socket.hpp"
 #include "tcptune/census/proc_net.hpp"
+#include "tcptune/pressure/pressure_collector.hpp"
 
 namespace tcptune {
 
@@ -19,6 +21,9 @@ class NetlinkCensus final : public CensusSource {
     static Result<std::unique_ptr<NetlinkCensus>> open(NetlinkCensusOptions options = {});
 
     Result<CensusSnapshot> poll() override { return poll_with(NoSocketVisitor{}); }
+    // One dump for the counts and the requested signals (PressureCollector); an
+    // empty request is the plain census.
+    Result<CensusSnapshot> poll_for(const SignalRequest& request) override;
 
     // `visit(const inet_diag_msg&, TcpState)` is called once per socket; if the dump
     // has to be retried, visit.reset() (when it exists) is called first.
@@ -39,6 +44,8 @@ class NetlinkCensus final : public CensusSource {
 
     InetDiagSocket socket_;
     NetlinkCensusOptions options_;
+    // Kept between polls so its tables are allocated once per request shape.
+    std::optional<PressureCollector> collector_;
 };
 
 template <typename Visitor>

@@ -23,6 +23,14 @@ class FallbackCensusSource final : public CensusSource {
         return snapshot;
     }
 
+    Result<CensusSnapshot> poll_for(const SignalRequest& request) override {
+        auto snapshot = inner_->poll_for(request);
+        if (snapshot) {
+            snapshot->engine.fallback_reason = reason_;
+        }
+        return snapshot;
+    }
+
   private:
     std::unique_ptr<CensusSource> inner_;
     std::string reason_;
@@ -48,14 +56,12 @@ Result<OpenedCensus> open_census(const CensusEngineOptions& options) {
         }
         opened.fallback_reason = source.error().message;
     }
-    auto netlink = make_netlink_census_source(options.netlink);
-    if (!netlink) {
-        return tl::unexpected(netlink.error());
-    }
+    std::unique_ptr<CensusSource> netlink;
+    TRY_ASSIGN(netlink, make_netlink_census_source(options.netlink));
     opened.source =
         opened.fallback_reason.empty()
-            ? std::move(*netlink)
-            : std::make_unique<FallbackCensusSource>(std::move(*netlink), opened.fallback_reason);
+            ? std::move(netlink)
+            : std::make_unique<FallbackCensusSource>(std::move(netlink), opened.fallback_reason);
     return opened;
 }
 

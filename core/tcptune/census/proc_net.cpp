@@ -8,7 +8,10 @@
 #include <charconv>
 #include <cstring>
 #include <optional>
+#include <span>
 #include <vector>
+
+#include "tcptune/read_file.hpp"
 
 namespace tcptune {
 
@@ -94,44 +97,86 @@ Result<SockstatSummary> parse_sockstat(std::string_view sockstat, std::string_vi
         return make_error(ErrorCode::kParse, "sockstat: expected one 'TCP:' line, found " +
                                                  std::to_string(tcp.size()));
     }
-    auto parsed = parse_key_values(tcp.front(), "sockstat",
-                                   {{"inuse", &summary.tcp_inuse},
-                                    {"orphan", &summary.tcp_orphan},
-                                    {"tw", &summary.tcp_tw},
-                                    {"alloc", &summary.tcp_alloc},
-                                    {"mem", &summary.tcp_mem_pages}});
-    if (!parsed) {
-        return tl::unexpected(parsed.error());
-    }
+    TRY(parse_key_values(tcp.front(), "sockstat",
+                         {{"inuse", &summary.tcp_inuse},
+                          {"orphan", &summary.tcp_orphan},
+                          {"tw", &summary.tcp_tw},
+                          {"alloc", &summary.tcp_alloc},
+                          {"mem", &summary.tcp_mem_pages}}));
     if (!sockstat6.empty()) {
         const auto tcp6 = lines_with_prefix(sockstat6, "TCP6:");
         if (tcp6.size() != 1) {
             return make_error(ErrorCode::kParse, "sockstat6: expected one 'TCP6:' line, found " +
                                                      std::to_string(tcp6.size()));
         }
-        parsed = parse_key_values(tcp6.front(), "sockstat6", {{"inuse", &summary.tcp6_inuse}});
-        if (!parsed) {
-            return tl::unexpected(parsed.error());
-        }
+        TRY(parse_key_values(tcp6.front(), "sockstat6", {{"inuse", &summary.tcp6_inuse}}));
     }
     return summary;
 }
 
+namespace {
+
+// A "Prefix: Name Name ..." / "Prefix: 1 2 ..." line pair (netstat, snmp): the names
+// and values, index-aligned (index 0 is the prefix itself).
+struct NamedValues {
+    std::vector<std::string_view> names;
+    std::vector<std::string_view> values;
+};
+
+Result<NamedValues> named_values(std::string_view text, std::string_view prefix,
+                                 std::string_view file) {
+    const std::string section(prefix.substr(0, prefix.size() - 1));  // "TcpExt"
+    const auto lines = lines_with_prefix(text, prefix);
+    if (lines.size() != 2) {
+        return make_error(ErrorCode::kParse, std::string(file) + ": expected a " + section +
+                                                 " header and value line, found " +
+                                                 std::to_string(lines.size()) + " " + section +
+                                                 " lines");
+    }
+    NamedValues out{split_words(lines[0]), split_words(lines[1])};
+    if (out.names.size() != out.values.size()) {
+        return make_error(ErrorCode::kParse, std::string(file) + ": " + section + " has " +
+                                                 std::to_string(out.names.size()) + " names but " +
+                                                 std::to_string(out.values.size()) + " values");
+    }
+    return out;
+}
+
+// Reads the named counters into their fields; names that are absent are listed in
+// `missing` (comma separated), a value that is not a number is an error.
+Result<void> read_named(const NamedValues& nv,
+                        std::span<const std::pair<std::string_view, std::uint64_t*>> wanted,
+                        std::string_view file, std::string_view section, std::string& missing) {
+    for (auto [name, out] : wanted) {
+        bool found = false;
+        for (std::size_t i = 1; i < nv.names.size(); ++i) {
+            if (nv.names[i] == name) {
+                const auto value = parse_u64(nv.values[i]);
+                if (!value) {
+                    return make_error(ErrorCode::kParse,
+                                      std::string(file) + ": " + std::string(section) + " " +
+                                          std::string(name) + " is not a number: '" +
+                                          std::string(nv.values[i]) + "'");
+                }
+                *out = *value;
+                found = true;
+                break;
+            }
+        }
+        if (!found) {
+            missing += missing.empty() ? "" : ", ";
+            missing += name;
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
 Result<NetstatCounters> parse_netstat(std::string_view netstat) {
     // The file is pairs of lines: "TcpExt: Name Name ..." then "TcpExt: 1 2 ...".
-    const auto lines = lines_with_prefix(netstat, "TcpExt:");
-    if (lines.size() != 2) {
-        return make_error(ErrorCode::kParse,
-                          "netstat: expected a TcpExt header and value line, found " +
-                              std::to_string(lines.size()) + " TcpExt lines");
-    }
-    const auto names = split_words(lines[0]);
-    const auto values = split_words(lines[1]);
-    if (names.size() != values.size()) {
-        return make_error(ErrorCode::kParse, "netstat: TcpExt has " + std::to_string(names.size()) +
-                                                 " names but " + std::to_string(values.size()) +
-                                                 " values");
-    }
+    NamedValues nv;
+    TRY_ASSIGN(nv, named_values(netstat, "TcpExt:", "netstat"));
     NetstatCounters counters;
     const std::array<std::pair<std::string_view, std::uint64_t*>, 8> wanted = {{
         {"ListenOverflows", &counters.listen_overflows},
@@ -144,79 +189,70 @@ Result<NetstatCounters> parse_netstat(std::string_view netstat) {
         {"TCPReqQFullDoCookies", &counters.reqq_full_do_cookies},
     }};
     std::string missing;
-    for (auto [name, out] : wanted) {
-        bool found = false;
-        for (std::size_t i = 1; i < names.size(); ++i) {
-            if (names[i] == name) {
-                const auto value = parse_u64(values[i]);
-                if (!value) {
-                    return make_error(ErrorCode::kParse, "netstat: TcpExt " + std::string(name) +
-                                                             " is not a number: '" +
-                                                             std::string(values[i]) + "'");
-                }
-                *out = *value;
-                found = true;
+    TRY(read_named(nv, wanted, "netstat", "TcpExt", missing));
+    if (!missing.empty()) {
+        return make_error(ErrorCode::kParse, "netstat: TcpExt lacks " + missing);
+    }
+    // Counters only rates use: absent ones stay unset (their rate is not computed).
+    const std::array<std::pair<std::string_view, std::optional<std::uint64_t>*>, 4> optional = {{
+        {"TCPAbortOnTimeout", &counters.abort_on_timeout},
+        {"TCPAbortOnMemory", &counters.abort_on_memory},
+        {"TCPAbortOnData", &counters.abort_on_data},
+        {"TCPSynRetrans", &counters.syn_retrans},
+    }};
+    for (auto [name, out] : optional) {
+        for (std::size_t i = 1; i < nv.names.size(); ++i) {
+            if (nv.names[i] == name) {
+                *out = parse_u64(nv.values[i]);
                 break;
             }
         }
-        if (!found) {
-            missing += missing.empty() ? "" : ", ";
-            missing += name;
-        }
     }
+    return counters;
+}
+
+Result<TcpSegmentCounters> parse_snmp_tcp(std::string_view snmp) {
+    // Pairs of lines like netstat: "Tcp: RtoAlgorithm ... OutSegs RetransSegs ..." and
+    // the values (MaxConn is -1, so only the wanted columns are parsed).
+    NamedValues nv;
+    TRY_ASSIGN(nv, named_values(snmp, "Tcp:", "snmp"));
+    TcpSegmentCounters counters;
+    const std::array<std::pair<std::string_view, std::uint64_t*>, 2> wanted = {{
+        {"OutSegs", &counters.out_segs},
+        {"RetransSegs", &counters.retrans_segs},
+    }};
+    std::string missing;
+    TRY(read_named(nv, wanted, "snmp", "Tcp", missing));
     if (!missing.empty()) {
-        return make_error(ErrorCode::kParse, "netstat: TcpExt lacks " + missing);
+        return make_error(ErrorCode::kParse, "snmp: Tcp lacks " + missing);
     }
     return counters;
 }
 
 Result<std::string> read_proc_file(const std::filesystem::path& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        const int err = errno;
-        return make_error(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
-                          "cannot open " + path.string() + ": " + std::strerror(err));
-    }
-    std::string text;
-    std::array<char, 4096> chunk{};
-    for (;;) {
-        const ssize_t got = ::read(fd, chunk.data(), chunk.size());
-        if (got < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            const int err = errno;
-            ::close(fd);
-            return make_error(ErrorCode::kIo,
-                              "cannot read " + path.string() + ": " + std::strerror(err));
-        }
-        if (got == 0) {
-            break;
-        }
-        text.append(chunk.data(), static_cast<std::size_t>(got));
-    }
-    ::close(fd);
-    return text;
+    return read_file_bounded(path, {.max_bytes = kMaxProcFileBytes});
 }
 
 Result<SockstatSummary> read_sockstat(const std::filesystem::path& proc_net_dir) {
-    auto sockstat = read_proc_file(proc_net_dir / "sockstat");
-    if (!sockstat) {
-        return tl::unexpected(sockstat.error());
-    }
+    std::string sockstat;
+    TRY_ASSIGN(sockstat, read_proc_file(proc_net_dir / "sockstat"));
     auto sockstat6 = read_proc_file(proc_net_dir / "sockstat6");
     if (!sockstat6 && sockstat6.error().code != ErrorCode::kNotFound) {
-        return tl::unexpected(sockstat6.error());
+        return tl::unexpected(sockstat6.error());  // a kernel without IPv6 has none
     }
-    return parse_sockstat(*sockstat, sockstat6 ? std::string_view(*sockstat6) : std::string_view());
+    return parse_sockstat(sockstat, sockstat6 ? std::string_view(*sockstat6) : std::string_view());
+}
+
+Result<TcpSegmentCounters> read_snmp_tcp(const std::filesystem::path& proc_net_dir) {
+    std::string snmp;
+    TRY_ASSIGN(snmp, read_proc_file(proc_net_dir / "snmp"));
+    return parse_snmp_tcp(snmp);
 }
 
 Result<NetstatCounters> read_netstat(const std::filesystem::path& proc_net_dir) {
-    auto netstat = read_proc_file(proc_net_dir / "netstat");
-    if (!netstat) {
-        return tl::unexpected(netstat.error());
-    }
-    return parse_netstat(*netstat);
+    std::string netstat;
+    TRY_ASSIGN(netstat, read_proc_file(proc_net_dir / "netstat"));
+    return parse_netstat(netstat);
 }
 
 }  // namespace tcptune

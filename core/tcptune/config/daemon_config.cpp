@@ -15,42 +15,18 @@
 #include <utility>
 
 #include "tcptune/duration.hpp"
+#include "tcptune/enum_names.hpp"
+#include "tcptune/read_file.hpp"
 
 namespace tcptune {
 
-std::string_view to_string(BusKind bus) {
-    switch (bus) {
-        case BusKind::kSystem:
-            return "system";
-        case BusKind::kSession:
-            return "session";
-        case BusKind::kNone:
-            return "none";
-    }
-    return "unknown";
-}
-
-Result<BusKind> parse_bus_kind(std::string_view text) {
-    if (text == "system") {
-        return BusKind::kSystem;
-    }
-    if (text == "session") {
-        return BusKind::kSession;
-    }
-    if (text == "none") {
-        return BusKind::kNone;
-    }
-    return make_error(ErrorCode::kParse,
-                      "unknown bus \"" + std::string(text) + "\" (use system, session or none)");
-}
-
 namespace {
 
-struct LevelName {
-    LogLevel level;
-    std::string_view name;
-};
-constexpr std::array<LevelName, 7> kLevelNames = {{
+constexpr EnumNames<BusKind, 3> kBusNames = {
+    {{BusKind::kSystem, "system"}, {BusKind::kSession, "session"}, {BusKind::kNone, "none"}}};
+static_assert(lists_every_value(kBusNames));
+
+constexpr EnumNames<LogLevel, 7> kLevelNames = {{
     {LogLevel::kTrace, "trace"},
     {LogLevel::kDebug, "debug"},
     {LogLevel::kInfo, "info"},
@@ -59,30 +35,24 @@ constexpr std::array<LevelName, 7> kLevelNames = {{
     {LogLevel::kCritical, "critical"},
     {LogLevel::kOff, "off"},
 }};
+static_assert(lists_every_value(kLevelNames));
 
 }  // namespace
 
+std::string_view to_string(BusKind bus) {
+    return name_of(kBusNames, bus);
+}
+
+Result<BusKind> parse_bus_kind(std::string_view text) {
+    return parse_enum(kBusNames, text, "bus");
+}
+
 std::string_view to_string(LogLevel level) {
-    for (const auto& entry : kLevelNames) {
-        if (entry.level == level) {
-            return entry.name;
-        }
-    }
-    return "unknown";
+    return name_of(kLevelNames, level);
 }
 
 Result<LogLevel> parse_log_level(std::string_view text) {
-    if (text == "warn") {
-        return LogLevel::kWarning;
-    }
-    for (const auto& entry : kLevelNames) {
-        if (entry.name == text) {
-            return entry.level;
-        }
-    }
-    return make_error(ErrorCode::kParse,
-                      "unknown log level \"" + std::string(text) +
-                          "\" (use trace, debug, info, warning, error, critical or off)");
+    return parse_enum(kLevelNames, text == "warn" ? "warning" : text, "log level");
 }
 
 Result<std::chrono::milliseconds> parse_interval(std::string_view text) {
@@ -117,11 +87,9 @@ Result<std::string> parse_metrics_address(std::string_view text) {
     // the HTTP server binds only numeric addresses. Checking here as well turns a host
     // name or a malformed value into a config error at start (with file:line)
     // instead of a bind failure later.
-    auto endpoint = parse_metrics_endpoint(text);
-    if (!endpoint) {
-        return tl::unexpected(endpoint.error());
-    }
-    if (*endpoint && (*endpoint)->port == 0) {
+    std::optional<MetricsEndpoint> endpoint;
+    TRY_ASSIGN(endpoint, parse_metrics_endpoint(text));
+    if (endpoint && endpoint->port == 0) {
         return make_error(ErrorCode::kParse, "metrics address \"" + std::string(text) +
                                                  "\" has no valid port (1-65535)");
     }
@@ -129,22 +97,21 @@ Result<std::string> parse_metrics_address(std::string_view text) {
 }
 
 Result<std::chrono::milliseconds> parse_reconcile_interval(std::string_view text) {
-    auto parsed = parse_duration(text);
-    if (!parsed) {
-        return tl::unexpected(parsed.error());
-    }
-    if (*parsed < kMinReconcileInterval || *parsed > kMaxReconcileInterval) {
+    std::chrono::milliseconds parsed{};
+    TRY_ASSIGN(parsed, parse_duration(text));
+    if (parsed < kMinReconcileInterval || parsed > kMaxReconcileInterval) {
         return make_error(ErrorCode::kParse, "census_reconcile_interval \"" + std::string(text) +
                                                  "\" is outside 10s .. 24h");
     }
-    return *parsed;
+    return parsed;
 }
 
 namespace {
 
-constexpr std::array<std::string_view, 11> kConfigKeys = {
-    "profile", "profile_dirs", "state_dir",   "interval",      "metrics_address",          "bus",
-    "advise",  "log_level",    "stop_policy", "census_engine", "census_reconcile_interval"};
+constexpr std::array<std::string_view, 12> kConfigKeys = {
+    "profile",         "profile_dirs",  "state_dir",     "interval",
+    "metrics_address", "bus",           "advise",        "log_level",
+    "stop_policy",     "metrics_top_k", "census_engine", "census_reconcile_interval"};
 
 std::string at(std::string_view source, const YAML::Mark& mark) {
     return std::string(source) + ":" + std::to_string(mark.line + 1) + ":" +
@@ -210,76 +177,57 @@ Result<DaemonOptions> parse_daemon_config(std::string_view yaml_text, std::strin
             }
             ProfileDirs dirs;
             for (const auto& dir : value) {
-                auto text = scalar(source, key, dir);
-                if (!text) {
-                    return tl::unexpected(text.error());
-                }
-                dirs.emplace_back(*text);
+                std::string path;
+                TRY_ASSIGN(path, scalar(source, key, dir));
+                dirs.emplace_back(std::move(path));
             }
             out.profile_dirs = std::move(dirs);
             continue;
         }
-        auto text = scalar(source, key, value);
-        if (!text) {
-            return tl::unexpected(text.error());
-        }
+        std::string text;
+        TRY_ASSIGN(text, scalar(source, key, value));
         if (key == "profile") {
-            if (text->empty()) {
+            if (text.empty()) {
                 return config_error(source, value, "profile must not be empty");
             }
-            out.profile = *text;
+            out.profile = text;
         } else if (key == "state_dir") {
-            if (text->empty()) {
+            if (text.empty()) {
                 return config_error(source, value, "state_dir must not be empty");
             }
-            out.state_dir = *text;
+            out.state_dir = text;
         } else if (key == "interval") {
-            auto parsed = located(source, value, parse_interval(*text));
-            if (!parsed) {
-                return tl::unexpected(parsed.error());
-            }
-            out.interval = *parsed;
+            TRY_ASSIGN(out.interval, located(source, value, parse_interval(text)));
         } else if (key == "metrics_address") {
-            auto parsed = located(source, value, parse_metrics_address(*text));
-            if (!parsed) {
-                return tl::unexpected(parsed.error());
-            }
-            out.metrics_address = *parsed;
+            TRY_ASSIGN(out.metrics_address, located(source, value, parse_metrics_address(text)));
         } else if (key == "bus") {
-            auto parsed = located(source, value, parse_bus_kind(*text));
-            if (!parsed) {
-                return tl::unexpected(parsed.error());
-            }
-            out.bus = *parsed;
+            TRY_ASSIGN(out.bus, located(source, value, parse_bus_kind(text)));
         } else if (key == "advise") {
-            if (*text != "true" && *text != "false") {
+            if (text != "true" && text != "false") {
                 return config_error(source, value, "advise must be true or false");
             }
-            out.advise = *text == "true";
+            out.advise = text == "true";
         } else if (key == "log_level") {
-            auto parsed = located(source, value, parse_log_level(*text));
-            if (!parsed) {
-                return tl::unexpected(parsed.error());
+            TRY_ASSIGN(out.log_level, located(source, value, parse_log_level(text)));
+        } else if (key == "metrics_top_k") {
+            std::size_t k = 0;
+            const char* end = text.data() + text.size();
+            auto [ptr, ec] = std::from_chars(text.data(), end, k);
+            if (text.empty() || ec != std::errc{} || ptr != end || k > kMaxMetricsTopK) {
+                return config_error(source, value,
+                                    "metrics_top_k must be a whole number 0.." +
+                                        std::to_string(kMaxMetricsTopK) +
+                                        " (0: no per-listener "
+                                        "or per-destination series)");
             }
-            out.log_level = *parsed;
+            out.metrics_top_k = k;
         } else if (key == "stop_policy") {
-            auto parsed = located(source, value, parse_stop_policy(*text));
-            if (!parsed) {
-                return tl::unexpected(parsed.error());
-            }
-            out.stop_policy = *parsed;
+            TRY_ASSIGN(out.stop_policy, located(source, value, parse_stop_policy(text)));
         } else if (key == "census_engine") {
-            auto parsed = located(source, value, parse_census_engine(*text));
-            if (!parsed) {
-                return tl::unexpected(parsed.error());
-            }
-            out.census_engine = *parsed;
+            TRY_ASSIGN(out.census_engine, located(source, value, parse_census_engine(text)));
         } else if (key == "census_reconcile_interval") {
-            auto parsed = located(source, value, parse_reconcile_interval(*text));
-            if (!parsed) {
-                return tl::unexpected(parsed.error());
-            }
-            out.census_reconcile_interval = *parsed;
+            TRY_ASSIGN(out.census_reconcile_interval,
+                       located(source, value, parse_reconcile_interval(text)));
         }
     }
     return out;
@@ -290,28 +238,19 @@ Result<DaemonOptions> load_daemon_options(const DaemonOverrides& flags) {
     options.profile_dirs = default_profile_dirs();
     options.config_file = flags.config_file.value_or(std::filesystem::path(kDefaultConfigFile));
 
-    std::ifstream in(options.config_file);
-    if (in) {
-        std::ostringstream text;
-        text << in.rdbuf();
-        if (in.bad()) {
-            return make_error(ErrorCode::kIo,
-                              "cannot read config file " + options.config_file.string());
-        }
+    // `--config /dev/null` is the usual way to say "no config file, defaults and
+    // flags only"; every other non-regular file is refused by the bounded reader.
+    auto text = options.config_file == "/dev/null"
+                    ? Result<std::string>(std::string())
+                    : read_file_bounded(options.config_file, {.max_bytes = kMaxConfigFileBytes});
+    if (text) {
         // Named first: the options are moved into the call below.
         const std::string source = options.config_file.string();
-        auto parsed = parse_daemon_config(text.str(), source, std::move(options));
-        if (!parsed) {
-            return tl::unexpected(parsed.error());
-        }
-        options = std::move(*parsed);
+        TRY_ASSIGN(options, parse_daemon_config(*text, source, std::move(options)));
     } else {
-        const int err = errno;
-        const bool missing = err == ENOENT;
+        const bool missing = text.error().code == ErrorCode::kNotFound;
         if (flags.config_file || !missing) {
-            return make_error(missing ? ErrorCode::kNotFound : ErrorCode::kIo,
-                              "cannot open config file " + options.config_file.string() + ": " +
-                                  std::strerror(err));
+            return make_error(text.error().code, "config file: " + text.error().message);
         }
         // The default file is optional: a package may not install one.
     }

@@ -29,6 +29,9 @@ inline constexpr std::chrono::milliseconds kMaxPollInterval{3600 * 1000};
 // defeat the bpf engine; less often than daily lets drift pile up unseen.
 inline constexpr std::chrono::milliseconds kMinReconcileInterval{10 * 1000};
 inline constexpr std::chrono::milliseconds kMaxReconcileInterval{24 * 3600 * 1000};
+// Listeners and destinations exported as metric series (bounded cardinality).
+inline constexpr std::size_t kDefaultMetricsTopK = 10;
+inline constexpr std::size_t kMaxMetricsTopK = 100;
 
 // Which bus the D-Bus service connects to. The system bus honours
 // DBUS_SYSTEM_BUS_ADDRESS (sd-bus does that for us).
@@ -55,6 +58,8 @@ struct DaemonOptions {
     StopPolicy stop_policy = StopPolicy::kKeep;
     CensusEngineChoice census_engine = CensusEngineChoice::kAuto;
     std::chrono::milliseconds census_reconcile_interval = kDefaultReconcileInterval;
+    // Worst listeners / destinations exported as metric series; 0: none.
+    std::size_t metrics_top_k = kDefaultMetricsTopK;
 
     bool metrics_enabled() const { return metrics_address != "none"; }
     bool operator==(const DaemonOptions&) const = default;

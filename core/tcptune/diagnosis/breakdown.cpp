@@ -17,31 +17,6 @@ namespace tcptune {
 
 namespace {
 
-constexpr std::array<std::uint8_t, 12> kV4MappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-// Builds an address key from inet_diag's __be32[4]; mapped IPv4 becomes IPv4.
-Endpoint address_of(std::uint8_t family, const __be32 (&words)[4]) {
-    Endpoint e;
-    if (family == AF_INET6) {
-        std::memcpy(e.address.data(), words, 16);
-        if (std::equal(kV4MappedPrefix.begin(), kV4MappedPrefix.end(), e.address.begin())) {
-            std::array<std::uint8_t, 16> v4{};
-            std::copy_n(e.address.begin() + 12, 4, v4.begin());
-            e.address = v4;
-            e.family = AF_INET;
-            e.prefix_len = 32;
-        } else {
-            e.family = AF_INET6;
-            e.prefix_len = 128;
-        }
-    } else {
-        std::memcpy(e.address.data(), words, 4);
-        e.family = AF_INET;
-        e.prefix_len = 32;
-    }
-    return e;
-}
-
 Endpoint prefix_of(Endpoint address) {
     const std::size_t keep = address.family == AF_INET ? 3 : 8;  // /24 or /64
     std::fill(address.address.begin() + static_cast<std::ptrdiff_t>(keep), address.address.end(),
@@ -76,53 +51,19 @@ TopTable to_top_table(const Table& table, std::size_t top_n, std::uint64_t total
 
 }  // namespace
 
-std::size_t EndpointHash::operator()(const Endpoint& e) const noexcept {
-    std::uint64_t a = 0;
-    std::uint64_t b = 0;
-    std::memcpy(&a, e.address.data(), 8);
-    std::memcpy(&b, e.address.data() + 8, 8);
-    std::uint64_t h = a * 0x9E3779B97F4A7C15ULL;
-    h ^= (b + 0x632BE59BD9B4E019ULL + (h << 6) + (h >> 2));
-    h ^= (static_cast<std::uint64_t>(e.port) << 16 | static_cast<std::uint64_t>(e.family) << 8 |
-          e.prefix_len) *
-         0xC2B2AE3D27D4EB4FULL;
-    // Final avalanche (splitmix64) so the low bits used by the table are well mixed.
-    h ^= h >> 30;
-    h *= 0xBF58476D1CE4E5B9ULL;
-    h ^= h >> 27;
-    h *= 0x94D049BB133111EBULL;
-    h ^= h >> 31;
-    return static_cast<std::size_t>(h);
+namespace {
+PressureCollectorOptions pressure_options(const BreakdownOptions& o) {
+    PressureCollectorOptions p;
+    p.request.listeners = true;
+    p.request.destinations = o.destinations;
+    p.request.top_k = o.top_n == 0 ? 1 : o.top_n;
+    p.request.destination_capacity = o.capacity;
+    return p;
 }
+}  // namespace
 
-std::string format_address(const Endpoint& e) {
-    if (e.family != AF_INET && e.family != AF_INET6) {
-        return {};
-    }
-    char text[INET6_ADDRSTRLEN] = {};
-    if (::inet_ntop(e.family, e.address.data(), text, sizeof(text)) == nullptr) {
-        return "?";
-    }
-    return text;
-}
-
-std::string format_endpoint(const Endpoint& e) {
-    if (e.family != AF_INET && e.family != AF_INET6) {
-        return std::to_string(e.port);
-    }
-    const std::string address = format_address(e);
-    const std::uint8_t whole = e.family == AF_INET ? 32 : 128;
-    if (e.prefix_len != whole) {
-        return address + "/" + std::to_string(e.prefix_len);
-    }
-    if (e.port == 0) {
-        return address;
-    }
-    return e.family == AF_INET6 ? "[" + address + "]:" + std::to_string(e.port)
-                                : address + ":" + std::to_string(e.port);
-}
-
-BreakdownCollector::BreakdownCollector(BreakdownOptions options) : options_(std::move(options)) {
+BreakdownCollector::BreakdownCollector(BreakdownOptions options)
+    : options_(std::move(options)), pressure_(pressure_options(options_)) {
     slot_of_state_.fill(-1);
     if (options_.top_n == 0) {
         options_.top_n = 1;
@@ -141,7 +82,6 @@ BreakdownCollector::BreakdownCollector(BreakdownOptions options) : options_(std:
     if (options_.by_process) {
         inodes_.reserve(options_.max_process_inodes);
     }
-    filling_.reserve(options_.top_n + 1);
 }
 
 void BreakdownCollector::reset() noexcept {
@@ -155,47 +95,11 @@ void BreakdownCollector::reset() noexcept {
     }
     inodes_.clear();
     inodes_capped_ = false;
-    listeners_ = 0;
-    listeners_queued_ = 0;
-    listeners_full_ = 0;
-    filling_.clear();
-}
-
-void BreakdownCollector::visit_listener(const inet_diag_msg& msg) noexcept {
-    ++listeners_;
-    if (msg.idiag_rqueue == 0) {
-        return;
-    }
-    ++listeners_queued_;
-    ListenQueue q;
-    q.local = address_of(msg.idiag_family, msg.id.idiag_src);
-    q.local.port = ntohs(msg.id.idiag_sport);
-    q.queued = msg.idiag_rqueue;
-    q.backlog = msg.idiag_wqueue;
-    q.inode = msg.idiag_inode;
-    if (q.full()) {
-        ++listeners_full_;
-    }
-    // Keep the top_n fullest in a small sorted array (capacity reserved: no allocation).
-    const auto fuller = [](const ListenQueue& a, const ListenQueue& b) {
-        if (a.fill() != b.fill()) {
-            return a.fill() > b.fill();
-        }
-        return a.queued > b.queued;
-    };
-    if (filling_.size() == options_.top_n && !fuller(q, filling_.back())) {
-        return;
-    }
-    filling_.insert(std::upper_bound(filling_.begin(), filling_.end(), q, fuller), q);
-    if (filling_.size() > options_.top_n) {
-        filling_.pop_back();
-    }
+    pressure_.reset();
 }
 
 void BreakdownCollector::operator()(const inet_diag_msg& msg, TcpState state) noexcept {
-    if (state == TcpState::kListen) {
-        visit_listener(msg);
-    }
+    pressure_(msg, state);
     const std::int8_t slot = slot_of_state_[state_index(state)];
     if (slot < 0) {
         return;
@@ -203,7 +107,7 @@ void BreakdownCollector::operator()(const inet_diag_msg& msg, TcpState state) no
     PerState& p = per_state_[static_cast<std::size_t>(slot)];
     const std::uint16_t local_port = ntohs(msg.id.idiag_sport);
     p.local_ports.add(bare_port(local_port));
-    Endpoint peer = address_of(msg.idiag_family, msg.id.idiag_dst);
+    Endpoint peer = endpoint_from_diag(msg.idiag_family, msg.id.idiag_dst);
     p.peers.add(peer);
     if (options_.by_prefix) {
         p.peer_prefixes.add(prefix_of(peer));
@@ -241,10 +145,18 @@ Result<Breakdown> BreakdownCollector::finish(const StateCounts& counts,
         }
         out.states.push_back(std::move(b));
     }
-    out.listen.listeners = listeners_;
-    out.listen.listeners_queued = listeners_queued_;
-    out.listen.listeners_full = listeners_full_;
-    out.listen.filling = filling_;
+    PressureSignals signals;
+    pressure_.finish(signals);
+    if (signals.listeners) {
+        const ListenerSignals& l = *signals.listeners;
+        out.listen.listeners = l.listeners;
+        out.listen.listeners_queued = l.with_queue;
+        out.listen.listeners_full = l.accept_full;
+        out.listen.listeners_syn_full = l.syn_full;
+        out.listen.syn_recv_unattributed = l.syn_recv_unattributed;
+        out.listen.filling = l.filling;
+    }
+    out.destinations = signals.destinations;
     out.listen.listen_overflows = netstat.listen_overflows;
     out.listen.listen_drops = netstat.listen_drops;
 
@@ -348,6 +260,11 @@ Result<Breakdown> take_breakdown(NetlinkCensus& census, const BreakdownOptions& 
         TRY_ASSIGN(before, read_netstat(options.proc_net_dir));
     }
     BreakdownCollector collector(options);
+    if (options.destinations) {
+        EphemeralPorts ports;
+        TRY_ASSIGN(ports, read_ephemeral_ports(options.proc_sys_dir));
+        collector.set_ports(ports);
+    }
     StateCounts counts;
     TRY_ASSIGN(counts, census.count_with(collector));
     NetstatCounters netstat;

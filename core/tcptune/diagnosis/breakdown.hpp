@@ -29,35 +29,16 @@
 #include <vector>
 
 #include "tcptune/census/census_snapshot.hpp"
+#include "tcptune/census/endpoint.hpp"
 #include "tcptune/census/tcp_state.hpp"
 #include "tcptune/diagnosis/top_k.hpp"
+#include "tcptune/pressure/pressure_collector.hpp"
+#include "tcptune/pressure/pressure_signals.hpp"
 #include "tcptune/result.hpp"
 
 namespace tcptune {
 
 class NetlinkCensus;
-
-// An address, an address with a port, a prefix, or a bare port: the keys of the
-// breakdown tables. IPv4-mapped IPv6 addresses (::ffff:a.b.c.d, from dual-stack
-// sockets) are stored as IPv4 so one peer is one entry.
-struct Endpoint {
-    std::uint8_t family = 0;                 // AF_INET, AF_INET6, or 0 for a bare port
-    std::uint8_t prefix_len = 0;             // 32 / 128 for a whole address, 24 / 64 for a prefix
-    std::uint16_t port = 0;                  // host order; 0 when the port is not part of the key
-    std::array<std::uint8_t, 16> address{};  // network order; IPv4 uses the first 4 bytes
-
-    bool operator==(const Endpoint&) const = default;
-};
-
-struct EndpointHash {
-    std::size_t operator()(const Endpoint& e) const noexcept;
-};
-
-// "10.0.0.5", "10.0.0.5:5432", "[2001:db8::1]:443", "10.0.0.0/24", "2001:db8::/64",
-// or just "8080" for a bare port.
-std::string format_endpoint(const Endpoint& e);
-// The address part only ("10.0.0.5", "2001:db8::1"); empty for a bare port.
-std::string format_address(const Endpoint& e);
 
 // One row of a top table.
 struct TopEntry {
@@ -110,28 +91,17 @@ struct StateBreakdown {
     std::optional<ProcessBreakdown> processes;  // only with by_process
 };
 
-// A listening socket whose accept queue holds connections (inet_diag: idiag_rqueue
-// is the current accept queue, idiag_wqueue the backlog for LISTEN sockets).
-struct ListenQueue {
-    Endpoint local;  // address:port the socket listens on
-    std::uint32_t queued = 0;
-    std::uint32_t backlog = 0;
-    std::uint32_t inode = 0;
-    // The kernel refuses new connections once queued > backlog (sk_acceptq_is_full).
-    bool full() const { return queued > backlog; }
-    double fill() const {
-        return backlog == 0 ? (queued == 0 ? 0.0 : 1.0)
-                            : static_cast<double>(queued) / static_cast<double>(backlog);
-    }
-};
-
 struct ListenBreakdown {
-    std::uint64_t listeners = 0;         // LISTEN sockets seen
-    std::uint64_t listeners_queued = 0;  // ... with a non-empty accept queue
-    std::uint64_t listeners_full = 0;    // ... whose accept queue is full
-    std::vector<ListenQueue> filling;    // non-empty queues, fullest first, at most top_n
-    std::uint64_t listen_overflows = 0;  // TcpExt ListenOverflows (since boot)
-    std::uint64_t listen_drops = 0;      // TcpExt ListenDrops
+    std::uint64_t listeners = 0;           // LISTEN sockets seen
+    std::uint64_t listeners_queued = 0;    // ... with a non-empty accept or SYN queue
+    std::uint64_t listeners_full = 0;      // ... whose accept queue is full
+    std::uint64_t listeners_syn_full = 0;  // ... whose SYN queue is full
+    // Every listener with a non-empty accept or SYN queue, fullest first (views show
+    // the first top_n).
+    std::vector<ListenerQueues> filling;
+    std::uint64_t syn_recv_unattributed = 0;  // request sockets of no listener in the dump
+    std::uint64_t listen_overflows = 0;       // TcpExt ListenOverflows (since boot)
+    std::uint64_t listen_drops = 0;           // TcpExt ListenDrops
     // ListenOverflows per second over BreakdownOptions::trend_interval, when sampled.
     std::optional<double> listen_overflows_per_second;
     std::optional<double> trend_seconds;  // the interval actually measured
@@ -141,6 +111,8 @@ struct Breakdown {
     StateCounts counts;                  // the full census of the same dump
     std::vector<StateBreakdown> states;  // in BreakdownOptions::states order
     ListenBreakdown listen;
+    // Ephemeral-port occupancy per destination, with BreakdownOptions::destinations.
+    std::optional<DestinationSignals> destinations;
     std::chrono::nanoseconds duration{0};  // dump + breakdown (+ /proc scan), no trend wait
 
     const StateBreakdown* find(TcpState s) const {
@@ -167,6 +139,10 @@ struct BreakdownOptions {
     std::size_t max_process_inodes = 65536;  // inodes collected per breakdown, in total
     std::filesystem::path proc_root = "/proc";
     std::filesystem::path proc_net_dir = "/proc/net";  // for ListenOverflows
+    // Also compute the per-destination ephemeral-port occupancy (reads
+    // ip_local_port_range and ip_local_reserved_ports under proc_sys_dir).
+    bool destinations = false;
+    std::filesystem::path proc_sys_dir = "/proc/sys";
     // Sample ListenOverflows twice this far apart to give a rate (0: just the counter).
     std::chrono::milliseconds trend_interval{0};
 };
@@ -183,12 +159,14 @@ class BreakdownCollector {
 
     // Builds the breakdown from what was visited plus the census of the same dump;
     // with by_process also scans options.proc_root. Does not reset the collector.
+    // With options.destinations, the port range must have been set (set_ports).
     Result<Breakdown> finish(const StateCounts& counts, const NetstatCounters& netstat) const;
     Result<Breakdown> finish(const CensusSnapshot& snapshot) const {
         return finish(snapshot.counts, snapshot.netstat);
     }
 
     const BreakdownOptions& options() const { return options_; }
+    void set_ports(const EphemeralPorts& ports) { pressure_.set_ports(ports); }
 
   private:
     using Table = SpaceSavingTopK<Endpoint, EndpointHash>;
@@ -207,17 +185,14 @@ class BreakdownCollector {
         std::uint8_t state_slot;
     };
 
-    void visit_listener(const inet_diag_msg& msg) noexcept;
-
     BreakdownOptions options_;
     std::array<std::int8_t, kTcpStateCount> slot_of_state_{};  // -1: not broken down
     std::vector<PerState> per_state_;
     std::vector<InodeRecord> inodes_;  // reserved to max_process_inodes up front
     bool inodes_capped_ = false;
-    std::uint64_t listeners_ = 0;
-    std::uint64_t listeners_queued_ = 0;
-    std::uint64_t listeners_full_ = 0;
-    std::vector<ListenQueue> filling_;  // reserved to top_n up front, fullest first
+    // Listener queues (SYN queues attributed from the same dump) and, on request,
+    // destinations: the daemon's own collector, so `top` and the rules agree.
+    PressureCollector pressure_;
 };
 
 // One dump of this network namespace broken down by options.states.

@@ -69,6 +69,47 @@ json processes_to_json(const ProcessBreakdown& p) {
 
 }  // namespace
 
+json listener_to_json(const ListenerQueues& q) {
+    return json{{"local", format_endpoint(q.local)},
+                {"address", format_address(q.local)},
+                {"port", q.local.port},
+                {"queued", q.queued},
+                {"syn_queue", q.syn_queue},
+                {"backlog", q.backlog},
+                {"full", q.full()},
+                {"syn_queue_full", q.syn_queue_full()},
+                {"accept_fill", q.accept_fill()},
+                {"syn_fill", q.syn_fill()},
+                {"sockets", q.sockets},
+                {"inode", q.inode}};
+}
+
+json destinations_to_json(const DestinationSignals& d) {
+    json top = json::array();
+    for (const auto& e : d.top) {
+        json j{{"local", format_address(e.local)},
+               {"remote", format_endpoint(e.remote)},
+               {"remote_address", format_address(e.remote)},
+               {"remote_port", e.remote.port},
+               {"sockets", e.sockets},
+               {"usable_ports", d.usable},
+               {"share", e.occupancy}};
+        if (!d.exact) {
+            j["error"] = e.error;
+        }
+        top.push_back(std::move(j));
+    }
+    return json{{"port_range", {d.range_low, d.range_high}},
+                {"usable_ports", d.usable},
+                {"sockets_in_range", d.sockets_in_range},
+                {"ports_in_use", d.ports_in_use},
+                {"exact", d.exact},
+                {"distinct", d.distinct},
+                {"bind_before_connect", d.looks_like_bind_before_connect()},
+                {"top", std::move(top)},
+                {"hint", hint(d)}};
+}
+
 json state_breakdown_to_json(const StateBreakdown& s) {
     json j{{"state", std::string(state_name(s.state))},
            {"total", s.total},
@@ -96,17 +137,13 @@ json breakdown_to_json(const Breakdown& b) {
     }
     json filling = json::array();
     for (const auto& q : b.listen.filling) {
-        filling.push_back(json{{"local", format_endpoint(q.local)},
-                               {"address", format_address(q.local)},
-                               {"port", q.local.port},
-                               {"queued", q.queued},
-                               {"backlog", q.backlog},
-                               {"full", q.full()},
-                               {"inode", q.inode}});
+        filling.push_back(listener_to_json(q));
     }
     json listen{{"listeners", b.listen.listeners},
                 {"listeners_queued", b.listen.listeners_queued},
                 {"listeners_full", b.listen.listeners_full},
+                {"listeners_syn_full", b.listen.listeners_syn_full},
+                {"syn_recv_unattributed", b.listen.syn_recv_unattributed},
                 {"filling", std::move(filling)},
                 {"listen_overflows_total", b.listen.listen_overflows},
                 {"listen_drops_total", b.listen.listen_drops},
@@ -116,11 +153,15 @@ json breakdown_to_json(const Breakdown& b) {
         listen["listen_overflows_per_second"] = *b.listen.listen_overflows_per_second;
         listen["trend_seconds"] = *b.listen.trend_seconds;
     }
-    return json{{"states", std::move(states)},
-                {"breakdowns", std::move(breakdowns)},
-                {"listen", std::move(listen)},
-                {"hints", hints(b)},
-                {"duration_seconds", std::chrono::duration<double>(b.duration).count()}};
+    json out{{"states", std::move(states)},
+             {"breakdowns", std::move(breakdowns)},
+             {"listen", std::move(listen)},
+             {"hints", hints(b)},
+             {"duration_seconds", std::chrono::duration<double>(b.duration).count()}};
+    if (b.destinations) {
+        out["destinations"] = destinations_to_json(*b.destinations);
+    }
+    return out;
 }
 
 }  // namespace tcptune

@@ -11,5 +11,9 @@ namespace tcptune {
 
 nlohmann::json breakdown_to_json(const Breakdown& breakdown);
 nlohmann::json state_breakdown_to_json(const StateBreakdown& state);
+// One listener: local, port, queued, syn_queue, backlog, full, syn_queue_full, ...
+nlohmann::json listener_to_json(const ListenerQueues& queue);
+// Ephemeral-port occupancy: usable ports and the top destinations with their share.
+nlohmann::json destinations_to_json(const DestinationSignals& destinations);
 
 }  // namespace tcptune

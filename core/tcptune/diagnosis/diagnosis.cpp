@@ -132,16 +132,50 @@ std::string hint(const StateBreakdown& state) {
     }
 }
 
-std::string hint(const ListenQueue& queue) {
-    const bool full = queue.full();
-    if (!full && queue.fill() < 0.8) {
+std::string hint(const ListenerQueues& queue) {
+    std::string out;
+    const std::string where = format_endpoint(queue.local);
+    if (queue.syn_queue_full() || queue.syn_fill() >= 0.8) {
+        out = "LISTEN: " + where + " SYN queue " + std::to_string(queue.syn_queue) + "/" +
+              std::to_string(queue.backlog) +
+              (queue.syn_queue_full() ? " is full" : " is nearly full") +
+              " — handshakes do not complete (a SYN flood, or clients whose final ACK is lost); "
+              "with net.ipv4.tcp_syncookies=1 new SYNs are answered with cookies, and the queue "
+              "is bounded by this listener's backlog, min(listen() backlog, net.core.somaxconn): "
+              "net.ipv4.tcp_max_syn_backlog does not apply";
+    }
+    if (queue.full() || queue.accept_fill() >= 0.8) {
+        if (!out.empty()) {
+            out += "\n";
+        }
+        out += "LISTEN: " + where + " accept queue " + std::to_string(queue.queued) + "/" +
+               std::to_string(queue.backlog) + (queue.full() ? " is full" : " is nearly full") +
+               " — the application accepts too slowly; new SYNs and final ACKs are dropped "
+               "(ListenOverflows); accept faster or raise its listen() backlog (capped by "
+               "net.core.somaxconn)";
+    }
+    return out;
+}
+
+std::string hint(const DestinationSignals& destinations) {
+    if (destinations.looks_like_bind_before_connect()) {
+        return "PORTS: " + std::to_string(destinations.ports_in_use) + " of " +
+               std::to_string(destinations.usable) +
+               " usable ephemeral ports are held one socket each and no destination is near "
+               "its limit — sockets bound with bind() before connect() hold a port each "
+               "whatever the destination; set IP_BIND_ADDRESS_NO_PORT in the application (no "
+               "sysctl fixes this)";
+    }
+    if (destinations.top.empty() || destinations.top.front().occupancy < 0.5) {
         return {};
     }
-    return "LISTEN: " + format_endpoint(queue.local) + " accept queue " +
-           std::to_string(queue.queued) + "/" + std::to_string(queue.backlog) +
-           (full ? " is full" : " is nearly full") +
-           " — the application accepts too slowly; accept faster or raise its listen() backlog "
-           "(capped by net.core.somaxconn)";
+    const DestinationPorts& d = destinations.top.front();
+    return "PORTS: " + std::to_string(d.sockets) + " of " + std::to_string(destinations.usable) +
+           " usable ephemeral ports (" + percent(d.occupancy) + ") are held towards " +
+           format_endpoint(d.remote) + " from " + format_address(d.local) +
+           " — connect() to it fails with EADDRNOTAVAIL when they are all taken; pool or keep "
+           "connections alive, let the server close first, or allow net.ipv4.tcp_tw_reuse=1 "
+           "(outgoing connections reuse TIME_WAIT ports)";
 }
 
 std::vector<std::string> hints(const Breakdown& breakdown) {
@@ -153,6 +187,11 @@ std::vector<std::string> hints(const Breakdown& breakdown) {
     }
     for (const auto& q : breakdown.listen.filling) {
         if (auto h = hint(q); !h.empty()) {
+            out.push_back(std::move(h));
+        }
+    }
+    if (breakdown.destinations) {
+        if (auto h = hint(*breakdown.destinations); !h.empty()) {
             out.push_back(std::move(h));
         }
     }
@@ -190,29 +229,15 @@ std::vector<TopRow> rows_of(const TopTable& table, std::uint64_t total, bool add
 }  // namespace
 
 std::string_view to_string(TopView view) {
-    switch (view) {
-        case TopView::kPort:
-            return "port";
-        case TopView::kPeer:
-            return "peer";
-        case TopView::kEndpoint:
-            return "endpoint";
-        case TopView::kPrefix:
-            return "prefix";
-        case TopView::kProcess:
-            return "process";
-    }
-    return "port";
+    return name_of(kTopViewNames, view);
 }
 
 Result<TopView> parse_top_view(std::string_view name) {
-    for (const TopView view : kAllTopViews) {
-        if (to_string(view) == name) {
-            return view;
-        }
+    if (auto view = value_of(kTopViewNames, name)) {
+        return *view;
     }
-    return make_error(ErrorCode::kNotFound, "unknown view '" + std::string(name) +
-                                                "' (port, peer, endpoint, prefix or process)");
+    return make_error(ErrorCode::kNotFound,
+                      fmt::format("unknown view '{}' ({})", name, names_of(kTopViewNames)));
 }
 
 Result<std::vector<TopRow>> top_rows(const StateBreakdown& state, TopView view) {
@@ -231,6 +256,11 @@ Result<std::vector<TopRow>> top_rows(const StateBreakdown& state, TopView view) 
             return rows_of(state.peer_prefixes, state.total, false);
         case TopView::kProcess:
             break;
+        case TopView::kListener:
+        case TopView::kDestination:
+            return make_error(ErrorCode::kNotFound,
+                              std::string("the ") + std::string(to_string(view)) +
+                                  " view belongs to the whole breakdown, not to one state");
     }
     if (!state.processes) {
         return make_error(ErrorCode::kNotFound,
@@ -248,12 +278,61 @@ Result<std::vector<TopRow>> top_rows(const StateBreakdown& state, TopView view) 
 BreakdownOptions top_view_options(TcpState state, TopView view, std::size_t limit) {
     BreakdownOptions options;
     options.states = {state};
+    if (view == TopView::kListener || view == TopView::kDestination) {
+        options.states = {};  // these views read the listeners or the destinations
+    }
     if (limit > 0) {
         options.top_n = limit;
     }
     options.by_prefix = view == TopView::kPrefix;
     options.by_process = view == TopView::kProcess;
+    options.destinations = view == TopView::kDestination;
     return options;
+}
+
+Result<std::vector<TopRow>> top_rows(const Breakdown& breakdown, TcpState state, TopView view,
+                                     std::size_t limit) {
+    const std::size_t n = limit == 0 ? 10 : limit;
+    if (view == TopView::kListener) {
+        std::vector<TopRow> rows;
+        for (const ListenerQueues& q : breakdown.listen.filling) {
+            if (rows.size() >= n) {
+                break;
+            }
+            rows.push_back(
+                TopRow{format_endpoint(q.local), q.syn_queue + q.queued,
+                       fmt::format("SYN queue {}/{}{}, accept queue {}/{}{}", q.syn_queue,
+                                   q.backlog, q.syn_queue_full() ? " (full)" : "", q.queued,
+                                   q.backlog, q.full() ? " (full)" : "")});
+        }
+        return rows;
+    }
+    if (view == TopView::kDestination) {
+        if (!breakdown.destinations) {
+            return make_error(ErrorCode::kNotFound, "the breakdown was taken without destinations");
+        }
+        std::vector<TopRow> rows;
+        const DestinationSignals& d = *breakdown.destinations;
+        for (const DestinationPorts& e : d.top) {
+            if (rows.size() >= n) {
+                break;
+            }
+            rows.push_back(
+                TopRow{format_address(e.local) + " -> " + format_endpoint(e.remote), e.sockets,
+                       fmt::format("{}{} of {} usable ports ({:.1f}%)", d.exact ? "" : "~",
+                                   e.sockets, d.usable, e.occupancy * 100.0)});
+        }
+        return rows;
+    }
+    const StateBreakdown* per_state = breakdown.find(state);
+    if (per_state == nullptr) {
+        return std::vector<TopRow>{};
+    }
+    auto rows = top_rows(*per_state, view);
+    if (rows && rows->size() > n) {
+        rows->resize(n);
+    }
+    return rows;
 }
 
 std::string hint(const Breakdown& breakdown) {

@@ -4,7 +4,6 @@
 // e.g. "TIME_WAIT: 80% towards 10.0.0.5:5432 — connection pooling would help".
 // Used by `tcptune top`, the daemon's status and change records, and D-Bus GetTop.
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "tcptune/diagnosis/breakdown.hpp"
+#include "tcptune/enum_names.hpp"
 
 namespace tcptune {
 
@@ -22,8 +22,13 @@ inline constexpr double kHintDominantShare = 0.5;
 // (except CLOSE_WAIT, which always gets its sentence: no sysctl fixes it).
 std::string hint(const StateBreakdown& state);
 
-// Hints for a listen queue that is full or at least 80% full; empty otherwise.
-std::string hint(const ListenQueue& queue);
+// Hints for a listener whose SYN or accept queue is full or at least 80% full
+// (one line each); empty otherwise.
+std::string hint(const ListenerQueues& queue);
+
+// A destination holding half or more of the usable ephemeral ports, or ports held
+// by bind() before connect(); empty otherwise.
+std::string hint(const DestinationSignals& destinations);
 
 // Every non-empty hint of a breakdown: states in order, then full listen queues, then
 // a ListenOverflows rate above zero.
@@ -41,21 +46,46 @@ struct TopRow {
                          // "local port 7070, 100.0% of 12"
 };
 
-// The views of a state's breakdown, named as `tcptune top --by` and D-Bus GetTop
-// take them: local ports, remote addresses, remote address:port, remote /24 or /64
-// prefixes (needs by_prefix), owning processes (needs by_process).
-enum class TopView { kPort, kPeer, kEndpoint, kPrefix, kProcess };
-inline constexpr std::array<TopView, 5> kAllTopViews = {
-    TopView::kPort, TopView::kPeer, TopView::kEndpoint, TopView::kPrefix, TopView::kProcess};
+// The views of a breakdown, named as `tcptune top --by` and D-Bus GetTop take
+// them. Per state: local ports, remote addresses, remote address:port, remote /24
+// or /64 prefixes (needs by_prefix), owning processes (needs by_process). Whole
+// breakdown: listeners with a non-empty SYN or accept queue (fullest first),
+// destinations by ephemeral-port occupancy (needs destinations).
+enum class TopView { kPort, kPeer, kEndpoint, kPrefix, kProcess, kListener, kDestination };
+inline constexpr EnumNames<TopView, 7> kTopViewNames = {{
+    {TopView::kPort, "port"},
+    {TopView::kPeer, "peer"},
+    {TopView::kEndpoint, "endpoint"},
+    {TopView::kPrefix, "prefix"},
+    {TopView::kProcess, "process"},
+    {TopView::kListener, "listener"},
+    {TopView::kDestination, "destination"},
+}};
+static_assert(lists_every_value(kTopViewNames));
 
-// "port", "peer", "endpoint", "prefix", "process".
+// The most rows a top view returns (D-Bus GetTop `limit`, `tcptune top -n`):
+// more is not a view an operator reads, and the tables keep at most this many.
+inline constexpr std::size_t kMaxTopLimit = 1000;
+// The most counters per table `tcptune top --capacity` allocates (each state
+// has four tables of this many entries, allocated up front).
+inline constexpr std::size_t kMaxTopCapacity = 65536;
+
 std::string_view to_string(TopView view);
 // The inverse of to_string; anything else is ErrorCode::kNotFound naming the views.
 Result<TopView> parse_top_view(std::string_view name);
 
-// The rows of one view. A view the breakdown was not taken for (prefix without
-// by_prefix, process without by_process) is ErrorCode::kNotFound.
+// The rows of one per-state view. A view the breakdown was not taken for (prefix
+// without by_prefix, process without by_process) or a whole-breakdown view is
+// ErrorCode::kNotFound.
 Result<std::vector<TopRow>> top_rows(const StateBreakdown& state, TopView view);
+
+// Every view of one breakdown, at most `limit` rows (0: 10): the per-state views
+// above for `state`, plus "listener" (key "127.0.0.5:8080", count = both queues,
+// detail "SYN queue 512/511 (full), accept queue 0/511") and "destination" (key
+// "127.0.0.1 -> 10.0.0.8:5432", count = sockets, detail "450 of 500 usable ports
+// (90.0%)").
+Result<std::vector<TopRow>> top_rows(const Breakdown& breakdown, TcpState state, TopView view,
+                                     std::size_t limit);
 
 // Options for take_breakdown() so that top_rows(state, view) is available, with
 // `limit` rows (0 means the default of 10).

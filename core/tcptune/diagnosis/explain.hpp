@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,7 +13,7 @@ namespace tcptune {
 // What `tcptune explain TOPIC` prints, kept in core so the daemon (status
 // hints, D-Bus) and the documentation reuse the same words.
 struct Explanation {
-    enum class Kind { kState, kSysctl, kIndex };
+    enum class Kind { kState, kSysctl, kTopic, kIndex };
     Kind kind = Kind::kState;
     std::string topic;               // canonical: "time_wait", "net.ipv4.tcp_tw_reuse", "sysctls"
     std::string title;               // one line
@@ -24,11 +25,21 @@ struct Explanation {
     std::string valid_values;
     std::string kernel_default;
     std::string removed;  // "removed in Linux 4.12: ..." when the key no longer exists
+    std::string scope;    // "netns" | "global"
+    std::string history;  // versions where its meaning or default changed
+    // What the running kernel's values and features change, when a reader was given.
+    std::vector<std::string> this_kernel;
 };
 
+// A sysctl's live value by key ("net.ipv4.tcp_syncookies"); nullopt when absent.
+using SysctlReader = std::function<std::optional<std::string>(std::string_view key)>;
+
 // Accepts a state ("time_wait", "TIME-WAIT"), a sysctl key, the key without its
-// "net.ipv4." / "net.core." prefix ("tcp_tw_reuse"), or "states" / "sysctls".
-std::optional<Explanation> explain(std::string_view topic);
+// "net.ipv4." / "net.core." prefix ("tcp_tw_reuse"), another topic ("so_linger",
+// "tcp_user_timeout", "tcp_retries1"), or "states" / "sysctls". With `live`, the
+// explanation adds what the running kernel's values and features change (SYN
+// timing with tcp_syn_linear_timeouts, tcp_tw_reuse_delay, cookies on or off).
+std::optional<Explanation> explain(std::string_view topic, const SysctlReader& live = {});
 
 // Every canonical topic, for `explain` without arguments and shell completion.
 std::vector<std::string> explain_topics();

@@ -11,6 +11,8 @@
 #include <fstream>
 #include <memory>
 
+#include "tcptune/unique_fd.hpp"
+
 namespace tcptune {
 
 namespace {
@@ -76,17 +78,18 @@ Result<SocketOwnerScan> scan_socket_owners(const std::filesystem::path& proc_roo
         }
         ++scan.processes_scanned;
         const std::filesystem::path pid_dir = proc_root / entry->d_name;
-        const int fd_dir = ::open((pid_dir / "fd").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd_dir < 0) {
+        UniqueFd fd_dir_owner(::open((pid_dir / "fd").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!fd_dir_owner) {
             ++scan.processes_unreadable;
             continue;
         }
+        const int fd_dir = fd_dir_owner.get();
         DirHandle fds(::fdopendir(fd_dir));
         if (!fds) {
-            ::close(fd_dir);
             ++scan.processes_unreadable;
-            continue;
+            continue;  // fd_dir_owner closes it
         }
+        fd_dir_owner.release();  // the DIR* owns it now
         std::size_t process_index = scan.processes.size();
         bool process_recorded = false;
         while (dirent* fd_entry = ::readdir(fds.get())) {

@@ -5,18 +5,21 @@
 #include <set>
 #include <utility>
 
+#include "tcptune/apply/sysctl_registry.hpp"
+#include "tcptune/engine/signal_reading.hpp"
+#include "tcptune/enum_names.hpp"
+
 namespace tcptune {
 
 std::string_view to_string(SysctlOwner owner) {
-    switch (owner) {
-        case SysctlOwner::kTcptune:
-            return "tcptune";
-        case SysctlOwner::kAdministrator:
-            return "administrator";
-        case SysctlOwner::kUnmanaged:
-            return "unmanaged";
-    }
-    return "unknown";
+    static constexpr EnumNames<SysctlOwner, 4> kNames = {{
+        {SysctlOwner::kTcptune, "tcptune"},
+        {SysctlOwner::kAdministrator, "administrator"},
+        {SysctlOwner::kUnmanaged, "unmanaged"},
+        {SysctlOwner::kNotApplied, "not-applied"},
+    }};
+    static_assert(lists_every_value(kNames));
+    return name_of(kNames, owner);
 }
 
 namespace {
@@ -32,6 +35,58 @@ std::set<std::string> keys_of(const ResolvedProfile& profile) {
         }
     }
     return keys;
+}
+
+// Keys the profile may write (status lists these; `of` keys are only read).
+std::set<std::string> writable_keys_of(const ResolvedProfile& profile) {
+    std::set<std::string> keys;
+    for (const auto& setting : profile.sysctls) {
+        keys.insert(setting.key);
+    }
+    for (const auto& rule : profile.rules) {
+        for (const auto& setting : rule.apply) {
+            keys.insert(setting.key);
+        }
+    }
+    return keys;
+}
+
+// Every key the profile sets that has no /proc/sys file here, with the reason
+// from the registry: a host-wide key in a child network namespace, or a kernel
+// without it.
+ProfileDiagnostics keys_missing_here(const ResolvedProfile& profile, const SysctlStore& store) {
+    ProfileDiagnostics out;
+    std::set<std::string> seen;
+    auto check = [&](const SysctlSetting& s) {
+        if (!seen.insert(s.key).second) {
+            return;
+        }
+        auto live = store.read(s.key);
+        if (live || live.error().code != ErrorCode::kNotFound) {
+            return;
+        }
+        const SysctlSpec* spec = find_sysctl(s.key);
+        std::string why = s.key + " does not exist where tcptuned runs: ";
+        if (spec != nullptr && spec->scope == SysctlScope::kGlobal) {
+            why +=
+                "it is a host-wide key that only the initial network namespace has, and "
+                "tcptuned runs in another network namespace";
+        } else if (spec != nullptr && !spec->since.empty()) {
+            why += "this kernel does not have it (added in Linux " + std::string(spec->since) + ")";
+        } else {
+            why += "this kernel does not have it";
+        }
+        out.push_back(ProfileDiagnostic{s.where, why});
+    };
+    for (const SysctlSetting& s : profile.sysctls) {
+        check(s);
+    }
+    for (const Rule& rule : profile.rules) {
+        for (const SysctlSetting& s : rule.apply) {
+            check(s);
+        }
+    }
+    return out;
 }
 
 }  // namespace
@@ -67,16 +122,23 @@ struct Controller::Impl {
     // value per key and offers it again once the gate would allow it; a newer
     // plan for the key, an override or a profile switch replaces or drops it.
     std::map<std::string, PlannedChange> deferred;
+    RateTracker rates;
 
     struct Resolved {
         ResolvedProfile profile;
         std::filesystem::path file;
     };
 
-    static Result<Resolved> resolve(const std::string& name_or_path, const ProfileDirs& dirs) {
+    Result<Resolved> resolve(const std::string& name_or_path, const ProfileDirs& dirs,
+                             bool check_keys) const {
         auto resolved = resolve_profile(name_or_path, dirs);
         if (!resolved) {
             return tl::unexpected(to_error(resolved.error()));
+        }
+        if (check_keys) {
+            if (auto missing = keys_missing_here(*resolved, store); !missing.empty()) {
+                return tl::unexpected(to_error(missing));
+            }
         }
         Resolved out{std::move(*resolved), {}};
         if (!out.profile.sources.empty()) {
@@ -119,6 +181,16 @@ struct Controller::Impl {
         return values;
     }
 
+    SignalRequest request() const {
+        SignalRequest r = signals_for(profile);
+        r |= config.extra_signals;
+        // A wider port range must not take a listener's port: the gate needs them.
+        if (writable_keys_of(profile).contains("net.ipv4.ip_local_port_range")) {
+            r.listeners = true;
+        }
+        return r;
+    }
+
     // One poll's work after a successful census.
     std::vector<ChangeRecord> run_pipeline(const CensusSnapshot& snapshot) {
         std::vector<ChangeRecord> records = applier.check_overrides();
@@ -126,8 +198,20 @@ struct Controller::Impl {
         EngineOutput output =
             evaluate_rules(EngineInput{profile, snapshot, values, engine, clock.now()});
         Plan plan = with_deferred(std::move(output.plan));
-        std::vector<ChangeRecord> applied = applier.apply(plan);
+        ApplyContext context;
+        if (snapshot.pressure.listeners) {
+            context.listening_ports = snapshot.pressure.listeners->ports;
+        }
+        std::vector<ChangeRecord> applied = applier.apply(plan, context);
+        std::vector<ChangeRecord> side = applier.take_side_records();
         remember_deferred(plan, applied);
+        std::vector<bool> written(applied.size());
+        for (std::size_t i = 0; i < applied.size(); ++i) {
+            written[i] = applied[i].result == ChangeResult::kApplied;
+        }
+        note_applied(output.state, plan, written);
+        records.insert(records.end(), std::make_move_iterator(side.begin()),
+                       std::make_move_iterator(side.end()));
         records.insert(records.end(), std::make_move_iterator(applied.begin()),
                        std::make_move_iterator(applied.end()));
 
@@ -198,7 +282,11 @@ struct Controller::Impl {
     }
 
     Result<std::vector<ChangeRecord>> poll() {
-        auto snapshot = census.poll();
+        const SignalRequest wanted = request();
+        auto snapshot = census.poll_for(wanted);
+        if (snapshot && wanted.rates) {
+            snapshot->pressure.rates = rates.update(*snapshot);
+        }
         if (!snapshot) {
             ++poll_errors;
             last_poll_error = snapshot.error();
@@ -238,7 +326,7 @@ struct Controller::Impl {
         }
         for (const auto& rule : profile.rules) {
             auto it = engine.rules.find(rule.name);
-            if (it == engine.rules.end() || !it->second.active) {
+            if (it == engine.rules.end() || !it->second.active || it->second.ineffective) {
                 continue;
             }
             for (const auto& setting : rule.apply) {
@@ -258,7 +346,8 @@ Controller::Controller(CensusSource& census, SysctlStore& store, const Clock& cl
 Controller::~Controller() = default;
 
 Result<void> Controller::start() {
-    auto resolved = Impl::resolve(impl_->config.profile, impl_->config.profile_dirs);
+    auto resolved = impl_->resolve(impl_->config.profile, impl_->config.profile_dirs,
+                                   impl_->config.check_keys_exist);
     if (!resolved) {
         return tl::unexpected(resolved.error());
     }
@@ -282,16 +371,14 @@ Result<void> Controller::poll_once() {
     if (!impl_->started) {
         return make_error(ErrorCode::kInternal, "Controller::poll_once called before start()");
     }
-    auto records = impl_->poll();
-    if (!records) {
-        return tl::unexpected(records.error());
-    }
+    TRY(impl_->poll());
     return {};
 }
 
 Result<std::vector<ChangeRecord>> Controller::set_profile(const std::string& name_or_path,
                                                           bool dry_run) {
-    auto resolved = Impl::resolve(name_or_path, impl_->config.profile_dirs);
+    auto resolved =
+        impl_->resolve(name_or_path, impl_->config.profile_dirs, impl_->config.check_keys_exist);
     if (!resolved) {
         return tl::unexpected(resolved.error());
     }
@@ -305,7 +392,13 @@ Result<std::vector<ChangeRecord>> Controller::set_profile(const std::string& nam
             EngineInput{resolved->profile, snapshot, values, EngineState{}, impl_->clock.now()});
         const ApplyMode mode = impl_->applier.mode();
         impl_->applier.set_mode(ApplyMode::kAdvise);
-        std::vector<ChangeRecord> records = impl_->applier.apply(output.plan);
+        ApplyContext context;
+        if (snapshot.pressure.listeners) {
+            context.listening_ports = snapshot.pressure.listeners->ports;
+        }
+        std::vector<ChangeRecord> records = impl_->applier.apply(output.plan, context);
+        std::vector<ChangeRecord> side = impl_->applier.take_side_records();
+        records.insert(records.begin(), side.begin(), side.end());
         impl_->applier.set_mode(mode);
         return records;
     }
@@ -321,17 +414,15 @@ Result<std::vector<ChangeRecord>> Controller::set_profile(const std::string& nam
 }
 
 Result<std::vector<ChangeRecord>> Controller::rollback(bool force) {
-    auto records = impl_->applier.rollback(RollbackOptions{force});
-    if (!records) {
-        return tl::unexpected(records.error());
-    }
-    impl_->publish(*records);
+    std::vector<ChangeRecord> records;
+    TRY_ASSIGN(records, impl_->applier.rollback(RollbackOptions{force}));
+    impl_->publish(records);
     return records;
 }
 
 Result<void> Controller::reload(std::optional<ControllerConfig> new_config) {
     ControllerConfig next = new_config ? std::move(*new_config) : impl_->config;
-    auto resolved = Impl::resolve(next.profile, next.profile_dirs);
+    auto resolved = impl_->resolve(next.profile, next.profile_dirs, next.check_keys_exist);
     if (!resolved) {
         return tl::unexpected(resolved.error());
     }
@@ -350,11 +441,9 @@ Result<void> Controller::reload(std::optional<ControllerConfig> new_config) {
 }
 
 Result<ChangeRecord> Controller::resume(const std::string& key) {
-    auto record = impl_->applier.resume(key);
-    if (!record) {
-        return tl::unexpected(record.error());
-    }
-    impl_->publish({*record});
+    ChangeRecord record;
+    TRY_ASSIGN(record, impl_->applier.resume(key));
+    impl_->publish({record});
     return record;
 }
 
@@ -416,9 +505,15 @@ ControllerStatus Controller::status() const {
             view.owner = SysctlOwner::kAdministrator;
         } else if (entry != nullptr) {
             // Changed since tcptune's last write but not yet noticed by a poll:
-            // already the administrator's value.
-            view.owner = view.current == entry->last_written ? SysctlOwner::kTcptune
-                                                             : SysctlOwner::kAdministrator;
+            // already the administrator's value, unless it is the original
+            // (tcptune's own write never took effect).
+            if (view.current == entry->last_written) {
+                view.owner = SysctlOwner::kTcptune;
+            } else if (view.current == entry->original) {
+                view.owner = SysctlOwner::kNotApplied;
+            } else {
+                view.owner = SysctlOwner::kAdministrator;
+            }
         }
         out.sysctls.push_back(std::move(view));
     }
@@ -438,6 +533,10 @@ std::chrono::milliseconds Controller::interval() const {
         return *impl_->config.interval_override;
     }
     return impl_->profile.interval;
+}
+
+SignalRequest Controller::signal_request() const {
+    return impl_->request();
 }
 
 const ControllerConfig& Controller::config() const {

@@ -26,6 +26,8 @@
 #include "tcptune/census/census_snapshot.hpp"
 #include "tcptune/clock.hpp"
 #include "tcptune/engine/rule_engine.hpp"
+#include "tcptune/pressure/counter_rates.hpp"
+#include "tcptune/pressure/pressure_signals.hpp"
 #include "tcptune/profile/profile_resolver.hpp"
 #include "tcptune/result.hpp"
 
@@ -39,6 +41,12 @@ struct ControllerConfig {
     ApplyMode mode = ApplyMode::kEnforce;  // kAdvise: plan and report, never write
     StopPolicy stop_policy = StopPolicy::kKeep;
     std::size_t recent_changes_capacity = 256;  // ring of ChangeRecords kept for status
+    // Signals computed on every poll whatever the profile needs (the metrics'
+    // top listeners and destinations); the profile's rules add theirs.
+    SignalRequest extra_signals;
+    // Refuse a profile that sets a key this system has no /proc/sys file for (a
+    // host-wide key in a container's namespace, a kernel without it), at load.
+    bool check_keys_exist = false;
 };
 
 // Who decides a key's value right now.
@@ -46,8 +54,13 @@ enum class SysctlOwner {
     kTcptune,        // tcptune wrote it and the live value is still what it wrote
     kAdministrator,  // someone else changed it; tcptune will not touch it until resumed
     kUnmanaged,      // tcptune has never written it
+    // Journaled but not in effect: the live value is still the recorded
+    // original (a crash between journaling and writing, or a rollback that
+    // could not update the journal). Not an override.
+    kNotApplied,
 };
-std::string_view to_string(SysctlOwner owner);  // "tcptune" | "administrator" | "unmanaged"
+// "tcptune" | "administrator" | "unmanaged" | "not-applied"
+std::string_view to_string(SysctlOwner owner);
 
 // One sysctl as status shows it. Covers every key the active profile may set
 // (baseline and rule `apply`) plus every key in the journal.
@@ -123,6 +136,9 @@ class Controller {
 
     // Applies the configured stop policy (keep | restore). Called once on shutdown.
     std::vector<ChangeRecord> stop();
+
+    // What the next poll computes besides the state counts.
+    SignalRequest signal_request() const;
 
     ControllerStatus status() const;
     const std::deque<ChangeRecord>& recent_changes() const;

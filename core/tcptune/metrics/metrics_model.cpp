@@ -80,7 +80,7 @@ void MetricsModel::set_status(const ControllerStatus& status) {
     rules_ = status.rules;
     sysctls_ = status.sysctls;
     for (const auto& view : sysctls_) {
-        for (const auto result : kAllChangeResults) {
+        for (const auto& [result, name] : kChangeResultNames) {
             changes_.try_emplace({view.key, result}, 0);
         }
     }
@@ -225,7 +225,107 @@ std::vector<prometheus::MetricFamily> MetricsModel::families() const {
                             : std::nullopt)) {
         out.push_back(std::move(engine_family));
     }
+    append_pressure_families(out);
     return out;
+}
+
+void MetricsModel::append_pressure_families(std::vector<prometheus::MetricFamily>& out) const {
+    const PressureSignals* p = last_snapshot_ ? &last_snapshot_->pressure : nullptr;
+
+    auto syn = family("tcptune_listener_syn_queue", prometheus::MetricType::Gauge,
+                      "Half-open connections (request sockets) of a listener, for the listeners "
+                      "with the fullest queues (at most metrics_top_k).");
+    auto accept = family("tcptune_listener_accept_queue", prometheus::MetricType::Gauge,
+                         "Completed connections waiting for accept() on a listener, for the "
+                         "listeners with the fullest queues.");
+    auto backlog = family("tcptune_listener_backlog", prometheus::MetricType::Gauge,
+                          "A listener's effective backlog, min(listen() backlog, "
+                          "net.core.somaxconn): the limit of both of its queues.");
+    if (p != nullptr && p->listeners) {
+        const auto& filling = p->listeners->filling;
+        for (std::size_t i = 0; i < filling.size() && i < top_k_; ++i) {
+            const std::vector<prometheus::ClientMetric::Label> labels = {
+                {"listener", format_endpoint(filling[i].local)}};
+            syn.metric.push_back(gauge(labels, static_cast<double>(filling[i].syn_queue)));
+            accept.metric.push_back(gauge(labels, static_cast<double>(filling[i].queued)));
+            backlog.metric.push_back(gauge(labels, static_cast<double>(filling[i].backlog)));
+        }
+    }
+    out.push_back(std::move(syn));
+    out.push_back(std::move(accept));
+    out.push_back(std::move(backlog));
+
+    auto usable = family("tcptune_ephemeral_ports_usable", prometheus::MetricType::Gauge,
+                         "Ports connect() may pick: net.ipv4.ip_local_port_range minus "
+                         "net.ipv4.ip_local_reserved_ports.");
+    auto held = family("tcptune_destination_sockets", prometheus::MetricType::Gauge,
+                       "Sockets holding an ephemeral port towards a destination (local address, "
+                       "remote address:port), for the most occupied destinations (at most "
+                       "metrics_top_k).");
+    auto share = family("tcptune_destination_port_usage_ratio", prometheus::MetricType::Gauge,
+                        "Share of the usable ephemeral ports held towards a destination; "
+                        "connect() to it fails with EADDRNOTAVAIL at 1.");
+    if (p != nullptr && p->destinations) {
+        usable.metric.push_back(gauge({}, static_cast<double>(p->destinations->usable)));
+        const auto& top = p->destinations->top;
+        for (std::size_t i = 0; i < top.size() && i < top_k_; ++i) {
+            const std::vector<prometheus::ClientMetric::Label> labels = {
+                {"local", format_address(top[i].local)},
+                {"destination", format_endpoint(top[i].remote)}};
+            held.metric.push_back(gauge(labels, static_cast<double>(top[i].sockets)));
+            share.metric.push_back(gauge(labels, top[i].occupancy));
+        }
+    }
+    out.push_back(std::move(usable));
+    out.push_back(std::move(held));
+    out.push_back(std::move(share));
+
+    auto dead = family("tcptune_dead_peer_sockets", prometheus::MetricType::Gauge,
+                       "Sockets whose peer does not answer, by evidence: keepalive probes, "
+                       "retransmissions or zero-window probes unanswered.");
+    if (p != nullptr && p->dead_peers) {
+        dead.metric.push_back(gauge({{"kind", "keepalive"}},
+                                    static_cast<double>(p->dead_peers->keepalive_unanswered)));
+        dead.metric.push_back(
+            gauge({{"kind", "retransmit"}}, static_cast<double>(p->dead_peers->retransmitting)));
+        dead.metric.push_back(
+            gauge({{"kind", "zero_window"}}, static_cast<double>(p->dead_peers->zero_window)));
+    }
+    out.push_back(std::move(dead));
+
+    auto rates = family("tcptune_tcp_event_rate", prometheus::MetricType::Gauge,
+                        "Kernel TCP counters (TcpExt and Tcp) per second between the last two "
+                        "polls; the counter label is the profile's name for it.");
+    auto ratio = family("tcptune_tcp_retransmit_ratio", prometheus::MetricType::Gauge,
+                        "RetransSegs / OutSegs between the last two polls.");
+    if (p != nullptr && p->rates) {
+        for (RateCounter c : kAllRateCounters) {
+            if (auto r = p->rates->rate(c)) {
+                rates.metric.push_back(gauge({{"counter", std::string(rate_counter_name(c))}}, *r));
+            }
+        }
+        if (p->rates->retrans_ratio) {
+            ratio.metric.push_back(gauge({}, *p->rates->retrans_ratio));
+        }
+    }
+    out.push_back(std::move(rates));
+    out.push_back(std::move(ratio));
+
+    auto subject = family("tcptune_rule_subject", prometheus::MetricType::Gauge,
+                          "1 for the listener or destination an active per-listener or "
+                          "per-destination rule fired on.");
+    auto ineffective = family("tcptune_rule_did_not_help", prometheus::MetricType::Gauge,
+                              "1 while a rule's change did not improve its signal and was "
+                              "reverted; the rule does not act again until it clears.");
+    for (const auto& rule : rules_) {
+        if (rule.active && !rule.subject.empty()) {
+            subject.metric.push_back(gauge({{"rule", rule.name}, {"subject", rule.subject}}, 1.0));
+        }
+        ineffective.metric.push_back(
+            gauge({{"rule", rule.name}}, rule.verdict == "did not help" ? 1.0 : 0.0));
+    }
+    out.push_back(std::move(subject));
+    out.push_back(std::move(ineffective));
 }
 
 }  // namespace tcptune

@@ -63,11 +63,17 @@ class MetricsModel {
     // such as net.ipv4.tcp_max_tw_buckets even when no profile manages them.
     void set_other_sysctl_values(std::map<std::string, std::string> values);
 
+    // Worst listeners and destinations exported per poll (bounded cardinality);
+    // 0 exports none. Default 10 (the daemon's metrics_top_k).
+    void set_top_k(std::size_t k) { top_k_ = k; }
+
     // The complete exposition, every family with HELP text, in a stable order.
     // Families that have nothing to report yet (no poll so far) have no samples.
     std::vector<prometheus::MetricFamily> families() const;
 
   private:
+    void append_pressure_families(std::vector<prometheus::MetricFamily>& out) const;
+
     std::string version_;
     std::optional<CensusSnapshot> last_snapshot_;
     prometheus::Histogram poll_duration_;
@@ -78,6 +84,7 @@ class MetricsModel {
     // (key, result) -> count; pre-seeded with 0 for every managed key and result
     // so `increase()` sees the first failure instead of a series appearing at 1.
     std::map<std::pair<std::string, ChangeResult>, std::uint64_t> changes_;
+    std::size_t top_k_ = 10;
 };
 
 }  // namespace tcptune

@@ -70,11 +70,82 @@ std::uint64_t counter_value(const NetstatCounters& counters, NetstatCounter c) {
     return 0;
 }
 
-std::string Metric::describe() const {
-    if (kind == Kind::kState) {
-        return std::string(state_name(state));
+std::string_view listener_queue_name(ListenerQueue q) {
+    return q == ListenerQueue::kSynQueue ? "syn_queue" : "accept_queue";
+}
+
+std::optional<ListenerQueue> parse_listener_queue(std::string_view name) {
+    if (name == "syn_queue") {
+        return ListenerQueue::kSynQueue;
     }
-    return "increase(" + std::string(counter_name(counter)) + ")";
+    if (name == "accept_queue") {
+        return ListenerQueue::kAcceptQueue;
+    }
+    return std::nullopt;
+}
+
+std::string_view dead_peer_kind_name(DeadPeerKind k) {
+    switch (k) {
+        case DeadPeerKind::kAny:
+            return "any";
+        case DeadPeerKind::kKeepalive:
+            return "keepalive";
+        case DeadPeerKind::kRetransmit:
+            return "retransmit";
+        case DeadPeerKind::kZeroWindow:
+            return "zero_window";
+    }
+    return "any";
+}
+
+std::optional<DeadPeerKind> parse_dead_peer_kind(std::string_view name) {
+    for (DeadPeerKind k : {DeadPeerKind::kAny, DeadPeerKind::kKeepalive, DeadPeerKind::kRetransmit,
+                           DeadPeerKind::kZeroWindow}) {
+        if (dead_peer_kind_name(k) == name) {
+            return k;
+        }
+    }
+    return std::nullopt;
+}
+
+std::string Metric::describe() const {
+    switch (kind) {
+        case Kind::kState:
+            return std::string(state_name(state));
+        case Kind::kIncrease:
+            return "increase(" + std::string(counter_name(counter)) + ")";
+        case Kind::kListener:
+            return "listener." + std::string(listener_queue_name(queue));
+        case Kind::kDestination:
+            return "destination.ports";
+        case Kind::kRate:
+            return "rate(" + std::string(rate_counter_name(rate)) + ")";
+        case Kind::kRatio:
+            return "ratio(retransmits)";
+        case Kind::kDeadPeers:
+            return "dead_peers(" + std::string(dead_peer_kind_name(dead)) + ")";
+    }
+    return "?";
+}
+
+std::pair<std::string, std::string> metric_key_value(const Metric& m) {
+    switch (m.kind) {
+        case Metric::Kind::kState:
+            return {"state", std::string(state_name(m.state))};
+        case Metric::Kind::kIncrease:
+            return {"increase", std::string(counter_name(m.counter))};
+        case Metric::Kind::kListener:
+            return {"listener", std::string(listener_queue_name(m.queue))};
+        case Metric::Kind::kDestination:
+            return {"destination", "ports"};
+        case Metric::Kind::kRate:
+            return {"rate", std::string(rate_counter_name(m.rate))};
+        case Metric::Kind::kRatio:
+            return {"ratio", "retransmits"};
+        case Metric::Kind::kDeadPeers:
+            return {"dead_peers", std::string(dead_peer_kind_name(m.dead))};
+    }
+    return {"state", "time_wait"};
 }
 
 const Rule* ResolvedProfile::find_rule(std::string_view rule_name) const {

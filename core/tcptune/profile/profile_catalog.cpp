@@ -10,7 +10,9 @@ namespace tcptune {
 
 namespace fs = std::filesystem;
 
-ProfileCatalog ProfileCatalog::scan(const ProfileDirs& dirs) {
+ProfileCatalog ProfileCatalog::scan(const ProfileDirs& dirs, const ProfileLoader& load,
+                                    CatalogLimits limits) {
+    const ProfileLoader& load_file = load ? load : ProfileLoader(load_profile_file);
     ProfileCatalog catalog;
     std::set<std::string> seen;
     for (const fs::path& dir : dirs) {
@@ -22,17 +24,23 @@ ProfileCatalog ProfileCatalog::scan(const ProfileDirs& dirs) {
                 files.push_back(p);
             }
         }
+        // Names only so far (readdir, no file read): keep the first ones by name,
+        // so which files are listed does not depend on directory order.
         std::sort(files.begin(), files.end());
+        if (files.size() > limits.max_files_per_dir) {
+            catalog.omitted_ += files.size() - limits.max_files_per_dir;
+            files.resize(limits.max_files_per_dir);
+        }
         for (const fs::path& file : files) {
             CatalogEntry entry;
             entry.name = file.stem().string();
             entry.file = file;
             entry.shadowed = !seen.insert(entry.name).second;
-            if (auto loaded = load_profile_file(file)) {
+            if (auto loaded = load_file(file)) {
                 entry.description = loaded->description;
                 entry.extends = loaded->extends;
                 // Resolving catches broken parents and cross-profile conflicts too.
-                if (auto resolved = resolve_profile_file(file, dirs); !resolved) {
+                if (auto resolved = resolve_profile_file(file, dirs, load_file); !resolved) {
                     entry.problems = std::move(resolved.error());
                 }
             } else {

@@ -13,16 +13,24 @@
 #include "tcptune/apply/sysctl_registry.hpp"
 #include "tcptune/duration.hpp"
 #include "tcptune/profile/profile_suggest.hpp"
+#include "tcptune/read_file.hpp"
 
 namespace tcptune {
 
 namespace {
 
-constexpr std::array<std::string_view, 6> kProfileKeys = {"name",     "description", "extends",
-                                                          "interval", "sysctls",     "rules"};
-constexpr std::array<std::string_view, 7> kRuleKeys = {"name",  "when",   "clear", "cooldown",
-                                                       "apply", "revert", "why"};
-constexpr std::array<std::string_view, 5> kWhenKeys = {"state", "increase", "above", "of", "for"};
+constexpr std::array<std::string_view, 7> kProfileKeys = {
+    "name", "description", "extends", "interval", "verify_within", "sysctls", "rules"};
+constexpr std::array<std::string_view, 8> kRuleKeys = {"name",  "when",   "clear",  "cooldown",
+                                                       "apply", "revert", "verify", "why"};
+// The metric keys: a condition names exactly one.
+constexpr std::array<std::string_view, 7> kMetricKeys = {
+    "state", "increase", "listener", "destination", "rate", "ratio", "dead_peers"};
+constexpr std::array<std::string_view, 10> kWhenKeys = {
+    "state", "increase",   "listener", "destination", "rate",
+    "ratio", "dead_peers", "above",    "of",          "for"};
+constexpr std::array<std::string_view, 8> kVerifyKeys = {
+    "state", "increase", "listener", "destination", "rate", "ratio", "dead_peers", "within"};
 constexpr std::array<std::string_view, 2> kClearKeys = {"below", "for"};
 
 // Limits that keep a profile meaningful rather than merely parseable.
@@ -45,6 +53,14 @@ std::string all_state_names() {
     std::string out;
     for (TcpState s : kAllTcpStates) {
         out += (out.empty() ? "" : ", ") + std::string(state_name(s));
+    }
+    return out;
+}
+
+std::string all_rate_counter_names() {
+    std::string out;
+    for (RateCounter c : kAllRateCounters) {
+        out += (out.empty() ? "" : ", ") + std::string(rate_counter_name(c));
     }
     return out;
 }
@@ -75,8 +91,16 @@ bool valid_name(std::string_view name) {
 // and that nesting is shallow, because yaml-cpp 0.7 parses nested collections
 // recursively and a deep enough document overflows the stack. Real profiles
 // nest four levels deep. Returns the 1-based line/column of the problem.
-constexpr std::size_t kMaxProfileBytes = 1024 * 1024;
+constexpr std::size_t kMaxProfileBytes = kMaxProfileFileBytes;
 constexpr int kMaxNesting = 32;
+constexpr std::size_t kMaxDiagnosticsKept = 1000;
+
+// A word quoted from the file, cut short: messages name the offending key,
+// they do not reproduce whatever text a file holds.
+std::string abbreviated(const std::string& word) {
+    constexpr std::size_t kMax = 40;
+    return word.size() <= kMax ? word : word.substr(0, kMax) + "...";
+}
 
 struct TextProblem {
     int line = 1;
@@ -86,7 +110,8 @@ struct TextProblem {
 
 std::optional<TextProblem> check_text(std::string_view text) {
     if (text.size() > kMaxProfileBytes) {
-        return TextProblem{1, 1, "profile is larger than 1 MiB"};
+        return TextProblem{
+            1, 1, "profile is larger than " + std::to_string(kMaxProfileBytes / 1024) + " KiB"};
     }
     int line = 1;
     int column = 1;
@@ -188,29 +213,25 @@ class ProfileParser {
     ProfileResult<Profile> parse(std::string_view text) {
         if (auto problem = check_text(text)) {
             add(SourceLocation{source_, problem->line, problem->column}, problem->message);
-            return tl::unexpected(std::move(diags_));
+            return tl::unexpected(take_diagnostics());
         }
         YAML::Node root;
         try {
             root = YAML::Load(std::string(text));
         } catch (const YAML::Exception& e) {
             add(at_mark(e.mark), "YAML syntax error: " + e.msg);
-            return tl::unexpected(std::move(diags_));
+            return tl::unexpected(take_diagnostics());
         }
         Profile profile;
         profile.source = source_;
         if (!root.IsMap()) {
             add(root.IsDefined() && !root.IsNull() ? at(root) : SourceLocation{source_, 1, 1},
                 "a profile must be a YAML mapping with at least `name:` and `description:`");
-            return tl::unexpected(std::move(diags_));
+            return tl::unexpected(take_diagnostics());
         }
         parse_top(root, profile);
         if (!diags_.empty()) {
-            std::stable_sort(diags_.begin(), diags_.end(), [](const auto& a, const auto& b) {
-                return std::pair(a.where.line, a.where.column) <
-                       std::pair(b.where.line, b.where.column);
-            });
-            return tl::unexpected(std::move(diags_));
+            return tl::unexpected(take_diagnostics());
         }
         return profile;
     }
@@ -224,7 +245,36 @@ class ProfileParser {
     }
     SourceLocation at(const YAML::Node& node) const { return at_mark(node.Mark()); }
     void add(SourceLocation where, std::string message) {
-        diags_.push_back(ProfileDiagnostic{std::move(where), std::move(message)});
+        // Kept in memory up to a hard bound; a file of 100k aliases of one bad
+        // rule must not become 100k messages.
+        if (diags_.size() < kMaxDiagnosticsKept) {
+            diags_.push_back(ProfileDiagnostic{std::move(where), std::move(message)});
+        } else {
+            ++dropped_;
+        }
+    }
+
+    std::size_t problems() const { return diags_.size() + dropped_; }
+
+    // In file order, at most kMaxDiagnosticsPerFile, then one line saying how
+    // many more there are.
+    ProfileDiagnostics take_diagnostics() {
+        std::stable_sort(diags_.begin(), diags_.end(), [](const auto& a, const auto& b) {
+            return std::pair(a.where.line, a.where.column) <
+                   std::pair(b.where.line, b.where.column);
+        });
+        std::size_t more = dropped_;
+        if (diags_.size() > kMaxDiagnosticsPerFile) {
+            more += diags_.size() - kMaxDiagnosticsPerFile;
+            diags_.resize(kMaxDiagnosticsPerFile);
+        }
+        if (more > 0) {
+            diags_.push_back(ProfileDiagnostic{
+                SourceLocation{source_, 0, 0},
+                "... and " + std::to_string(more) + " more problems (fix these first)"});
+        }
+        dropped_ = 0;
+        return std::move(diags_);
     }
 
     // Checks a mapping's keys: known, unique, scalar. Returns key -> (key node, value node).
@@ -241,7 +291,8 @@ class ProfileParser {
             }
             const std::string& word = key.Scalar();
             if (std::find(allowed.begin(), allowed.end(), word) == allowed.end()) {
-                std::string message = "unknown key '" + word + "' in " + std::string(what);
+                std::string message =
+                    "unknown key '" + abbreviated(word) + "' in " + std::string(what);
                 const std::string hint = closest_match(word, allowed);
                 if (!hint.empty()) {
                     message += " (did you mean '" + hint + "'?)";
@@ -456,6 +507,9 @@ class ProfileParser {
         if (auto it = keys.find("interval"); it != keys.end()) {
             profile.interval = duration(it->second.second, "interval", kMinInterval, kMaxInterval);
         }
+        if (auto it = keys.find("verify_within"); it != keys.end()) {
+            profile.verify_within = polls(it->second.second, "verify_within");
+        }
         if (auto it = keys.find("sysctls"); it != keys.end()) {
             profile.sysctls = sysctl_map(it->second.second, "sysctls");
         }
@@ -470,6 +524,11 @@ class ProfileParser {
         }
         if (!node.IsSequence()) {
             add(at(node), "rules must be a list of rules, each starting with `- name: ...`");
+            return;
+        }
+        if (node.size() > kMaxRules) {
+            add(at(node), "a profile may have at most " + std::to_string(kMaxRules) +
+                              " rules, not " + std::to_string(node.size()));
             return;
         }
         std::map<std::string, SourceLocation> names;
@@ -501,7 +560,7 @@ class ProfileParser {
 
     // The rule and whether it is free of errors.
     std::pair<Rule, bool> parse_rule(const YAML::Node& item) {
-        const std::size_t errors_before = diags_.size();
+        const std::size_t errors_before = problems();
         auto keys = keys_of(item, kRuleKeys, "a rule");
         const auto hints = hinted_;
         Rule rule;
@@ -515,9 +574,9 @@ class ProfileParser {
         const std::string label = rule.name.empty() ? "rule" : "rule '" + rule.name + "'";
         bool when_ok = false;
         if (auto it = keys.find("when"); it != keys.end()) {
-            const std::size_t before_when = diags_.size();
+            const std::size_t before_when = problems();
             parse_when(it->second.second, rule, label);
-            when_ok = diags_.size() == before_when;
+            when_ok = problems() == before_when;
         } else if (missing(hints, "when")) {
             add(at(item), label +
                               " has no 'when'; e.g. `when: { state: time_wait, above: 20000, "
@@ -543,6 +602,10 @@ class ProfileParser {
                     label + " has `revert: true` but no `apply`; there is nothing to revert");
             }
         }
+        if (auto it = keys.find("verify"); it != keys.end()) {
+            parse_verify(it->second.first, it->second.second, rule, label,
+                         keys.find("apply") != keys.end());
+        }
         if (auto it = keys.find("why"); it != keys.end()) {
             rule.why = text(it->second.second, "why").value_or("");
         } else if (missing(hints, "why")) {
@@ -555,8 +618,103 @@ class ProfileParser {
                                  s.key + "; a key may be driven by one rule only (merge them)");
             }
         }
-        const bool ok = diags_.size() == errors_before;
+        const bool ok = problems() == errors_before;
         return {std::move(rule), ok};
+    }
+
+    // The one metric key of a condition (`when` or `verify`). Reports none, or more
+    // than one, when `required`.
+    std::optional<Metric> metric_of(std::map<std::string, std::pair<YAML::Node, YAML::Node>>& keys,
+                                    const YAML::Node& node, const std::string& label,
+                                    const std::set<std::string>& hints, bool required) {
+        std::vector<std::string_view> present;
+        for (std::string_view k : kMetricKeys) {
+            if (keys.contains(std::string(k))) {
+                present.push_back(k);
+            }
+        }
+        if (present.size() > 1 || (present.empty() && required)) {
+            bool hinted = false;
+            for (std::string_view k : kMetricKeys) {
+                hinted = hinted || !missing(hints, std::string(k));
+            }
+            if (!hinted) {
+                add(at(node), label +
+                                  ": a condition needs exactly one of `state: STATE`, "
+                                  "`increase: COUNTER`, `listener: syn_queue|accept_queue`, "
+                                  "`destination: ports`, `rate: COUNTER`, `ratio: retransmits` or "
+                                  "`dead_peers: any|keepalive|retransmit|zero_window`");
+            }
+            return std::nullopt;
+        }
+        if (present.empty()) {
+            return std::nullopt;
+        }
+        const std::string key(present.front());
+        const YAML::Node& v = keys[key].second;
+        auto word = scalar(v, key);
+        if (!word) {
+            return std::nullopt;
+        }
+        Metric m;
+        if (key == "state") {
+            auto st = parse_state(*word);
+            if (!st) {
+                add(at(v), "unknown state '" + *word + "'; valid: " + all_state_names());
+                return std::nullopt;
+            }
+            m.kind = Metric::Kind::kState;
+            m.state = *st;
+        } else if (key == "increase") {
+            auto c = parse_counter(*word);
+            if (!c) {
+                add(at(v), "unknown counter '" + *word + "'; valid: " + all_counter_names());
+                return std::nullopt;
+            }
+            m.kind = Metric::Kind::kIncrease;
+            m.counter = *c;
+        } else if (key == "listener") {
+            auto q = parse_listener_queue(*word);
+            if (!q) {
+                add(at(v),
+                    "unknown listener queue '" + *word + "'; valid: syn_queue, accept_queue");
+                return std::nullopt;
+            }
+            m.kind = Metric::Kind::kListener;
+            m.queue = *q;
+        } else if (key == "destination") {
+            if (*word != "ports") {
+                add(at(v), "unknown destination signal '" + *word +
+                               "'; valid: ports (ephemeral-port occupancy)");
+                return std::nullopt;
+            }
+            m.kind = Metric::Kind::kDestination;
+        } else if (key == "rate") {
+            auto c = parse_rate_counter(*word);
+            if (!c) {
+                add(at(v), "unknown counter '" + *word + "'; valid: " + all_rate_counter_names());
+                return std::nullopt;
+            }
+            m.kind = Metric::Kind::kRate;
+            m.rate = *c;
+        } else if (key == "ratio") {
+            if (*word != "retransmits") {
+                add(at(v),
+                    "unknown ratio '" + *word + "'; valid: retransmits (RetransSegs / OutSegs)");
+                return std::nullopt;
+            }
+            m.kind = Metric::Kind::kRatio;
+        } else {
+            auto k = parse_dead_peer_kind(*word);
+            if (!k) {
+                add(at(v), "unknown dead-peer evidence '" + *word +
+                               "'; valid: any, keepalive, retransmit, zero_window");
+                return std::nullopt;
+            }
+            m.kind = Metric::Kind::kDeadPeers;
+            m.dead = *k;
+        }
+        return m;
     }
 
     void parse_when(const YAML::Node& node, Rule& rule, const std::string& label) {
@@ -568,36 +726,9 @@ class ProfileParser {
         }
         auto keys = keys_of(node, kWhenKeys, "when");
         const auto hints = hinted_;
-        const bool has_state = keys.contains("state");
-        const bool has_increase = keys.contains("increase");
-        if (has_state == has_increase && missing(hints, "state") && missing(hints, "increase")) {
-            add(at(node), label +
-                              ": when needs exactly one of `state: STATE` (a socket count) or "
-                              "`increase: COUNTER` (a netstat counter's rise per poll)");
-        }
-        if (has_state) {
-            const YAML::Node& v = keys["state"].second;
-            if (auto s = scalar(v, "state")) {
-                auto st = parse_state(*s);
-                if (!st) {
-                    add(at(v), "unknown state '" + *s + "'; valid: " + all_state_names());
-                } else {
-                    rule.when.metric.kind = Metric::Kind::kState;
-                    rule.when.metric.state = *st;
-                }
-            }
-        }
-        if (has_increase) {
-            const YAML::Node& v = keys["increase"].second;
-            if (auto s = scalar(v, "increase")) {
-                auto c = parse_counter(*s);
-                if (!c) {
-                    add(at(v), "unknown counter '" + *s + "'; valid: " + all_counter_names());
-                } else {
-                    rule.when.metric.kind = Metric::Kind::kIncrease;
-                    rule.when.metric.counter = *c;
-                }
-            }
+        const auto metric = metric_of(keys, node, label, hints, true);
+        if (metric) {
+            rule.when.metric = *metric;
         }
         std::optional<Threshold> above;
         if (auto it = keys.find("above"); it != keys.end()) {
@@ -610,11 +741,66 @@ class ProfileParser {
                               ": when has no 'above' threshold (a count such as 20000, or a "
                               "percentage such as 80% with `of: SYSCTL`)");
         }
+        // The unit of `above` depends on the metric: without a valid metric there
+        // is nothing to check it against (one defect, one message).
+        if (!metric) {
+        } else if (metric->intrinsic_percent()) {
+            check_intrinsic_percent(*metric, keys, above, label);
+        } else if (metric->kind == Metric::Kind::kRate ||
+                   metric->kind == Metric::Kind::kDeadPeers) {
+            check_plain_number(*metric, keys, above, label);
+        } else {
+            parse_of(keys, above, label, rule);
+        }
+        if (auto it = keys.find("for"); it != keys.end()) {
+            rule.when.polls = polls(it->second.second, "for").value_or(1);
+        }
+    }
+
+    // listener / destination / ratio: a percentage of what the metric itself
+    // knows, never `of`.
+    void check_intrinsic_percent(const Metric& metric,
+                                 std::map<std::string, std::pair<YAML::Node, YAML::Node>>& keys,
+                                 const std::optional<Threshold>& above, const std::string& label) {
+        const std::string what =
+            metric.kind == Metric::Kind::kListener      ? "each listener's own backlog"
+            : metric.kind == Metric::Kind::kDestination ? "the usable ephemeral ports"
+                                                        : "the segments sent";
+        if (auto it = keys.find("of"); it != keys.end()) {
+            add(at(it->second.first), label + ": " + metric.describe() + " is a percentage of " +
+                                          what + "; `of` does not apply");
+        }
+        if (above && !above->percent) {
+            add(at(keys["above"].second), label + ": " + metric.describe() +
+                                              " needs a percentage (of " + what +
+                                              "), e.g. `above: 80%`");
+        }
+    }
+
+    // rate / dead_peers: plain numbers (per second, sockets).
+    void check_plain_number(const Metric& metric,
+                            std::map<std::string, std::pair<YAML::Node, YAML::Node>>& keys,
+                            const std::optional<Threshold>& above, const std::string& label) {
+        if (auto it = keys.find("of"); it != keys.end()) {
+            add(at(it->second.first),
+                label + ": `of` does not apply to " + metric.describe() + "; write a plain number");
+        }
+        if (above && above->percent) {
+            add(at(keys["above"].second),
+                label + ": " + metric.describe() + " is " +
+                    (metric.kind == Metric::Kind::kRate ? "a rate per second" : "a socket count") +
+                    "; write a plain number, e.g. `above: 10`");
+        }
+    }
+
+    void parse_of(std::map<std::string, std::pair<YAML::Node, YAML::Node>>& keys,
+                  const std::optional<Threshold>& above, const std::string& label, Rule& rule) {
         if (auto it = keys.find("of"); it != keys.end()) {
             const YAML::Node& v = it->second.second;
             if (auto key = scalar(v, "of")) {
                 const SysctlSpec* spec = find_sysctl(*key);
-                if (spec == nullptr || spec->removed() || spec->type == SysctlType::kIntPair) {
+                if (spec == nullptr || spec->removed() ||
+                    (spec->type != SysctlType::kInt && spec->type != SysctlType::kEnum)) {
                     std::string message =
                         "`of` must name a single-number sysctl from the "
                         "registry, got '" +
@@ -637,10 +823,37 @@ class ProfileParser {
             add(at(keys["above"].second),
                 label +
                     ": a percentage threshold needs `of: SYSCTL` naming what it is a "
-                    "percentage of, e.g. `of: net.ipv4.tcp_max_syn_backlog`");
+                    "percentage of, e.g. `of: net.core.somaxconn`");
         }
-        if (auto it = keys.find("for"); it != keys.end()) {
-            rule.when.polls = polls(it->second.second, "for").value_or(1);
+    }
+
+    // `verify: false`, or `verify: { within: N }` with optionally the metric the
+    // change should improve (default: the rule's `when` metric).
+    void parse_verify(const YAML::Node& key_node, const YAML::Node& node, Rule& rule,
+                      const std::string& label, bool has_apply) {
+        if (!has_apply) {
+            add(at(key_node), label +
+                                  " has `verify` but no `apply`; only a rule that changes "
+                                  "sysctls has an effect to verify");
+            return;
+        }
+        if (node.IsScalar()) {
+            if (auto b = boolean(node, "verify")) {
+                rule.verify.enabled = *b;
+            }
+            return;
+        }
+        if (!node.IsMap()) {
+            add(at(node), label +
+                              ": verify must be true, false or a mapping such as "
+                              "`{ within: 3 }` or `{ rate: reqq_full_drop, within: 5 }`");
+            return;
+        }
+        auto keys = keys_of(node, kVerifyKeys, "verify");
+        const auto hints = hinted_;
+        rule.verify.metric = metric_of(keys, node, label + " verify", hints, false);
+        if (auto it = keys.find("within"); it != keys.end()) {
+            rule.verify.within = polls(it->second.second, "within").value_or(0);
         }
     }
 
@@ -682,6 +895,7 @@ class ProfileParser {
 
     std::string source_;
     ProfileDiagnostics diags_;
+    std::size_t dropped_ = 0;                          // diagnostics beyond kMaxDiagnosticsKept
     std::set<std::string> hinted_;                     // keys suggested by the latest keys_of()
     std::map<std::string, std::string> applied_keys_;  // sysctl -> rule applying it
 };
@@ -695,14 +909,12 @@ ProfileResult<Profile> parse_profile(std::string_view yaml_text, std::string_vie
 
 ProfileResult<Profile> load_profile_file(const std::filesystem::path& path) {
     const std::string label = path.string();
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return tl::unexpected(ProfileDiagnostics{
-            ProfileDiagnostic{SourceLocation{label, 0, 0}, "cannot read profile file"}});
+    auto text = read_file_bounded(path, {.max_bytes = kMaxProfileFileBytes});
+    if (!text) {
+        return tl::unexpected(ProfileDiagnostics{ProfileDiagnostic{
+            SourceLocation{label, 0, 0}, "cannot read profile file: " + text.error().message}});
     }
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    auto profile = parse_profile(buffer.str(), label);
+    auto profile = parse_profile(*text, label);
     if (profile && profile->name != path.stem().string()) {
         return tl::unexpected(ProfileDiagnostics{ProfileDiagnostic{
             profile->name_where, "profile name '" + profile->name +

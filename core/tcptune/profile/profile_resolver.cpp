@@ -3,13 +3,14 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
 #include <iterator>
 #include <map>
+#include <sstream>
 #include <string>
 #include <system_error>
 
 #include "tcptune/profile/profile_loader.hpp"
+#include "tcptune/read_file.hpp"
 
 namespace tcptune {
 
@@ -34,7 +35,12 @@ std::optional<fs::path> source_tree_profiles() {
     if (ec) {
         return std::nullopt;
     }
-    std::ifstream cache(exe.parent_path().parent_path() / "CMakeCache.txt");
+    const auto text = read_file_bounded(exe.parent_path().parent_path() / "CMakeCache.txt",
+                                        {.max_bytes = 4 * 1024 * 1024});
+    if (!text) {
+        return std::nullopt;
+    }
+    std::istringstream cache(*text);
     std::string line;
     const std::string prefix = "CMAKE_HOME_DIRECTORY:INTERNAL=";
     while (std::getline(cache, line)) {
@@ -103,6 +109,15 @@ ProfileResult<fs::path> find_parent(const Profile& child, const fs::path& curren
                                     const ProfileDirs& dirs) {
     if (looks_like_profile_path(child.extends)) {
         const fs::path named(child.extends);
+        // A profile cannot make tcptune parse (and quote in its errors) an
+        // arbitrary file, such as /etc/shadow.
+        if (named.extension() != ".yaml" && named.extension() != ".yml") {
+            return tl::unexpected(
+                single(child.extends_where,
+                       "extends: a path must name a .yaml or .yml profile file, not '" +
+                           named.filename().string().substr(0, 64) +
+                           "'; or give a profile name from the search path"));
+        }
         const fs::path path = named.is_absolute() ? named : current.parent_path() / named;
         if (auto found = find_profile(path.string(), {})) {
             return *found;
@@ -192,6 +207,9 @@ ProfileResult<ResolvedProfile> merge_profiles(const std::vector<Profile>& chain)
         if (p.interval) {
             out.interval = *p.interval;
         }
+        if (p.verify_within) {
+            out.verify_within = *p.verify_within;
+        }
         merge_settings(out.sysctls, p.sysctls);
         for (const Rule& rule : p.rules) {
             bool replaced = false;
@@ -233,14 +251,16 @@ ProfileResult<ResolvedProfile> merge_profiles(const std::vector<Profile>& chain)
     return out;
 }
 
-ProfileResult<ResolvedProfile> resolve_profile_file(const fs::path& file, const ProfileDirs& dirs) {
+ProfileResult<ResolvedProfile> resolve_profile_file(const fs::path& file, const ProfileDirs& dirs,
+                                                    const ProfileLoader& load) {
+    const ProfileLoader& load_file = load ? load : ProfileLoader(load_profile_file);
     std::vector<Profile> chain;
     // Cycles are found by file, not by name: `extends: <own name>` is the override
     // pattern and legitimately repeats a name down the chain.
     std::vector<fs::path> seen_files;
     fs::path current = file;
     while (true) {
-        auto loaded = load_profile_file(current);
+        auto loaded = load_file(current);
         if (!loaded) {
             return tl::unexpected(std::move(loaded.error()));
         }
@@ -278,7 +298,7 @@ ProfileResult<ResolvedProfile> resolve_profile_file(const fs::path& file, const 
 }
 
 ProfileResult<ResolvedProfile> resolve_profile(std::string_view name_or_path,
-                                               const ProfileDirs& dirs) {
+                                               const ProfileDirs& dirs, const ProfileLoader& load) {
     auto file = find_profile(name_or_path, dirs);
     if (!file) {
         const std::string searched = joined_dirs(dirs);
@@ -289,7 +309,7 @@ ProfileResult<ResolvedProfile> resolve_profile(std::string_view name_or_path,
                       "); `tcptune profiles` lists the available ones";
         return tl::unexpected(single(SourceLocation{std::string(name_or_path), 0, 0}, message));
     }
-    return resolve_profile_file(*file, dirs);
+    return resolve_profile_file(*file, dirs, load);
 }
 
 Error to_error(const ProfileDiagnostics& diagnostics) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -11,6 +12,10 @@
 namespace tcptune {
 
 using ProfileDirs = std::vector<std::filesystem::path>;
+
+// How a profile file becomes a Profile: load_profile_file, or a cache of it
+// (ProfileFileCache) where the same files are resolved again and again.
+using ProfileLoader = std::function<ProfileResult<Profile>(const std::filesystem::path&)>;
 
 // /etc/tcptune/profiles then /usr/share/tcptune/profiles; when the running
 // binary sits in a CMake build tree (<build>/bin/...), the source tree's
@@ -31,12 +36,16 @@ ProfileResult<ResolvedProfile> merge_profiles(const std::vector<Profile>& chain_
 
 // Loads a profile by name or path and follows `extends` (parents are looked up
 // in `dirs`, then next to the child's file), detecting missing parents and cycles.
+// An `extends:` that is a path must name a .yaml/.yml file: a profile cannot
+// make tcptune parse (and quote in its errors) an arbitrary file.
 ProfileResult<ResolvedProfile> resolve_profile(std::string_view name_or_path,
-                                               const ProfileDirs& dirs);
+                                               const ProfileDirs& dirs,
+                                               const ProfileLoader& load = {});
 
 // Same, starting from a specific file.
 ProfileResult<ResolvedProfile> resolve_profile_file(const std::filesystem::path& file,
-                                                    const ProfileDirs& dirs);
+                                                    const ProfileDirs& dirs,
+                                                    const ProfileLoader& load = {});
 
 // Collapses diagnostics into one kInvalidProfile error (one line per diagnostic),
 // for callers that speak Result<T> (daemon, D-Bus).

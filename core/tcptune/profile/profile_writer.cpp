@@ -31,13 +31,8 @@ void emit_rule(YAML::Emitter& out, const Rule& rule, const ProfileWriteOptions& 
         out << YAML::Comment("profile " + rule.defined_in + ", " + origin(rule.where));
     }
     out << YAML::Key << "when" << YAML::Value << YAML::Flow << YAML::BeginMap;
-    if (rule.when.metric.kind == Metric::Kind::kState) {
-        out << YAML::Key << "state" << YAML::Value
-            << std::string(state_name(rule.when.metric.state));
-    } else {
-        out << YAML::Key << "increase" << YAML::Value
-            << std::string(counter_name(rule.when.metric.counter));
-    }
+    const auto [metric_key, metric_value] = metric_key_value(rule.when.metric);
+    out << YAML::Key << metric_key << YAML::Value << metric_value;
     out << YAML::Key << "above" << YAML::Value << format_threshold(rule.when.above);
     if (!rule.when.of.empty()) {
         out << YAML::Key << "of" << YAML::Value << rule.when.of;
@@ -57,6 +52,21 @@ void emit_rule(YAML::Emitter& out, const Rule& rule, const ProfileWriteOptions& 
         emit_settings(out, rule.apply, options);
     }
     out << YAML::Key << "revert" << YAML::Value << (rule.revert ? "true" : "false");
+    if (!rule.apply.empty()) {
+        if (!rule.verify.enabled) {
+            out << YAML::Key << "verify" << YAML::Value << "false";
+        } else if (rule.verify.metric || rule.verify.within > 0) {
+            out << YAML::Key << "verify" << YAML::Value << YAML::Flow << YAML::BeginMap;
+            if (rule.verify.metric) {
+                const auto [key, value] = metric_key_value(*rule.verify.metric);
+                out << YAML::Key << key << YAML::Value << value;
+            }
+            if (rule.verify.within > 0) {
+                out << YAML::Key << "within" << YAML::Value << rule.verify.within;
+            }
+            out << YAML::EndMap;
+        }
+    }
     out << YAML::Key << "why" << YAML::Value << YAML::DoubleQuoted << rule.why;
     out << YAML::EndMap;
 }
@@ -87,6 +97,7 @@ std::string profile_to_yaml(const ResolvedProfile& profile, ProfileWriteOptions 
     out << YAML::Key << "name" << YAML::Value << profile.name;
     out << YAML::Key << "description" << YAML::Value << YAML::DoubleQuoted << profile.description;
     out << YAML::Key << "interval" << YAML::Value << format_duration(profile.interval);
+    out << YAML::Key << "verify_within" << YAML::Value << profile.verify_within;
     out << YAML::Key << "sysctls" << YAML::Value;
     emit_settings(out, profile.sysctls, options);
     out << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
@@ -102,6 +113,7 @@ nlohmann::json profile_to_json(const ResolvedProfile& profile, ProfileWriteOptio
     j["name"] = profile.name;
     j["description"] = profile.description;
     j["interval_seconds"] = static_cast<double>(profile.interval.count()) / 1000.0;
+    j["verify_within"] = profile.verify_within;
     j["lineage"] = profile.lineage;
     j["sources"] = profile.sources;
     j["sysctls"] = settings_json(profile.sysctls);
@@ -111,11 +123,8 @@ nlohmann::json profile_to_json(const ResolvedProfile& profile, ProfileWriteOptio
         r["name"] = rule.name;
         r["defined_in"] = rule.defined_in;
         nlohmann::json when;
-        if (rule.when.metric.kind == Metric::Kind::kState) {
-            when["state"] = state_name(rule.when.metric.state);
-        } else {
-            when["increase"] = counter_name(rule.when.metric.counter);
-        }
+        const auto [metric_key, metric_value] = metric_key_value(rule.when.metric);
+        when[metric_key] = metric_value;
         when["above"] = rule.when.above.value;
         when["percent"] = rule.when.above.percent;
         if (!rule.when.of.empty()) {
@@ -127,6 +136,15 @@ nlohmann::json profile_to_json(const ResolvedProfile& profile, ProfileWriteOptio
         r["cooldown_seconds"] = static_cast<double>(rule.cooldown.count()) / 1000.0;
         r["apply"] = settings_json(rule.apply);
         r["revert"] = rule.revert;
+        if (!rule.apply.empty()) {
+            nlohmann::json verify;
+            verify["enabled"] = rule.verify.enabled;
+            const auto [key, value] =
+                metric_key_value(rule.verify.metric.value_or(rule.when.metric));
+            verify[key] = value;
+            verify["within"] = rule.verify.within > 0 ? rule.verify.within : profile.verify_within;
+            r["verify"] = verify;
+        }
         r["why"] = rule.why;
         rules.push_back(r);
     }

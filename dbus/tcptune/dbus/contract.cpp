@@ -3,36 +3,36 @@
 #include <array>
 #include <string_view>
 
+#include "tcptune/enum_names.hpp"
+
 namespace tcptune::dbus {
 
 const char* error_name(ErrorCode code) {
-    switch (code) {
-        case ErrorCode::kInvalidProfile:
-            return error::kInvalidProfile;
-        case ErrorCode::kNotFound:
-            return error::kNotFound;
-        case ErrorCode::kRefused:
-            return error::kRefused;
-        case ErrorCode::kPermissionDenied:
-            return error::kAccessDenied;
-        case ErrorCode::kCorruptJournal:
-            return error::kCorruptJournal;
-        case ErrorCode::kInternal:
-            return error::kInternal;
-        case ErrorCode::kIo:
-        case ErrorCode::kNetlink:
-        case ErrorCode::kParse:
-            return error::kFailed;
-    }
-    return error::kFailed;
+    // I/O, netlink and parse failures share net.tcptune.Error.Failed.
+    static constexpr EnumNames<ErrorCode, 9> kNames = {{
+        {ErrorCode::kIo, error::kFailed},
+        {ErrorCode::kNetlink, error::kFailed},
+        {ErrorCode::kParse, error::kFailed},
+        {ErrorCode::kInvalidProfile, error::kInvalidProfile},
+        {ErrorCode::kNotFound, error::kNotFound},
+        {ErrorCode::kRefused, error::kRefused},
+        {ErrorCode::kPermissionDenied, error::kAccessDenied},
+        {ErrorCode::kCorruptJournal, error::kCorruptJournal},
+        {ErrorCode::kInternal, error::kInternal},
+    }};
+    static_assert(lists_every_value(kNames));
+    const auto name = name_of(kNames, code);
+    return name == "unknown" ? error::kFailed : name.data();
 }
 
 bool means_unreachable(const std::string& error_name) {
-    static constexpr std::array<std::string_view, 7> kNames = {
+    // sd-bus reports its own method-call timeout (ETIMEDOUT) as Error.Timeout;
+    // dbus-daemon uses Error.TimedOut and Error.NoReply.
+    static constexpr std::array<std::string_view, 8> kNames = {
         "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner",
         "org.freedesktop.DBus.Error.NoReply",        "org.freedesktop.DBus.Error.Disconnected",
         "org.freedesktop.DBus.Error.NoServer",       "org.freedesktop.DBus.Error.TimedOut",
-        "org.freedesktop.DBus.Error.UnknownObject",
+        "org.freedesktop.DBus.Error.Timeout",        "org.freedesktop.DBus.Error.UnknownObject",
     };
     for (const auto name : kNames) {
         if (name == error_name) {

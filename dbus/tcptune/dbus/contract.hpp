@@ -26,6 +26,8 @@ inline constexpr const char* kInterfaceName = "net.tcptune.Manager1";
 namespace error {
 inline constexpr const char* kAccessDenied = "org.freedesktop.DBus.Error.AccessDenied";
 inline constexpr const char* kInvalidArgs = "org.freedesktop.DBus.Error.InvalidArgs";
+// Too many expensive calls waiting, from this connection or in total.
+inline constexpr const char* kLimitsExceeded = "org.freedesktop.DBus.Error.LimitsExceeded";
 inline constexpr const char* kInvalidProfile = "net.tcptune.Error.InvalidProfile";
 inline constexpr const char* kNotFound = "net.tcptune.Error.NotFound";
 inline constexpr const char* kRefused = "net.tcptune.Error.Refused";

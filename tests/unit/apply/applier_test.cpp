@@ -61,7 +61,9 @@ class ApplierTest : public ::testing::Test {
 TEST_F(ApplierTest, AppliesVerifiesAndRecordsEveryChange) {
     auto applier = make();
     ASSERT_FALSE(applier->journal_error());
-    auto records = applier->apply({change(kFin, "30"), change(kPorts, "1024   65535")});
+    // No local listener: the wider range takes no server's port.
+    auto records = applier->apply({change(kFin, "30"), change(kPorts, "1024   65535")},
+                                  ApplyContext{std::vector<std::uint16_t>{}});
     ASSERT_EQ(records.size(), 2u);
     EXPECT_EQ(records[0].result, ChangeResult::kApplied) << records[0].detail;
     EXPECT_EQ(records[0].key, kFin);
@@ -260,7 +262,8 @@ TEST_F(ApplierTest, ResumeAdoptsTheLiveValueAndKeepsTheOriginal) {
 
 TEST_F(ApplierTest, RollbackRestoresOriginalsVerifiesAndClearsTheJournal) {
     auto applier = make();
-    applier->apply({change(kFin, "30"), change(kPorts, "1024 65535"), change(kReuse, "1")});
+    applier->apply({change(kFin, "30"), change(kPorts, "1024 65535"), change(kReuse, "1")},
+                   ApplyContext{std::vector<std::uint16_t>{}});
     proc.set(kReuse, "0");  // overridden by an administrator
     applier->check_overrides();
 
@@ -299,6 +302,42 @@ TEST_F(ApplierTest, RollbackFailureKeepsTheEntryForNextTime) {
     store.kernel_stores = nullptr;
     EXPECT_EQ(applier->rollback().value()[0].result, ChangeResult::kRestored);
     EXPECT_EQ(live(kFin), "60");
+}
+
+// #16 item 6: tcptune must not mistake its own unfinished actions for an
+// administrator's. A crash between journaling and writing leaves an entry
+// whose live value is still the original.
+TEST_F(ApplierTest, AJournaledWriteThatNeverHappenedIsNotAnOverride) {
+    {
+        auto journal = Journal::open(state.path()).value();
+        ASSERT_TRUE(journal.record_write(kFin, "60", "30", clock.wall_now(), "web", "pileup", "x"));
+    }
+    ASSERT_EQ(live(kFin), "60");  // the crash came before the write
+    auto applier = make();        // the restart
+    EXPECT_TRUE(applier->check_overrides().empty());
+    EXPECT_FALSE(applier->is_overridden(kFin));
+    auto records = applier->rollback().value();
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].result, ChangeResult::kRestored) << records[0].detail;
+    EXPECT_TRUE(Journal::open(state.path()).value().entries().empty());
+}
+
+TEST_F(ApplierTest, ARollbackThatCannotUpdateTheJournalFailsAndIsNoOverrideLater) {
+    auto applier = make();
+    applier->apply({change(kFin, "30")});
+    // The journal can no longer be replaced (as root a read-only mode does not
+    // stop writes; a directory where the temp file goes does).
+    std::filesystem::create_directory(state.path() / "journal.json.tmp");
+    auto records = applier->rollback().value();
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].result, ChangeResult::kFailed) << "the CLI must exit non-zero";
+    EXPECT_NE(records[0].detail.find("journal entry could not be removed"), std::string::npos);
+    EXPECT_EQ(live(kFin), "60") << "the value itself was restored";
+    EXPECT_TRUE(applier->check_overrides().empty()) << "the next poll reports no override";
+    EXPECT_FALSE(applier->is_overridden(kFin));
+    std::filesystem::remove(state.path() / "journal.json.tmp");
+    EXPECT_EQ(applier->rollback().value()[0].result, ChangeResult::kRestored);
+    EXPECT_TRUE(Journal::open(state.path()).value().entries().empty());
 }
 
 TEST_F(ApplierTest, ARestartKeepsTheJournalsOriginals) {
@@ -393,6 +432,77 @@ TEST_F(ApplierTest, ManagedListsJournaledKeys) {
     EXPECT_EQ(managed[0].entry.original, "60");
     EXPECT_EQ(managed[1].key, kReuse);
     EXPECT_TRUE(managed[1].overridden);
+}
+
+}  // namespace
+}  // namespace tcptune
+
+namespace tcptune {
+namespace {
+
+// The gate refuses to change what the kernel ignores right now.
+TEST_F(ApplierTest, SynBacklogIsRefusedWhileSyncookiesAreOnAndRestoringStaysAllowed) {
+    proc.set("net.ipv4.tcp_syncookies", "1");
+    auto applier = make();
+    PlannedChange fire = change(kBacklog, "16384", "syn-cookie-storm");
+    fire.purpose = ChangePurpose::kRuleFired;
+    auto records = applier->apply({fire});
+    ASSERT_EQ(records.size(), 1U);
+    EXPECT_EQ(records[0].result, ChangeResult::kRefused);
+    EXPECT_NE(records[0].detail.find("net.ipv4.tcp_max_syn_backlog has no effect now"),
+              std::string::npos)
+        << records[0].detail;
+    EXPECT_NE(records[0].detail.find("min(listen() backlog, net.core.somaxconn)"),
+              std::string::npos);
+    EXPECT_NE(records[0].detail.find("net.ipv4.tcp_syncookies = 1"), std::string::npos);
+    EXPECT_EQ(live(kBacklog), "4096");
+    EXPECT_TRUE(applier->journal()->entries().empty());
+
+    // With cookies off the kernel reads it: the same change goes through.
+    proc.set("net.ipv4.tcp_syncookies", "0");
+    records = applier->apply({fire});
+    EXPECT_EQ(records[0].result, ChangeResult::kApplied) << records[0].detail;
+
+    // Putting a value back is never refused, whatever the cookies say.
+    proc.set("net.ipv4.tcp_syncookies", "1");
+    PlannedChange restore = change(kBacklog, "4096", "syn-cookie-storm");
+    restore.purpose = ChangePurpose::kRuleCleared;
+    auto back = make(ApplyMode::kEnforce, {.key_cooldown = 0s, .max_changes_per_minute = 20});
+    records = back->apply({restore});
+    EXPECT_EQ(records[0].result, ChangeResult::kApplied) << records[0].detail;
+}
+
+TEST_F(ApplierTest, AWiderPortRangeReservesTheListeningPortsItWouldTakeFirst) {
+    proc.set("net.ipv4.ip_local_reserved_ports", "\n");
+    auto applier = make();
+    PlannedChange wider = change(kPorts, "10240 65535", "port-range-pressure");
+    wider.purpose = ChangePurpose::kRuleFired;
+    // 8080 is below the new range; 20000 is newly inside it; 40000 already was.
+    auto records =
+        applier->apply({wider}, ApplyContext{std::vector<std::uint16_t>{8080, 20000, 40000}});
+    ASSERT_EQ(records.size(), 1U);
+    EXPECT_EQ(records[0].result, ChangeResult::kApplied) << records[0].detail;
+    const auto side = applier->take_side_records();
+    ASSERT_EQ(side.size(), 1U);
+    EXPECT_EQ(side[0].key, "net.ipv4.ip_local_reserved_ports");
+    EXPECT_EQ(side[0].result, ChangeResult::kApplied) << side[0].detail;
+    EXPECT_EQ(side[0].new_value, "20000");
+    EXPECT_NE(side[0].reason.find("reserving listening port(s) 20000"), std::string::npos);
+    EXPECT_EQ(live("net.ipv4.ip_local_reserved_ports"), "20000");
+    EXPECT_EQ(live(kPorts), "10240 65535");
+    // Both are journaled, so a rollback restores both.
+    EXPECT_EQ(applier->journal()->entries().size(), 2U);
+}
+
+TEST_F(ApplierTest, AWiderPortRangeIsRefusedWhenTheListeningPortsAreUnknown) {
+    auto applier = make();
+    PlannedChange wider = change(kPorts, "10240 65535", "port-range-pressure");
+    wider.purpose = ChangePurpose::kRuleFired;
+    auto records = applier->apply({wider});
+    ASSERT_EQ(records.size(), 1U);
+    EXPECT_EQ(records[0].result, ChangeResult::kRefused);
+    EXPECT_NE(records[0].detail.find("listening ports are not known"), std::string::npos);
+    EXPECT_EQ(live(kPorts), "32768 60999");
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes/applier_fakes.hpp"
+
 namespace tcptune {
 namespace {
 
@@ -24,17 +26,10 @@ TEST(ChangeRecord, ResultNamesAreTheMetricLabels) {
 }
 
 TEST(ChangeRecord, DescribeIsOneReadableLine) {
-    ChangeRecord r;
-    r.key = "net.ipv4.tcp_fin_timeout";
-    r.old_value = "60";
-    r.new_value = "30";
-    r.profile = "web";
-    r.rule = "fin-wait2-pileup";
-    r.result = ChangeResult::kFailed;
-    r.detail = "Invalid argument (EINVAL, errno 22)";
-    EXPECT_EQ(describe(r),
-              "failed net.ipv4.tcp_fin_timeout 60 -> 30 (profile web, rule fin-wait2-pileup): "
-              "Invalid argument (EINVAL, errno 22)");
+    EXPECT_EQ(
+        describe(test::sample_change(ChangeResult::kFailed, "Invalid argument (EINVAL, errno 22)")),
+        "failed net.ipv4.tcp_tw_reuse 2 -> 1 (profile web, rule time-wait-pressure): "
+        "Invalid argument (EINVAL, errno 22)");
 }
 
 }  // namespace

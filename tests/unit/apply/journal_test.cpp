@@ -89,6 +89,56 @@ TEST(Journal, ParseRejectsWhatItDoesNotUnderstand) {
     }
 }
 
+// The journal never widens the allowlist: rollback writes what it names.
+TEST(Journal, KeysOutsideTheAllowlistMakeTheJournalInvalid) {
+    const std::string entry = R"({"original": "1", "last_written": "64",
+        "written_at": "2023-11-14T22:13:20Z", "profile": "", "rule": "", "reason": "",
+        "overridden": false})";
+    for (const char* key : {"net.ipv4.ip_default_ttl", "net.ipv4.tcp_tw_recycle", "kernel.sysrq"}) {
+        const std::string text =
+            R"({"format_version": 1, "entries": {")" + std::string(key) + "\": " + entry + "}}";
+        auto parsed = parse_journal(text);
+        ASSERT_FALSE(parsed) << key;
+        EXPECT_EQ(parsed.error().code, ErrorCode::kCorruptJournal);
+        EXPECT_NE(parsed.error().message.find("not a key tcptune manages"), std::string::npos)
+            << parsed.error().message;
+    }
+    // Kept, refused, with recovery advice.
+    TempDir dir;
+    const auto path = dir.path() / "journal.json";
+    const std::string text =
+        R"({"format_version": 1, "entries": {"net.ipv4.ip_default_ttl": )" + entry + "}}";
+    spit(path, text);
+    auto journal = Journal::open(dir.path());
+    ASSERT_FALSE(journal);
+    EXPECT_NE(journal.error().message.find("mv " + path.string()), std::string::npos);
+    EXPECT_EQ(test::read_text(path), text);
+}
+
+TEST(Journal, RecordedValuesMustHaveTheKeysShape) {
+    auto with = [](const std::string& key, const std::string& original,
+                   const std::string& overridden_value) {
+        return R"({"format_version": 1, "entries": {")" + key + R"(": {"original": ")" + original +
+               R"(", "last_written": ")" + original +
+               R"(", "written_at": "2023-11-14T22:13:20Z", "profile": "", "rule": "",
+               "reason": "", "overridden": true, "overridden_at": "2023-11-14T22:13:20Z",
+               "overridden_value": ")" +
+               overridden_value + R"("}}})";
+    };
+    // Outside tcptune's own bounds is fine: it is the administrator's original.
+    EXPECT_TRUE(parse_journal(with("net.ipv4.tcp_fin_timeout", "600", "600")));
+    EXPECT_TRUE(parse_journal(with("net.ipv4.ip_local_port_range", "1024 65535", "1 2")));
+    for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+             {"net.ipv4.tcp_fin_timeout", "sixty"},
+             {"net.ipv4.tcp_fin_timeout", "60 61"},
+             {"net.ipv4.tcp_fin_timeout", ""},
+             {"net.ipv4.tcp_fin_timeout", "60; reboot"},
+             {"net.ipv4.ip_local_port_range", "1024"}}) {
+        EXPECT_FALSE(parse_journal(with(key, value, "60"))) << key << "=" << value;
+    }
+    EXPECT_FALSE(parse_journal(with("net.ipv4.tcp_fin_timeout", "60", "x")));
+}
+
 TEST(Journal, CorruptFileIsRefusedWithRecoveryAdviceAndKept) {
     TempDir dir;
     const auto path = dir.path() / "journal.json";
@@ -200,6 +250,15 @@ TEST(Journal, RemoveDropsTheEntryOnDisk) {
     ASSERT_TRUE(journal.record_write("net.ipv4.tcp_fin_timeout", "60", "30", kT0, "p", "", ""));
     ASSERT_TRUE(journal.remove("net.ipv4.tcp_fin_timeout"));
     EXPECT_TRUE(Journal::open(dir.path()).value().entries().empty());
+}
+
+// Found by tests/fuzz/journal_fuzz.cpp: a year outside system_clock's range
+// wrapped around and did not survive a round trip.
+TEST(Journal, TimestampsOutsideTheClocksRangeAreRefused) {
+    EXPECT_FALSE(parse_utc("1404-05-01T12:30:00Z"));
+    EXPECT_FALSE(parse_utc("9999-05-01T12:30:00Z"));
+    EXPECT_TRUE(parse_utc("1970-01-01T00:00:00Z"));
+    EXPECT_TRUE(parse_utc("2200-01-01T00:00:00Z"));
 }
 
 TEST(Journal, UtcTimestampsRoundTrip) {

@@ -75,12 +75,15 @@ TEST(SysctlRegistry, EnumAcceptsOnlyAllowedValues) {
 }
 
 TEST(SysctlRegistry, IntBoundsAreConservative) {
-    EXPECT_FALSE(validate_sysctl_value("net.ipv4.tcp_synack_retries", "0").has_value());
-    EXPECT_EQ(validate_sysctl_value("net.ipv4.tcp_synack_retries", "1").value(), "1");
+    // Fewer than 2 SYN-ACK retransmissions fails clients on any lossy link.
+    EXPECT_FALSE(validate_sysctl_value("net.ipv4.tcp_synack_retries", "1").has_value());
+    EXPECT_EQ(validate_sysctl_value("net.ipv4.tcp_synack_retries", "2").value(), "2");
     EXPECT_EQ(validate_sysctl_value("net.ipv4.tcp_synack_retries", "10").value(), "10");
     EXPECT_FALSE(validate_sysctl_value("net.ipv4.tcp_synack_retries", "11").has_value());
-    EXPECT_FALSE(validate_sysctl_value("net.ipv4.tcp_retries2", "2").has_value());
-    EXPECT_TRUE(validate_sysctl_value("net.ipv4.tcp_retries2", "3").has_value());
+    // RFC 1122's 100 s is tcp_retries2 = 8 (ip-sysctl.rst); 5 gives up after ~12.6 s.
+    EXPECT_FALSE(validate_sysctl_value("net.ipv4.tcp_retries2", "5").has_value());
+    EXPECT_FALSE(validate_sysctl_value("net.ipv4.tcp_retries2", "7").has_value());
+    EXPECT_TRUE(validate_sysctl_value("net.ipv4.tcp_retries2", "8").has_value());
     EXPECT_FALSE(validate_sysctl_value("net.ipv4.tcp_keepalive_probes", "0").has_value());
     EXPECT_TRUE(validate_sysctl_value("net.ipv4.tcp_keepalive_probes", "127").has_value());
     EXPECT_FALSE(validate_sysctl_value("net.ipv4.tcp_keepalive_probes", "128").has_value());

@@ -68,7 +68,7 @@ TEST(SysctlStore, RefusesKeysThatCouldEscapeTheRoot) {
 }
 
 TEST(SysctlStore, DescribeErrnoNamesTheErrno) {
-    EXPECT_EQ(describe_errno(EINVAL), "Invalid argument (EINVAL, errno 22)");
+    EXPECT_EQ(errno_text(EINVAL), "Invalid argument (EINVAL, errno 22)");
 }
 
 }  // namespace

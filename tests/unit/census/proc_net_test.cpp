@@ -131,12 +131,36 @@ TEST_F(ProcNetFiles, SockstatWithoutSockstat6IsFine) {
     EXPECT_EQ(s->tcp6_inuse, 0U);
 }
 
+TEST(ProcNet, SnmpTcpSegmentsForTheRetransmissionRatio) {
+    // MaxConn is -1 on Linux: only the wanted columns are parsed as numbers.
+    auto t = parse_snmp_tcp(
+        "Ip: Forwarding DefaultTTL\nIp: 1 64\n"
+        "Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens InSegs OutSegs RetransSegs\n"
+        "Tcp: 1 200 120000 -1 5 100 34180 1536\n");
+    ASSERT_TRUE(t) << t.error().message;
+    EXPECT_EQ(t->out_segs, 34180U);
+    EXPECT_EQ(t->retrans_segs, 1536U);
+    EXPECT_FALSE(parse_snmp_tcp("Tcp: RtoAlgorithm OutSegs\nTcp: 1 5\n"));
+    EXPECT_FALSE(parse_snmp_tcp("Tcp: OutSegs RetransSegs\nTcp: 5\n"));
+}
+
+TEST(ProcNet, RateCountersAreOptionalInNetstat) {
+    auto n = parse_netstat(kNetstat);
+    ASSERT_TRUE(n);
+    // The fixture predates them: absent, not zero.
+    EXPECT_FALSE(n->abort_on_timeout.has_value());
+    EXPECT_FALSE(n->syn_retrans.has_value());
+}
+
 TEST(ProcNet, TheRunningKernelsFilesParse) {
     // /proc/net is readable without root; this guards against format drift.
     auto s = read_sockstat();
     ASSERT_TRUE(s) << s.error().message;
     auto n = read_netstat();
     ASSERT_TRUE(n) << n.error().message;
+    EXPECT_TRUE(n->syn_retrans.has_value()) << "every supported kernel counts TCPSynRetrans";
+    auto t = read_snmp_tcp();
+    ASSERT_TRUE(t) << t.error().message;
 }
 
 }  // namespace

@@ -6,19 +6,15 @@
 #include <gtest/gtest.h>
 
 #include "command.hpp"
+#include "fakes/applier_fakes.hpp"
 
 namespace tcptune::cli {
 namespace {
 
-ChangeRecord change(ChangeResult result, const std::string& key = "net.ipv4.tcp_tw_reuse") {
-    ChangeRecord row;
-    row.key = key;
-    row.old_value = "2";
-    row.new_value = "1";
-    row.profile = "web";
-    row.result = result;
+ChangeRecord change(ChangeResult result) {
+    ChangeRecord row = test::sample_change(result);
+    row.rule.clear();
     row.reason = "TIME_WAIT pressure";
-    row.at = std::chrono::system_clock::from_time_t(1'714'564'800);  // 2024-05-01T12:00:00Z
     return row;
 }
 

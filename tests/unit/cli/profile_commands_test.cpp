@@ -70,7 +70,7 @@ TEST_F(ProfileCommands, CheckListsEveryErrorAndExitsSix) {
     EXPECT_EQ(bad.exit_code, 6) << bad.out;
     EXPECT_NE(bad.out.find(invalid + "unknown-state.yaml:6:"), std::string::npos) << bad.out;
     EXPECT_NE(bad.out.find(invalid + "retries2-too-low.yaml:5:"), std::string::npos);
-    EXPECT_NE(bad.out.find("valid: an integer in 3..20"), std::string::npos);
+    EXPECT_NE(bad.out.find("valid: an integer in 8..20"), std::string::npos);
 }
 
 TEST_F(ProfileCommands, ExplainStatesAndSysctls) {

@@ -63,6 +63,7 @@ log_level: debug
 stop_policy: restore
 census_engine: netlink
 census_reconcile_interval: 90s
+metrics_top_k: 25
 )",
                                       "tcptune.yaml");
     ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
@@ -77,6 +78,7 @@ census_reconcile_interval: 90s
     EXPECT_EQ(parsed->stop_policy, StopPolicy::kRestore);
     EXPECT_EQ(parsed->census_engine, CensusEngineChoice::kNetlink);
     EXPECT_EQ(parsed->census_reconcile_interval, 90000ms);
+    EXPECT_EQ(parsed->metrics_top_k, 25U);
 }
 
 TEST(DaemonConfigTest, CensusEngineAndReconcileInterval) {
@@ -109,6 +111,17 @@ TEST(DaemonConfigTest, CensusEngineAndReconcileInterval) {
     auto options = load_daemon_options(flags);
     ASSERT_TRUE(options.has_value()) << options.error().message;
     EXPECT_EQ(options->census_engine, CensusEngineChoice::kBpf);
+}
+
+TEST(DaemonConfigTest, MetricsTopKIsBounded) {
+    EXPECT_EQ(parse_daemon_config("# defaults\n", "t.yaml")->metrics_top_k, 10U);
+    EXPECT_EQ(parse_daemon_config("metrics_top_k: 0\n", "t.yaml")->metrics_top_k, 0U);
+    auto big = parse_daemon_config("metrics_top_k: 101\n", "t.yaml");
+    ASSERT_FALSE(big.has_value());
+    EXPECT_NE(big.error().message.find("t.yaml:1:16: metrics_top_k must be a whole number 0..100"),
+              std::string::npos)
+        << big.error().message;
+    EXPECT_FALSE(parse_daemon_config("metrics_top_k: ten\n", "t.yaml").has_value());
 }
 
 TEST(DaemonConfigTest, EmptyFileKeepsTheBase) {

@@ -14,17 +14,11 @@
 #include <gtest/gtest.h>
 #include <sdbus-c++/sdbus-c++.h>
 
-#include "fakes/applier_fakes.hpp"
-#include "fakes/fake_census.hpp"
+#include "fakes/controller_fixture.hpp"
 #include "support/private_bus.hpp"
 
 namespace tcptune::daemon {
 namespace {
-
-using test::FakeCensusSource;
-using test::FakeProcSys;
-using test::ManualClock;
-using test::TempDir;
 
 constexpr const char* kProfile = R"(name: web
 description: adaptor test profile
@@ -37,12 +31,11 @@ sysctls:
   net.ipv4.tcp_tw_recycle: 1
 )";
 
-class AdaptorTest : public ::testing::Test {
+class AdaptorTest : public test::ControllerFixture {
   protected:
-    AdaptorTest() : store_(proc_.root()) {
-        proc_.set("net.ipv4.tcp_fin_timeout", "60");
-        std::ofstream(profiles_.path() / "web.yaml") << kProfile;
-        std::ofstream(profiles_.path() / "broken.yaml") << kBrokenProfile;
+    AdaptorTest() {
+        write_profile("web", kProfile);
+        write_profile("broken", kBrokenProfile);
     }
 
     // Starts the bus, the controller and the adaptor (on its own sd-bus thread).
@@ -54,14 +47,7 @@ class AdaptorTest : public ::testing::Test {
         bus_ = std::move(*bus);
         server_ = sdbus::createSessionBusConnectionWithAddress(bus_->address());
         server_->requestName(dbus::kServiceName);
-        ApplierOptions options;
-        options.state_dir = state_.path();
-        applier_ = std::make_unique<Applier>(store_, clock_, options);
-        ControllerConfig config;
-        config.profile = "web";
-        config.profile_dirs = {profiles_.path()};
-        controller_ = std::make_unique<Controller>(census_, store_, clock_, *applier_, config);
-        ASSERT_TRUE(controller_->start().has_value());
+        start_controller(config());
         adaptor_ = std::make_unique<Manager1Adaptor>(*server_, *controller_, std::move(hooks));
         server_->enterEventLoopAsync();
         client_ = sdbus::createSessionBusConnectionWithAddress(bus_->address());
@@ -102,14 +88,6 @@ class AdaptorTest : public ::testing::Test {
         return name;
     }
 
-    FakeProcSys proc_;
-    TempDir profiles_;
-    TempDir state_;
-    ProcSysctlStore store_;
-    ManualClock clock_;
-    FakeCensusSource census_;
-    std::unique_ptr<Applier> applier_;
-    std::unique_ptr<Controller> controller_;
     std::unique_ptr<test::PrivateBus> bus_;
     std::unique_ptr<sdbus::IConnection> server_;
     std::unique_ptr<Manager1Adaptor> adaptor_;
@@ -123,10 +101,10 @@ TEST_F(AdaptorTest, CoreErrorsReachTheCallerUnderTheirDocumentedNames) {
     if (IsSkipped()) {
         return;
     }
-    // A profile that does not resolve is an invalid choice of profile (exit 6 in
-    // the CLI), whether it is missing or broken.
-    EXPECT_EQ(error_of("SetProfile", std::string("no-such-profile"), false),
-              dbus::error::kInvalidProfile)
+    // One exit-code table (#16): a profile that does not exist is NotFound (exit 1
+    // in the CLI, as for `tcptune profile show`), one that does not load is
+    // InvalidProfile (exit 6).
+    EXPECT_EQ(error_of("SetProfile", std::string("no-such-profile"), false), dbus::error::kNotFound)
         << last_message_;
     EXPECT_NE(last_message_.find("not found"), std::string::npos) << last_message_;
     EXPECT_EQ(error_of("SetProfile", std::string("broken"), false), dbus::error::kInvalidProfile)

@@ -9,21 +9,13 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "fakes/applier_fakes.hpp"
+
 namespace tcptune::daemon {
 namespace {
 
 ChangeRecord record(ChangeResult result, std::string detail = "") {
-    ChangeRecord r;
-    r.key = "net.ipv4.tcp_tw_reuse";
-    r.old_value = "2";
-    r.new_value = "1";
-    r.profile = "web";
-    r.rule = "time-wait-pressure";
-    r.reason = "outbound connections are starved of ports";
-    r.result = result;
-    r.detail = std::move(detail);
-    r.replay_command = sysctl_replay_command(r.key, r.new_value);
-    return r;
+    return test::sample_change(result, std::move(detail));
 }
 
 TEST(ChangeLoggerFormat, LineCarriesWhyAndReplayCommand) {
@@ -126,6 +118,19 @@ TEST_F(ChangeLoggerTest, RuleTransitionsNameTheMetricValueAndThreshold) {
     EXPECT_EQ(taken(),
               "warning rule time-wait-pressure fired: time_wait is 25000 (threshold 20000)\n"
               "info rule time-wait-pressure cleared: time_wait is 900 (threshold 20000)\n");
+}
+
+TEST_F(ChangeLoggerTest, EveryLogLevelReachesSpdlog) {
+    const std::pair<LogLevel, spdlog::level::level_enum> expected[] = {
+        {LogLevel::kTrace, spdlog::level::trace}, {LogLevel::kDebug, spdlog::level::debug},
+        {LogLevel::kInfo, spdlog::level::info},   {LogLevel::kWarning, spdlog::level::warn},
+        {LogLevel::kError, spdlog::level::err},   {LogLevel::kCritical, spdlog::level::critical},
+        {LogLevel::kOff, spdlog::level::off},
+    };
+    for (const auto& [ours, theirs] : expected) {
+        set_log_level(ours);
+        EXPECT_EQ(spdlog::get_level(), theirs) << to_string(ours);
+    }
 }
 
 }  // namespace

@@ -15,91 +15,37 @@
 
 #include <gtest/gtest.h>
 
+#include "support/diag_dump.hpp"
 #include "tcptune/census/netlink_diag_parser.hpp"
 #include "tcptune/diagnosis/breakdown_json.hpp"
 
 namespace tcptune {
 namespace {
 
-constexpr std::uint32_t kSeq = 7;
-
-struct Sock {
-    std::uint8_t kernel_state = 6;
-    std::string local = "127.0.0.1";
-    std::uint16_t local_port = 40000;
-    std::string remote = "127.0.0.2";
-    std::uint16_t remote_port = 8080;
-    std::uint32_t rqueue = 0;
-    std::uint32_t wqueue = 0;
-    std::uint32_t inode = 0;
-};
-
-inet_diag_msg make_msg(const Sock& s) {
-    inet_diag_msg msg{};
-    const bool v6 = s.local.find(':') != std::string::npos;
-    msg.idiag_family = v6 ? AF_INET6 : AF_INET;
-    msg.idiag_state = s.kernel_state;
-    msg.id.idiag_sport = htons(s.local_port);
-    msg.id.idiag_dport = htons(s.remote_port);
-    EXPECT_EQ(::inet_pton(msg.idiag_family, s.local.c_str(), msg.id.idiag_src), 1) << s.local;
-    EXPECT_EQ(::inet_pton(msg.idiag_family, s.remote.c_str(), msg.id.idiag_dst), 1) << s.remote;
-    msg.idiag_rqueue = s.rqueue;
-    msg.idiag_wqueue = s.wqueue;
-    msg.idiag_inode = s.inode;
-    return msg;
-}
-
-// A recorded dump: the sockets as SOCK_DIAG_BY_FAMILY messages, then NLMSG_DONE.
-std::vector<std::byte> dump_of(const std::vector<Sock>& socks) {
-    std::vector<std::byte> bytes;
-    auto append = [&bytes](std::uint16_t type, const void* payload, std::size_t len) {
-        nlmsghdr hdr{};
-        hdr.nlmsg_len = static_cast<std::uint32_t>(sizeof(hdr) + len);
-        hdr.nlmsg_type = type;
-        hdr.nlmsg_flags = NLM_F_MULTI;
-        hdr.nlmsg_seq = kSeq;
-        const auto* h = reinterpret_cast<const std::byte*>(&hdr);
-        bytes.insert(bytes.end(), h, h + sizeof(hdr));
-        const auto* p = static_cast<const std::byte*>(payload);
-        bytes.insert(bytes.end(), p, p + len);
-        while (bytes.size() % 4 != 0) {
-            bytes.push_back(std::byte{0});
-        }
-    };
-    for (const auto& s : socks) {
-        const inet_diag_msg msg = make_msg(s);
-        append(SOCK_DIAG_BY_FAMILY, &msg, sizeof(msg));
-    }
-    const std::int32_t ok = 0;
-    append(NLMSG_DONE, &ok, sizeof(ok));
-    return bytes;
-}
+using test::append_socks;
+using test::diag_dump_of;
+using test::kDumpSeq;
+using Sock = test::DiagSock;
 
 // Runs the collector over a dump exactly as the live path does (the parser calls it).
 Breakdown run(const std::vector<Sock>& socks, const BreakdownOptions& options,
               NetstatCounters netstat = {}) {
     BreakdownCollector collector(options);
     DumpTally tally;
-    const auto bytes = dump_of(socks);
-    auto progress = parse_inet_diag_datagram(bytes, kSeq, tally, collector);
+    const auto bytes = diag_dump_of(socks);
+    auto progress = parse_inet_diag_datagram(bytes, kDumpSeq, tally, collector);
     EXPECT_TRUE(progress) << progress.error().message;
     auto b = collector.finish(tally.counts, netstat);
     EXPECT_TRUE(b) << b.error().message;
     return b ? *b : Breakdown{};
 }
 
-// n copies of s, each with its own local port from first_port on.
 std::vector<Sock> repeat(Sock s, std::size_t n, std::uint16_t first_port = 40000) {
-    std::vector<Sock> out;
-    for (std::size_t i = 0; i < n; ++i) {
-        s.local_port = static_cast<std::uint16_t>(first_port + i);
-        out.push_back(s);
-    }
-    return out;
+    return test::repeat_sock(std::move(s), n, first_port);
 }
 
 void append(std::vector<Sock>& to, const std::vector<Sock>& more) {
-    to.insert(to.end(), more.begin(), more.end());
+    append_socks(to, more);
 }
 
 TEST(BreakdownCollector, TimeWaitPeersAndServicesWithExactCountsAndShares) {
@@ -257,7 +203,7 @@ TEST(BreakdownCollector, ListenersWithFillingAcceptQueuesFullestFirst) {
     EXPECT_EQ(b.listen.listeners, 4U);
     EXPECT_EQ(b.listen.listeners_queued, 3U);
     EXPECT_EQ(b.listen.listeners_full, 1U);
-    ASSERT_EQ(b.listen.filling.size(), 2U);  // top_n
+    ASSERT_EQ(b.listen.filling.size(), 3U);  // every listener with a queue (views show top_n)
     EXPECT_EQ(format_endpoint(b.listen.filling[0].local), "[::]:443");
     EXPECT_TRUE(b.listen.filling[0].full());
     EXPECT_EQ(b.listen.filling[0].queued, 129U);
@@ -273,13 +219,13 @@ TEST(BreakdownCollector, ResetForgetsARetriedDump) {
     BreakdownOptions options;
     options.states = {TcpState::kTimeWait};
     BreakdownCollector collector(options);
-    const auto first = dump_of(repeat({.remote = "10.0.0.9"}, 3));
+    const auto first = diag_dump_of(repeat({.remote = "10.0.0.9"}, 3));
     DumpTally tally;
-    ASSERT_TRUE(parse_inet_diag_datagram(first, kSeq, tally, collector));
+    ASSERT_TRUE(parse_inet_diag_datagram(first, kDumpSeq, tally, collector));
     collector.reset();
     DumpTally second_tally;
-    const auto second = dump_of(repeat({.remote = "10.0.0.1"}, 2));
-    ASSERT_TRUE(parse_inet_diag_datagram(second, kSeq, second_tally, collector));
+    const auto second = diag_dump_of(repeat({.remote = "10.0.0.1"}, 2));
+    ASSERT_TRUE(parse_inet_diag_datagram(second, kDumpSeq, second_tally, collector));
     auto b = collector.finish(second_tally.counts, {});
     ASSERT_TRUE(b);
     ASSERT_EQ(b->states[0].peers.entries.size(), 1U);
@@ -442,7 +388,13 @@ TEST(BreakdownJson, NamesPeersPortsProcessesAndListenQueues) {
     EXPECT_EQ(cw["processes"]["top"][0]["count"], 1);
     EXPECT_NE(cw["hint"].get<std::string>().find("no sysctl fixes this"), std::string::npos);
     EXPECT_EQ(j["listen"]["filling"][0]["local"], "127.0.0.2:9");
+    EXPECT_EQ(j["listen"]["filling"][0]["port"], 9);
+    EXPECT_EQ(j["listen"]["filling"][0]["queued"], 3);
+    EXPECT_EQ(j["listen"]["filling"][0]["syn_queue"], 0);
+    EXPECT_EQ(j["listen"]["filling"][0]["backlog"], 2);
     EXPECT_EQ(j["listen"]["filling"][0]["full"], true);
+    EXPECT_EQ(j["listen"]["filling"][0]["syn_queue_full"], false);
+    EXPECT_FALSE(j.contains("destinations")) << "only when asked for";
     EXPECT_TRUE(j["listen"]["listen_overflows_per_second"].is_null());
     EXPECT_TRUE(j["hints"].is_array());
     EXPECT_TRUE(j["duration_seconds"].is_number());

@@ -124,7 +124,7 @@ TEST(Hint, SynRecvFromManyPeersOnOnePortLooksLikeAFlood) {
 }
 
 TEST(Hint, ListenQueuesNearlyFullOrFull) {
-    ListenQueue q;
+    ListenerQueues q;
     q.local = v4("127.0.0.2", 8080);
     q.backlog = 128;
     q.queued = 10;
@@ -136,6 +136,42 @@ TEST(Hint, ListenQueuesNearlyFullOrFull) {
     EXPECT_TRUE(contains(hint(q), "somaxconn")) << hint(q);
 }
 
+TEST(Hint, AFullSynQueueSaysWhatBoundsIt) {
+    ListenerQueues q;
+    q.local = v4("127.0.0.5", 8080);
+    q.backlog = 511;
+    q.syn_queue = 512;
+    const std::string h = hint(q);
+    EXPECT_TRUE(contains(h, "127.0.0.5:8080 SYN queue 512/511 is full")) << h;
+    EXPECT_TRUE(contains(h, "min(listen() backlog, net.core.somaxconn)")) << h;
+    EXPECT_TRUE(contains(h, "net.ipv4.tcp_max_syn_backlog does not apply")) << h;
+    EXPECT_FALSE(contains(h, "accept queue")) << h;
+}
+
+TEST(Hint, PortsTowardsOneDestinationAndBindBeforeConnect) {
+    DestinationSignals d;
+    d.usable = 500;
+    d.sockets_in_range = 470;
+    d.ports_in_use = 470;
+    DestinationPorts hot;
+    hot.local = v4("127.0.0.1");
+    hot.remote = v4("127.0.0.8", 5432);
+    hot.sockets = 470;
+    hot.occupancy = 0.94;
+    d.top = {hot};
+    EXPECT_TRUE(contains(hint(d),
+                         "470 of 500 usable ephemeral ports (94%) are held towards "
+                         "127.0.0.8:5432 from 127.0.0.1"))
+        << hint(d);
+    EXPECT_TRUE(contains(hint(d), "EADDRNOTAVAIL"));
+
+    d.top.front().sockets = 48;
+    d.top.front().occupancy = 0.096;
+    d.ports_in_use = 480;
+    d.sockets_in_range = 480;
+    EXPECT_TRUE(contains(hint(d), "IP_BIND_ADDRESS_NO_PORT")) << hint(d);
+}
+
 TEST(Hints, CollectsStatesQueuesAndOverflowRateInOrder) {
     Breakdown b;
     StateBreakdown tw;
@@ -145,7 +181,7 @@ TEST(Hints, CollectsStatesQueuesAndOverflowRateInOrder) {
     StateBreakdown quiet;
     quiet.state = TcpState::kSynRecv;
     b.states = {tw, quiet};
-    ListenQueue q;
+    ListenerQueues q;
     q.local = v4("127.0.0.2", 80);
     q.queued = 9;
     q.backlog = 8;
@@ -211,14 +247,15 @@ TEST(TopViewOptions, AskForWhatTheViewNeeds) {
 }
 
 TEST(TopView, NamesRoundTripAndAnUnknownNameListsTheViews) {
-    for (const TopView view : kAllTopViews) {
+    for (const auto& [view, name] : kTopViewNames) {
         EXPECT_EQ(parse_top_view(to_string(view)), view) << to_string(view);
     }
     const auto unknown = parse_top_view("colour");
     ASSERT_FALSE(unknown);
     EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
-    EXPECT_EQ(unknown.error().message,
-              "unknown view 'colour' (port, peer, endpoint, prefix or process)");
+    EXPECT_EQ(
+        unknown.error().message,
+        "unknown view 'colour' (port, peer, endpoint, prefix, process, listener or destination)");
     EXPECT_FALSE(parse_top_view("Port")) << "names are lower case, as documented";
 }
 

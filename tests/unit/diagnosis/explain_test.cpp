@@ -1,5 +1,7 @@
 #include "tcptune/diagnosis/explain.hpp"
 
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include "tcptune/apply/sysctl_registry.hpp"
@@ -68,12 +70,73 @@ TEST(Explain, RemovedSysctlSaysWhy) {
 TEST(Explain, IndexesAndUnknownTopics) {
     auto sysctls = explain("sysctls");
     ASSERT_TRUE(sysctls.has_value());
-    EXPECT_TRUE(contains(sysctls->meaning, "net.ipv4.tcp_synack_retries: an integer in 1..10"));
+    EXPECT_TRUE(contains(sysctls->meaning, "net.ipv4.tcp_synack_retries: an integer in 2..10"));
     EXPECT_TRUE(explain("states").has_value());
     EXPECT_FALSE(explain("nonsense").has_value());
     EXPECT_FALSE(explain("").has_value());
     const auto topics = explain_topics();
-    EXPECT_EQ(topics.size(), 2 + kTcpStateCount + all_sysctls().size());
+    EXPECT_EQ(topics.size(), 2 + kTcpStateCount + all_sysctls().size() + 3);
+    for (const std::string& t : topics) {
+        EXPECT_TRUE(explain(t).has_value()) << t;
+    }
+}
+
+TEST(Explain, TheSynQueueModelIsTheKernels) {
+    const std::string syn_recv = all_text(*explain("syn_recv"));
+    EXPECT_TRUE(contains(syn_recv, "min(listen() backlog, net.core.somaxconn)")) << syn_recv;
+    EXPECT_TRUE(contains(syn_recv, "tcp_max_syn_backlog is read only with tcp_syncookies=0"));
+    const std::string backlog = all_text(*explain("tcp_max_syn_backlog"));
+    EXPECT_TRUE(contains(backlog, "Read only with tcp_syncookies=0")) << backlog;
+    const std::string listen = all_text(*explain("listen"));
+    EXPECT_TRUE(contains(listen, "ListenOverflows rises (it counts both)")) << listen;
+    EXPECT_TRUE(contains(listen, "also counts SYNs dropped because the accept queue was full"));
+    EXPECT_TRUE(contains(all_text(*explain("time_wait")), "since Linux 4.18"));
+    EXPECT_TRUE(
+        contains(all_text(*explain("tcp_keepalive_time")), "probes do reach CLOSE_WAIT sockets"));
+    EXPECT_TRUE(contains(all_text(*explain("tcp_retries2")), "about 12.6 s"));
+}
+
+TEST(Explain, NewTopicsAndScope) {
+    EXPECT_EQ(explain("so_linger")->kind, Explanation::Kind::kTopic);
+    EXPECT_TRUE(contains(all_text(*explain("so_linger")), "RST"));
+    EXPECT_TRUE(contains(all_text(*explain("tcp_user_timeout")), "heartbeat"));
+    EXPECT_EQ(explain("net.ipv4.tcp_retries1")->topic, "tcp_retries1");
+    EXPECT_TRUE(contains(all_text(*explain("ip_local_reserved_ports")), "listen"));
+    EXPECT_EQ(explain("tcp_max_orphans")->scope, "global");
+    EXPECT_EQ(explain("tcp_tw_reuse")->scope, "netns");
+    EXPECT_TRUE(contains(format_explanation(*explain("tcp_max_orphans")), "Scope: global"));
+}
+
+TEST(Explain, FollowsTheRunningKernel) {
+    std::map<std::string, std::string> values = {{"net.ipv4.tcp_syn_retries", "6"},
+                                                 {"net.ipv4.tcp_syn_linear_timeouts", "4"},
+                                                 {"net.ipv4.tcp_tw_reuse", "2"},
+                                                 {"net.ipv4.tcp_tw_reuse_delay", "1000"},
+                                                 {"net.ipv4.tcp_syncookies", "1"}};
+    auto live = [&values](std::string_view key) -> std::optional<std::string> {
+        auto it = values.find(std::string(key));
+        return it == values.end() ? std::nullopt : std::optional<std::string>(it->second);
+    };
+    auto syn = explain("tcp_syn_retries", live);
+    ASSERT_FALSE(syn->this_kernel.empty());
+    EXPECT_TRUE(contains(syn->this_kernel.front(), "fails after about 131 s"))
+        << syn->this_kernel.front();
+    // A kernel without tcp_syn_linear_timeouts: the plain exponential 127 s.
+    values.erase("net.ipv4.tcp_syn_linear_timeouts");
+    syn = explain("tcp_syn_retries", live);
+    EXPECT_TRUE(contains(syn->this_kernel.front(), "fails after about 127 s"));
+    auto reuse = explain("tcp_tw_reuse", live);
+    EXPECT_TRUE(contains(reuse->this_kernel[1], "tcp_tw_reuse_delay = 1000 ms"))
+        << reuse->this_kernel[1];
+    values.erase("net.ipv4.tcp_tw_reuse_delay");
+    reuse = explain("tcp_tw_reuse", live);
+    EXPECT_TRUE(contains(reuse->this_kernel[1], "no tcp_tw_reuse_delay"));
+    auto backlog = explain("tcp_max_syn_backlog", live);
+    EXPECT_TRUE(contains(backlog->this_kernel.front(), "tcp_max_syn_backlog is not read"));
+    values["net.ipv4.tcp_syncookies"] = "0";
+    backlog = explain("tcp_max_syn_backlog", live);
+    EXPECT_TRUE(contains(backlog->this_kernel.front(), "tcp_max_syn_backlog applies"));
+    EXPECT_TRUE(explain("tcp_syn_retries")->this_kernel.empty()) << "no reader, no guesses";
 }
 
 }  // namespace

@@ -1,13 +1,15 @@
 #include "tcptune/engine/controller.hpp"
 
+#include <sys/socket.h>
+
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-#include "fakes/applier_fakes.hpp"
-#include "fakes/fake_census.hpp"
+#include "fakes/controller_fixture.hpp"
+#include "support/pressure_fixtures.hpp"
 
 namespace tcptune {
 namespace {
@@ -59,14 +61,13 @@ class Recorder final : public ControllerObserver {
     std::vector<std::string> profiles;
 };
 
-class ControllerTest : public ::testing::Test {
+class ControllerTest : public test::ControllerFixture {
   protected:
-    ControllerTest() : store_(proc_.root()) {
-        proc_.set("net.ipv4.tcp_fin_timeout", "60");
-        proc_.set("net.ipv4.tcp_tw_reuse", "2");
+    ControllerTest() {
         write_profile("web", kWebProfile);
         write_profile("calm", kCalmProfile);
     }
+    ~ControllerTest() override { controller_.reset(); }  // before recorder_ goes
 
     // The value as the kernel would show it, without the trailing newline.
     std::string live(std::string_view key) const {
@@ -77,43 +78,13 @@ class ControllerTest : public ::testing::Test {
         return text;
     }
 
-    void write_profile(const std::string& name, const std::string& text) {
-        std::ofstream(profiles_.path() / (name + ".yaml")) << text;
-    }
-
-    ControllerConfig config(ApplyMode mode = ApplyMode::kEnforce) {
-        ControllerConfig c;
-        c.profile = "web";
-        c.profile_dirs = {profiles_.path()};
-        c.mode = mode;
-        c.recent_changes_capacity = 4;
-        return c;
-    }
-
-    std::unique_ptr<Applier> make_applier(ApplyMode mode = ApplyMode::kEnforce,
-                                          std::chrono::seconds key_cooldown = 0s) {
-        ApplierOptions options;
-        options.state_dir = state_.path();
-        options.mode = mode;
-        // Zero unless under test: the rule engine's own timing is tested here.
-        options.limits.key_cooldown = key_cooldown;
-        return std::make_unique<Applier>(store_, clock_, options);
-    }
-
-    // A started controller over the fakes, reporting to recorder_; the one of the
-    // previous start() call, if any, is destroyed first.
+    // A started controller over the fakes, reporting to recorder_.
     Controller& start(ApplyMode mode = ApplyMode::kEnforce,
                       std::chrono::seconds key_cooldown = 0s) {
         return start(config(mode), key_cooldown);
     }
     Controller& start(const ControllerConfig& c, std::chrono::seconds key_cooldown = 0s) {
-        controller_.reset();
-        applier_ = make_applier(c.mode, key_cooldown);
-        controller_ = std::make_unique<Controller>(census_, store_, clock_, *applier_, c);
-        controller_->add_observer(&recorder_);
-        auto started = controller_->start();
-        EXPECT_TRUE(started.has_value()) << started.error().message;
-        return *controller_;
+        return start_controller(c, key_cooldown, &recorder_);
     }
 
     void poll(Controller& controller, std::uint64_t time_wait) {
@@ -122,15 +93,7 @@ class ControllerTest : public ::testing::Test {
         clock_.advance(2s);
     }
 
-    FakeProcSys proc_;
-    TempDir profiles_;
-    TempDir state_;
-    ProcSysctlStore store_;
-    ManualClock clock_;
-    FakeCensusSource census_;
     Recorder recorder_;
-    std::unique_ptr<Applier> applier_;
-    std::unique_ptr<Controller> controller_;
 };
 
 TEST_F(ControllerTest, StartFailsOnUnknownProfileAndPollRefusesBeforeStart) {
@@ -244,6 +207,30 @@ TEST_F(ControllerTest, OutsideWriteIsReportedOnceAndNeverOverwritten) {
     EXPECT_EQ(recorder_.changes.back().result, ChangeResult::kResumed);
 }
 
+// #16 item 6: a journaled write that never took effect (crash between
+// journaling and writing) shows as not applied, is never reported as an
+// administrator's override, and the restarted daemon applies it after all.
+TEST_F(ControllerTest, AJournaledButUnwrittenKeyIsNotAppliedNotOverridden) {
+    {
+        auto journal = Journal::open(state_.path()).value();
+        ASSERT_TRUE(journal.record_write("net.ipv4.tcp_fin_timeout", "60", "30", clock_.wall_now(),
+                                         "web", "", "baseline"));
+    }
+    Controller& controller = start();
+    for (const auto& view : controller.status().sysctls) {
+        if (view.key == "net.ipv4.tcp_fin_timeout") {
+            EXPECT_EQ(view.owner, SysctlOwner::kNotApplied);
+            EXPECT_EQ(to_string(view.owner), "not-applied");
+        }
+    }
+    poll(controller, 10);
+    for (const auto& change : recorder_.changes) {
+        EXPECT_NE(change.result, ChangeResult::kOverridden) << change.detail;
+    }
+    EXPECT_EQ(live("net.ipv4.tcp_fin_timeout"), "30") << "the baseline is applied after all";
+    EXPECT_EQ(applier_->journal()->find("net.ipv4.tcp_fin_timeout")->original, "60");
+}
+
 TEST_F(ControllerTest, AdviceModeWritesNothingAndReportsAdvice) {
     Controller& controller = start(ApplyMode::kAdvise);
     poll(controller, 500);
@@ -336,6 +323,115 @@ TEST_F(ControllerTest, StopWithRestorePolicyRollsBackAndKeepLeavesValues) {
     ASSERT_EQ(records.size(), 1U);
     EXPECT_EQ(records[0].result, ChangeResult::kRestored);
     EXPECT_EQ(live("net.ipv4.tcp_fin_timeout"), "60");
+}
+
+}  // namespace
+}  // namespace tcptune
+
+namespace tcptune {
+namespace {
+
+constexpr const char* kGuardProfile = R"(name: guard
+description: a per-listener rule whose change does not help
+interval: 1s
+verify_within: 2
+rules:
+  - name: syn-queue-full
+    when: { listener: syn_queue, above: 90%, for: 1 }
+    clear: { below: 50%, for: 1 }
+    apply:
+      net.ipv4.tcp_synack_retries: 2
+    revert: true
+    why: "test: shorter SYN-ACK retries"
+)";
+
+CensusSnapshot full_listener(std::uint32_t syn_queue) {
+    CensusSnapshot s;
+    ListenerSignals l;
+    l.filling = {test::listener_queues("127.0.0.5", 8080, syn_queue, 0, 511)};
+    s.pressure.listeners = l;
+    return s;
+}
+
+TEST_F(ControllerTest, AChangeThatDidNotHelpIsPutBackAndReportedEverywhere) {
+    proc_.set("net.ipv4.tcp_synack_retries", "5");
+    write_profile("guard", kGuardProfile);
+    ControllerConfig c = config();
+    c.profile = "guard";
+    Controller& controller = start(c);
+    // The controller asks the census for what the rule reads.
+    EXPECT_TRUE(controller.signal_request().listeners);
+    EXPECT_FALSE(controller.signal_request().destinations);
+
+    auto poll_full = [&] {
+        census_.push(full_listener(512));
+        ASSERT_TRUE(controller.poll_once().has_value());
+        clock_.advance(1s);
+    };
+    poll_full();  // fires: 5 -> 2
+    EXPECT_EQ(live("net.ipv4.tcp_synack_retries"), "2");
+    ASSERT_FALSE(recorder_.changes.empty());
+    EXPECT_EQ(recorder_.changes.back().result, ChangeResult::kApplied);
+    EXPECT_NE(recorder_.changes.back().reason.find("SYN queue of 127.0.0.5:8080 512/511"),
+              std::string::npos)
+        << recorder_.changes.back().reason;
+    EXPECT_EQ(controller.status().rules[0].verdict, "verifying");
+    EXPECT_EQ(controller.status().rules[0].subject, "127.0.0.5:8080");
+
+    poll_full();
+    poll_full();  // 2 polls without improvement: put back
+    EXPECT_EQ(live("net.ipv4.tcp_synack_retries"), "5");
+    const ChangeRecord& undo = recorder_.changes.back();
+    EXPECT_EQ(undo.result, ChangeResult::kApplied);
+    EXPECT_EQ(undo.new_value, "5");
+    EXPECT_NE(undo.reason.find("rule syn-queue-full did not help"), std::string::npos)
+        << undo.reason;
+    const auto status = controller.status();
+    EXPECT_EQ(status.rules[0].verdict, "did not help");
+    EXPECT_TRUE(status.rules[0].active);
+    // Nothing wants the key any more: status shows no desired value from the rule.
+    for (const auto& view : status.sysctls) {
+        if (view.key == "net.ipv4.tcp_synack_retries") {
+            EXPECT_FALSE(view.desired.has_value());
+        }
+    }
+    // The flood goes on: no new change.
+    const std::size_t changes = recorder_.changes.size();
+    poll_full();
+    poll_full();
+    EXPECT_EQ(recorder_.changes.size(), changes);
+    EXPECT_EQ(live("net.ipv4.tcp_synack_retries"), "5");
+}
+
+TEST_F(ControllerTest, AGateRefusalStartsNoVerification) {
+    // tcp_max_syn_backlog with cookies on: refused as ineffective, nothing to verify.
+    proc_.set("net.ipv4.tcp_syncookies", "1");
+    proc_.set("net.ipv4.tcp_max_syn_backlog", "2048");
+    write_profile("backlog", R"(name: backlog
+description: an ineffective key
+rules:
+  - name: bigger-backlog
+    when: { listener: syn_queue, above: 90%, for: 1 }
+    apply:
+      net.ipv4.tcp_max_syn_backlog: 16384
+    why: "test: folklore"
+)");
+    ControllerConfig c = config();
+    c.profile = "backlog";
+    Controller& controller = start(c);
+    for (int i = 0; i < 5; ++i) {
+        census_.push(full_listener(512));
+        ASSERT_TRUE(controller.poll_once().has_value());
+        clock_.advance(1s);
+    }
+    ASSERT_FALSE(recorder_.changes.empty());
+    EXPECT_EQ(recorder_.changes.front().result, ChangeResult::kRefused);
+    EXPECT_NE(recorder_.changes.front().detail.find("has no effect now"), std::string::npos);
+    EXPECT_EQ(live("net.ipv4.tcp_max_syn_backlog"), "2048");
+    EXPECT_EQ(controller.status().rules[0].verdict, "");
+    for (const auto& r : recorder_.changes) {
+        EXPECT_EQ(r.reason.find("did not help"), std::string::npos) << r.reason;
+    }
 }
 
 }  // namespace

@@ -1,9 +1,13 @@
 #include "tcptune/engine/rule_engine.hpp"
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
 #include <string>
 
 #include <gtest/gtest.h>
 
+#include "support/pressure_fixtures.hpp"
 #include "tcptune/profile/profile_loader.hpp"
 #include "tcptune/profile/profile_resolver.hpp"
 
@@ -380,6 +384,231 @@ rules:
     EXPECT_EQ(desired_sysctls(d.profile_, d.state_), active);
     d.poll_state(TcpState::kSynRecv, 0);
     EXPECT_EQ(desired_sysctls(d.profile_, d.state_), baseline);
+}
+
+}  // namespace
+}  // namespace tcptune
+
+namespace tcptune {
+namespace {
+
+ListenerQueues queue_of(const char* address, std::uint16_t port, std::uint32_t syn,
+                        std::uint32_t queued, std::uint32_t backlog) {
+    return test::listener_queues(address, port, syn, queued, backlog);
+}
+
+CensusSnapshot with_listeners(std::vector<ListenerQueues> filling) {
+    CensusSnapshot snap;
+    ListenerSignals l;
+    l.filling = std::move(filling);
+    snap.pressure.listeners = l;
+    return snap;
+}
+
+const char* const kSynQueueProfile = R"(name: guard
+description: test
+rules:
+  - name: syn-queue-full
+    when: { listener: syn_queue, above: 90%, for: 2 }
+    clear: { below: 50%, for: 2 }
+    apply:
+      net.ipv4.tcp_synack_retries: 2
+    revert: true
+    verify: { within: 3 }
+    why: "spoofed half-open entries expire sooner"
+)";
+
+// Feeds the engine's plan back as "applied", as the controller does.
+Plan poll_applied(EngineDriver& d, const CensusSnapshot& snap) {
+    auto out = evaluate_rules(EngineInput{d.profile_, snap, d.sysctls_, d.state_, d.now_});
+    d.state_ = std::move(out.state);
+    for (const PlannedChange& c : out.plan) {
+        d.sysctls_[c.key] = c.value;
+    }
+    note_applied(d.state_, out.plan, std::vector<bool>(out.plan.size(), true));
+    d.now_ += d.interval_;
+    return out.plan;
+}
+
+TEST(PressureRules, ListenerSynQueueRuleFiresOnTheFullListenerAndNamesIt) {
+    EngineDriver d(profile_from(kSynQueueProfile));
+    // The issue's flood: 512 request sockets for listen(511); another listener at 50%.
+    const auto flood = with_listeners(
+        {queue_of("127.0.0.5", 8080, 512, 0, 511), queue_of("127.0.0.6", 9090, 64, 0, 128)});
+    EXPECT_TRUE(poll_applied(d, flood).empty());  // 1 of 2 polls
+    const Plan fired = poll_applied(d, flood);
+    ASSERT_EQ(fired.size(), 1U);
+    EXPECT_EQ(fired[0].key, "net.ipv4.tcp_synack_retries");
+    EXPECT_EQ(fired[0].subject, "127.0.0.5:8080");
+    EXPECT_EQ(fired[0].purpose, ChangePurpose::kRuleFired);
+    EXPECT_NE(fired[0].reason.find("SYN queue of 127.0.0.5:8080 512/511 (100.2%) above 90%"),
+              std::string::npos)
+        << fired[0].reason;
+    const auto statuses = rule_statuses(d.profile_, d.state_, d.now_);
+    EXPECT_EQ(statuses[0].subject, "127.0.0.5:8080");
+    EXPECT_EQ(statuses[0].metric, "listener.syn_queue");
+    EXPECT_EQ(statuses[0].verdict, "verifying");
+}
+
+TEST(PressureRules, AHalfFullListenerDoesNotFire) {
+    EngineDriver d(profile_from(kSynQueueProfile));
+    const auto busy = with_listeners({queue_of("127.0.0.6", 9090, 64, 0, 128)});
+    for (int i = 0; i < 5; ++i) {
+        EXPECT_TRUE(poll_applied(d, busy).empty());
+    }
+    EXPECT_FALSE(d.rule("syn-queue-full").active);
+}
+
+TEST(PressureRules, NoListenerSignalsMeansNoReadingNotZero) {
+    EngineDriver d(profile_from(kSynQueueProfile));
+    EXPECT_TRUE(poll_applied(d, CensusSnapshot{}).empty());
+    EXPECT_FALSE(d.rule("syn-queue-full").last_observed);
+}
+
+TEST(PressureRules, AChangeThatDidNotHelpIsRevertedAndTheRuleStaysQuietUntilItClears) {
+    EngineDriver d(profile_from(kSynQueueProfile));
+    const auto flood = with_listeners({queue_of("127.0.0.5", 8080, 512, 0, 511)});
+    poll_applied(d, flood);
+    ASSERT_EQ(poll_applied(d, flood).size(), 1U);  // fired, synack_retries 5 -> 2
+    EXPECT_EQ(d.sysctls_["net.ipv4.tcp_synack_retries"], "2");
+    // The queue stays full for the whole verification window.
+    EXPECT_TRUE(poll_applied(d, flood).empty());
+    EXPECT_TRUE(poll_applied(d, flood).empty());
+    const Plan undo = poll_applied(d, flood);
+    ASSERT_EQ(undo.size(), 1U);
+    EXPECT_EQ(undo[0].key, "net.ipv4.tcp_synack_retries");
+    EXPECT_EQ(undo[0].value, "5");
+    EXPECT_EQ(undo[0].purpose, ChangePurpose::kDidNotHelp);
+    EXPECT_NE(undo[0].reason.find("rule syn-queue-full did not help: listener.syn_queue of "
+                                  "127.0.0.5:8080"),
+              std::string::npos)
+        << undo[0].reason;
+    const RuleState& rs = d.rule("syn-queue-full");
+    EXPECT_TRUE(rs.active);
+    EXPECT_TRUE(rs.ineffective);
+    EXPECT_EQ(rs.verdict, "did not help");
+    // While the flood goes on it neither fires again nor reverts again.
+    for (int i = 0; i < 4; ++i) {
+        EXPECT_TRUE(poll_applied(d, flood).empty());
+    }
+    // Nothing is desired of synack_retries any more.
+    for (const auto& desired : desired_sysctls(d.profile_, d.state_)) {
+        EXPECT_NE(desired.key, "net.ipv4.tcp_synack_retries");
+    }
+    // The flood ends: the rule clears without a second revert, and may act again later.
+    const auto calm = with_listeners({});
+    EXPECT_TRUE(poll_applied(d, calm).empty());
+    EXPECT_TRUE(poll_applied(d, calm).empty());
+    EXPECT_FALSE(d.rule("syn-queue-full").active);
+    poll_applied(d, flood);
+    EXPECT_EQ(poll_applied(d, flood).size(), 1U);
+}
+
+TEST(PressureRules, AChangeThatHelpedStays) {
+    EngineDriver d(profile_from(kSynQueueProfile));
+    const auto flood = with_listeners({queue_of("127.0.0.5", 8080, 512, 0, 511)});
+    poll_applied(d, flood);
+    poll_applied(d, flood);
+    // The queue drains to 60%: above the clear threshold, but 40% better.
+    const auto better = with_listeners({queue_of("127.0.0.5", 8080, 307, 0, 511)});
+    for (int i = 0; i < 5; ++i) {
+        EXPECT_TRUE(poll_applied(d, better).empty());
+    }
+    EXPECT_EQ(d.rule("syn-queue-full").verdict, "helped");
+    EXPECT_FALSE(d.rule("syn-queue-full").ineffective);
+    EXPECT_EQ(d.sysctls_["net.ipv4.tcp_synack_retries"], "2");
+}
+
+TEST(PressureRules, VerificationWaitsForTheChangeToBeApplied) {
+    // A change the gate refused was never made: nothing to verify or revert.
+    EngineDriver d(profile_from(kSynQueueProfile));
+    const auto flood = with_listeners({queue_of("127.0.0.5", 8080, 512, 0, 511)});
+    for (int i = 0; i < 8; ++i) {
+        d.poll(flood);  // plain poll: nothing reported applied
+    }
+    EXPECT_TRUE(d.rule("syn-queue-full").active);
+    EXPECT_FALSE(d.rule("syn-queue-full").ineffective);
+    EXPECT_EQ(d.rule("syn-queue-full").verdict, "");
+}
+
+const char* const kDestinationProfile = R"(name: ports
+description: test
+rules:
+  - name: ports-towards-one-destination
+    when: { destination: ports, above: 80%, for: 1 }
+    clear: { below: 50%, for: 3 }
+    why: "connect() fails with EADDRNOTAVAIL once every usable port is held"
+)";
+
+CensusSnapshot with_destinations(std::vector<std::pair<std::uint16_t, std::uint64_t>> dests,
+                                 std::uint32_t usable) {
+    CensusSnapshot snap;
+    DestinationSignals s;
+    s.usable = usable;
+    for (auto [port, sockets] : dests) {
+        DestinationPorts d;
+        d.local = test::ipv4("127.0.0.1");
+        d.remote = test::ipv4("127.0.0.8", port);
+        d.sockets = sockets;
+        d.occupancy = static_cast<double>(sockets) / usable;
+        s.top.push_back(d);
+    }
+    snap.pressure.destinations = s;
+    return snap;
+}
+
+TEST(PressureRules, DestinationRuleFiresForOneHotDestinationNotForASpread) {
+    EngineDriver hot(profile_from(kDestinationProfile));
+    hot.poll(with_destinations({{5432, 420}}, 500));
+    EXPECT_TRUE(hot.rule("ports-towards-one-destination").active);
+    EXPECT_EQ(hot.rule("ports-towards-one-destination").subject, "127.0.0.1 -> 127.0.0.8:5432");
+
+    EngineDriver spread(profile_from(kDestinationProfile));
+    std::vector<std::pair<std::uint16_t, std::uint64_t>> ten;
+    for (std::uint16_t p = 6000; p < 6010; ++p) {
+        ten.emplace_back(p, 120);  // 1200 sockets in all, more than the 500 ports
+    }
+    for (int i = 0; i < 3; ++i) {
+        spread.poll(with_destinations(ten, 500));
+    }
+    EXPECT_FALSE(spread.rule("ports-towards-one-destination").active);
+    EXPECT_DOUBLE_EQ(*spread.rule("ports-towards-one-destination").last_observed, 24.0);
+}
+
+TEST(PressureRules, RatesRatiosAndDeadPeers) {
+    EngineDriver d(profile_from(R"(name: r
+description: test
+rules:
+  - name: drops
+    when: { rate: reqq_full_drop, above: 10, for: 1 }
+    why: "SYNs are dropped"
+  - name: retrans
+    when: { ratio: retransmits, above: 2%, for: 1 }
+    why: "the network loses segments"
+  - name: dead
+    when: { dead_peers: keepalive, above: 100, for: 1 }
+    why: "peers vanished"
+)"));
+    CensusSnapshot first;  // a first poll has no rates
+    d.poll(first);
+    EXPECT_FALSE(d.rule("drops").last_observed);
+    CensusSnapshot snap;
+    CounterRates rates;
+    rates.seconds = 2;
+    rates.per_second[static_cast<std::size_t>(RateCounter::kReqqFullDrop)] = 150.0;
+    rates.retrans_ratio = 0.03;
+    snap.pressure.rates = rates;
+    DeadPeerSignals dead;
+    dead.keepalive_unanswered = 120;
+    dead.retransmitting = 500;  // not counted by a keepalive rule
+    snap.pressure.dead_peers = dead;
+    d.poll(snap);
+    EXPECT_TRUE(d.rule("drops").active);
+    EXPECT_NE(d.rule("drops").last_reading.find("TCPReqQFullDrop 150.0/s"), std::string::npos);
+    EXPECT_TRUE(d.rule("retrans").active);
+    EXPECT_DOUBLE_EQ(*d.rule("retrans").last_observed, 3.0);
+    EXPECT_TRUE(d.rule("dead").active);
+    EXPECT_DOUBLE_EQ(*d.rule("dead").last_observed, 120.0);
 }
 
 }  // namespace

@@ -7,8 +7,12 @@
 #include <string>
 #include <string_view>
 
+#include <sys/socket.h>
+
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
+
+#include "support/pressure_fixtures.hpp"
 
 namespace tcptune {
 namespace {
@@ -106,6 +110,28 @@ tcptune_poll_errors_total 0
 # TYPE tcptune_census_drift_sockets gauge
 # HELP tcptune_census_lost_events_total State changes the bpf census engine could not count (kernel recursion guard, full maps); any make it reconcile early.
 # TYPE tcptune_census_lost_events_total counter
+# HELP tcptune_listener_syn_queue Half-open connections (request sockets) of a listener, for the listeners with the fullest queues (at most metrics_top_k).
+# TYPE tcptune_listener_syn_queue gauge
+# HELP tcptune_listener_accept_queue Completed connections waiting for accept() on a listener, for the listeners with the fullest queues.
+# TYPE tcptune_listener_accept_queue gauge
+# HELP tcptune_listener_backlog A listener's effective backlog, min(listen() backlog, net.core.somaxconn): the limit of both of its queues.
+# TYPE tcptune_listener_backlog gauge
+# HELP tcptune_ephemeral_ports_usable Ports connect() may pick: net.ipv4.ip_local_port_range minus net.ipv4.ip_local_reserved_ports.
+# TYPE tcptune_ephemeral_ports_usable gauge
+# HELP tcptune_destination_sockets Sockets holding an ephemeral port towards a destination (local address, remote address:port), for the most occupied destinations (at most metrics_top_k).
+# TYPE tcptune_destination_sockets gauge
+# HELP tcptune_destination_port_usage_ratio Share of the usable ephemeral ports held towards a destination; connect() to it fails with EADDRNOTAVAIL at 1.
+# TYPE tcptune_destination_port_usage_ratio gauge
+# HELP tcptune_dead_peer_sockets Sockets whose peer does not answer, by evidence: keepalive probes, retransmissions or zero-window probes unanswered.
+# TYPE tcptune_dead_peer_sockets gauge
+# HELP tcptune_tcp_event_rate Kernel TCP counters (TcpExt and Tcp) per second between the last two polls; the counter label is the profile's name for it.
+# TYPE tcptune_tcp_event_rate gauge
+# HELP tcptune_tcp_retransmit_ratio RetransSegs / OutSegs between the last two polls.
+# TYPE tcptune_tcp_retransmit_ratio gauge
+# HELP tcptune_rule_subject 1 for the listener or destination an active per-listener or per-destination rule fired on.
+# TYPE tcptune_rule_subject gauge
+# HELP tcptune_rule_did_not_help 1 while a rule's change did not improve its signal and was reverted; the rule does not act again until it clears.
+# TYPE tcptune_rule_did_not_help gauge
 )exposition";
 
 TEST(MetricsModel, BeforeTheFirstPollTheExpositionIsExactlyThis) {
@@ -139,6 +165,17 @@ TEST(MetricsModel, ExposesExactlyTheDesignMetricSetWithHelpText) {
         "tcptune_census_reconciliations_total",
         "tcptune_census_drift_sockets",
         "tcptune_census_lost_events_total",
+        "tcptune_listener_syn_queue",
+        "tcptune_listener_accept_queue",
+        "tcptune_listener_backlog",
+        "tcptune_ephemeral_ports_usable",
+        "tcptune_destination_sockets",
+        "tcptune_destination_port_usage_ratio",
+        "tcptune_dead_peer_sockets",
+        "tcptune_tcp_event_rate",
+        "tcptune_tcp_retransmit_ratio",
+        "tcptune_rule_subject",
+        "tcptune_rule_did_not_help",
     };
     EXPECT_EQ(names, expected);
 }
@@ -351,7 +388,7 @@ TEST(MetricsModel, ChangesAreCountedByKeyAndResultFromZero) {
     // Pre-seeded so the first failure is an increase, not a new series.
     EXPECT_TRUE(has_line(
         text, R"(tcptune_sysctl_changes_total{key="net.ipv4.tcp_tw_reuse",result="failed"} 0)"));
-    EXPECT_EQ(series(text, "tcptune_sysctl_changes_total").size(), 3 * kAllChangeResults.size());
+    EXPECT_EQ(series(text, "tcptune_sysctl_changes_total").size(), 3 * kChangeResultNames.size());
 }
 
 TEST(MetricsModel, ChangeKeysOutsideTheRegistryShareOneLabelValue) {
@@ -369,14 +406,82 @@ TEST(MetricsModel, ChangeKeysOutsideTheRegistryShareOneLabelValue) {
 
 TEST(MetricsModel, EveryChangeResultHasADistinctLabelValue) {
     std::set<std::string> names;
-    for (const auto result : kAllChangeResults) {
+    for (const auto& [result, word] : kChangeResultNames) {
         const std::string name(to_string(result));
         EXPECT_FALSE(name.empty());
         EXPECT_EQ(parse_change_result(name), result);
         names.insert(name);
     }
-    EXPECT_EQ(names.size(), kAllChangeResults.size());
+    EXPECT_EQ(names.size(), kChangeResultNames.size());
     EXPECT_TRUE(names.count("applied") == 1 && names.count("failed") == 1);
+}
+
+ListenerQueues listener_at(std::uint16_t port, std::uint32_t syn, std::uint32_t backlog) {
+    return test::listener_queues("127.0.0.5", port, syn, 0, backlog);
+}
+
+TEST(MetricsModel, PressureSeriesAreBoundedByTopK) {
+    MetricsModel model("1.2.3");
+    model.set_top_k(2);
+    CensusSnapshot s;
+    ListenerSignals l;
+    l.filling = {listener_at(8080, 512, 511), listener_at(8081, 10, 128),
+                 listener_at(8082, 1, 128)};
+    s.pressure.listeners = l;
+    DestinationSignals d;
+    d.usable = 500;
+    DestinationPorts hot;
+    hot.local = test::ipv4("127.0.0.1");
+    hot.remote = test::ipv4("127.0.0.8", 5432);
+    hot.sockets = 450;
+    hot.occupancy = 0.9;
+    d.top = {hot};
+    s.pressure.destinations = d;
+    CounterRates rates;
+    rates.per_second[static_cast<std::size_t>(RateCounter::kReqqFullDrop)] = 12.5;
+    rates.retrans_ratio = 0.02;
+    s.pressure.rates = rates;
+    model.observe_poll(s);
+    const std::string text = exposition(model);
+    EXPECT_EQ(series(text, "tcptune_listener_syn_queue").size(), 2U) << "top_k = 2 of 3 listeners";
+    EXPECT_TRUE(has_line(text, "tcptune_listener_syn_queue{listener=\"127.0.0.5:8080\"} 512"))
+        << text;
+    EXPECT_TRUE(has_line(text, "tcptune_listener_backlog{listener=\"127.0.0.5:8080\"} 511"));
+    EXPECT_TRUE(has_line(text, "tcptune_ephemeral_ports_usable 500"));
+    EXPECT_TRUE(has_line(text,
+                         "tcptune_destination_port_usage_ratio{local=\"127.0.0.1\","
+                         "destination=\"127.0.0.8:5432\"} 0.9"))
+        << text;
+    EXPECT_TRUE(has_line(text, "tcptune_tcp_event_rate{counter=\"reqq_full_drop\"} 12.5"));
+    EXPECT_EQ(series(text, "tcptune_tcp_event_rate").size(), 1U)
+        << "counters without a rate are left out, not shown as 0";
+    EXPECT_TRUE(has_line(text, "tcptune_tcp_retransmit_ratio 0.02"));
+
+    model.set_top_k(0);
+    EXPECT_TRUE(series(exposition(model), "tcptune_listener_syn_queue").empty());
+}
+
+TEST(MetricsModel, RuleSubjectAndDidNotHelp) {
+    MetricsModel model("1.2.3");
+    ControllerStatus status;
+    RuleStatus fired;
+    fired.name = "syn-queue-full";
+    fired.active = true;
+    fired.subject = "127.0.0.5:8080";
+    RuleStatus undone;
+    undone.name = "syn-drops-without-cookies";
+    undone.active = true;
+    undone.verdict = "did not help";
+    status.rules = {fired, undone};
+    model.set_status(status);
+    const std::string text = exposition(model);
+    EXPECT_TRUE(has_line(text,
+                         "tcptune_rule_subject{rule=\"syn-queue-full\","
+                         "subject=\"127.0.0.5:8080\"} 1"))
+        << text;
+    EXPECT_EQ(series(text, "tcptune_rule_subject").size(), 1U);
+    EXPECT_TRUE(has_line(text, "tcptune_rule_did_not_help{rule=\"syn-drops-without-cookies\"} 1"));
+    EXPECT_TRUE(has_line(text, "tcptune_rule_did_not_help{rule=\"syn-queue-full\"} 0"));
 }
 
 }  // namespace

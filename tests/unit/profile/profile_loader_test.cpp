@@ -84,7 +84,7 @@ rules:
     EXPECT_EQ(d[1].where.column, 3);
     EXPECT_EQ(d[2].where.line, 6);  // out of bounds, at the value
     EXPECT_EQ(d[2].where.column, 32);
-    EXPECT_NE(d[2].message.find("an integer in 1..10"), std::string::npos);
+    EXPECT_NE(d[2].message.find("an integer in 2..10"), std::string::npos);
     EXPECT_EQ(d[3].where.line, 9);
     EXPECT_EQ(d[3].where.column, 20);  // "time_weight"
     EXPECT_EQ(d[4].where.line, 9);

@@ -72,8 +72,11 @@ TEST(ShippedProfiles, ChildrenInheritDefaultRules) {
     ASSERT_TRUE(p.has_value()) << joined(p.error());
     EXPECT_EQ(p->lineage, (std::vector<std::string>{"web-frontend", "default"}));
     EXPECT_NE(p->find_rule("close-wait-leak"), nullptr);  // from default
-    EXPECT_NE(p->find_rule("time-wait-pressure"), nullptr);
     EXPECT_EQ(p->find_rule("close-wait-leak")->defined_in, "default");
+    // A child's rule of the same name replaces default's report-only one.
+    ASSERT_NE(p->find_rule("ports-towards-one-destination"), nullptr);
+    EXPECT_EQ(p->find_rule("ports-towards-one-destination")->defined_in, "web-frontend");
+    EXPECT_FALSE(p->find_rule("ports-towards-one-destination")->apply.empty());
 }
 
 TEST(ValidExamples, EveryFileResolvesAgainstTheShippedProfiles) {

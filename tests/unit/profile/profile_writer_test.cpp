@@ -74,8 +74,13 @@ TEST(ProfileWriter, OriginsNameTheFileAndLineOfEverySettingAndRule) {
         << "origins only when asked";
 
     const nlohmann::json j = profile_to_json(*resolved, {.origins = true});
-    const SysctlSetting& first = resolved->sysctls.front();
-    EXPECT_EQ(j["origins"]["sysctls"][first.key],
+    for (const SysctlSetting& s : resolved->sysctls) {
+        EXPECT_EQ(j["origins"]["sysctls"][s.key],
+                  s.where.file + ":" + std::to_string(s.where.line));
+    }
+    ASSERT_FALSE(resolved->rules.empty());
+    const Rule& first = resolved->rules.front();
+    EXPECT_EQ(j["origins"]["rules"][first.name],
               first.where.file + ":" + std::to_string(first.where.line));
     EXPECT_FALSE(profile_to_json(*resolved).contains("origins"));
 }
@@ -86,15 +91,21 @@ TEST(ProfileWriter, JsonCarriesLineageAndRules) {
     const nlohmann::json j = profile_to_json(*resolved);
     EXPECT_EQ(j["name"], "syn-flood-guard");
     EXPECT_EQ(j["lineage"][1], "default");
-    EXPECT_EQ(j["interval_seconds"], 2.0);
+    EXPECT_EQ(j["interval_seconds"], 1.0);
+    EXPECT_EQ(j["verify_within"], 3);
     bool found = false;
     for (const auto& r : j["rules"]) {
-        if (r["name"] == "syn-recv-surge") {
+        if (r["name"] == "syn-drops-without-cookies") {
             found = true;
-            EXPECT_EQ(r["when"]["state"], "syn_recv");
-            EXPECT_EQ(r["when"]["percent"], true);
-            EXPECT_EQ(r["when"]["of"], "net.ipv4.tcp_max_syn_backlog");
-            EXPECT_EQ(r["apply"]["net.ipv4.tcp_synack_retries"], "2");
+            EXPECT_EQ(r["when"]["rate"], "reqq_full_drop");
+            EXPECT_EQ(r["when"]["percent"], false);
+            EXPECT_EQ(r["apply"]["net.ipv4.tcp_syncookies"], "1");
+            EXPECT_EQ(r["verify"]["rate"], "reqq_full_drop");
+            EXPECT_EQ(r["verify"]["within"], 3);
+        }
+        if (r["name"] == "syn-queue-full") {
+            EXPECT_EQ(r["when"]["listener"], "syn_queue");
+            EXPECT_EQ(r["defined_in"], "default");
         }
     }
     EXPECT_TRUE(found);

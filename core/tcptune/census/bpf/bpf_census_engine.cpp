@@ -301,9 +301,7 @@ Result<KernelStateCounts> BpfCensusEngine::deltas(std::uint32_t netns) {
 }
 
 Result<SynQueues> BpfCensusEngine::syn_queues(std::uint32_t netns) {
-    if (auto ran = impl_->run_on_demand(impl_->syn_queue_prog_fd, netns); !ran) {
-        return tl::unexpected(ran.error());
-    }
+    TRY(impl_->run_on_demand(impl_->syn_queue_prog_fd, netns));
     SynQueues queues;
     queues.requests = __atomic_load_n(&impl_->skel->bss->syn_queue_result, __ATOMIC_SEQ_CST);
     queues.listeners = __atomic_load_n(&impl_->skel->bss->syn_queue_listeners, __ATOMIC_SEQ_CST);
@@ -314,10 +312,8 @@ Result<SeedPoint> BpfCensusEngine::seed(std::uint32_t netns, const DumpInto& dum
     Impl& impl = *impl_;
     SeedPoint point;
     DumpCollector collector;
-    auto lost_before = lost_events();
-    if (!lost_before) {
-        return tl::unexpected(lost_before.error());
-    }
+    LostEvents lost_before;
+    TRY_ASSIGN(lost_before, lost_events());
 
     impl.set_frozen(netns);
     Result<void> frozen = impl.grace_period();
@@ -372,11 +368,9 @@ Result<SeedPoint> BpfCensusEngine::seed(std::uint32_t netns, const DumpInto& dum
     if (!cookie_keys) {
         return tl::unexpected(cookie_keys.error());
     }
-    auto lost_after = lost_events();
-    if (!lost_after) {
-        return tl::unexpected(lost_after.error());
-    }
-    if (lost_after->window_full != lost_before->window_full) {
+    LostEvents lost_after;
+    TRY_ASSIGN(lost_after, lost_events());
+    if (lost_after.window_full != lost_before.window_full) {
         return make_error(ErrorCode::kIo,
                           "bpf census: the seeding window overflowed (more than " +
                               std::to_string(TCPTUNE_MAX_WINDOW_SOCKETS) +
@@ -437,12 +431,10 @@ std::uint32_t BpfCensusEngine::counters_map_id() const {
 }
 
 Result<std::size_t> BpfCensusEngine::forget_idle_namespaces(std::span<const std::uint32_t> keep) {
-    auto keys = impl_->keys_of<std::uint32_t>(impl_->deltas_fd);
-    if (!keys) {
-        return tl::unexpected(keys.error());
-    }
+    std::vector<std::uint32_t> keys;
+    TRY_ASSIGN(keys, impl_->keys_of<std::uint32_t>(impl_->deltas_fd));
     std::size_t dropped = 0;
-    for (std::uint32_t netns : *keys) {
+    for (std::uint32_t netns : keys) {
         if (std::find(keep.begin(), keep.end(), netns) != keep.end()) {
             continue;
         }

@@ -1,0 +1,46 @@
+#pragma once
+
+// A hostile local user: a child process that drops to nobody, connects to a
+// bus, and keeps `in_flight` read calls to net.tcptune.Manager1 outstanding on
+// one connection for as long as it lives, sending a new call for every answer
+// (error answers included). What issue #16 used to stall the daemon.
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "tcptune/result.hpp"
+
+namespace tcptune::test {
+
+struct ReaderCall {
+    std::string method;  // "GetTop", "ListProfiles", ...
+    // GetTop's (state, by, limit); ignored by methods without arguments.
+    std::string state = "time_wait";
+    std::string by = "port";
+    unsigned limit = 10;
+};
+
+class ReaderFlood {
+  public:
+    // Forks the flooding child (as nobody:nogroup) on the bus at `address`.
+    // The calls are cycled through in order.
+    static Result<ReaderFlood> start(const std::string& address, std::vector<ReaderCall> calls,
+                                     int in_flight);
+    ReaderFlood(ReaderFlood&& other) noexcept;
+    ReaderFlood& operator=(ReaderFlood&&) = delete;
+    ReaderFlood(const ReaderFlood&) = delete;
+    ~ReaderFlood();  // SIGKILLs and reaps the child
+
+    // Stops the child; returns how many answers it received (its exit report).
+    long stop();
+    pid_t pid() const { return pid_; }
+
+  private:
+    ReaderFlood(pid_t pid, int report_fd) : pid_(pid), report_fd_(report_fd) {}
+    pid_t pid_ = -1;
+    int report_fd_ = -1;  // the child writes its answer count here on SIGTERM
+};
+
+}  // namespace tcptune::test
