@@ -37,6 +37,9 @@ std::string& captured_log() {
     return log;
 }
 
+// libbpf hands us its own printf format: not a literal, by design.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
 int capture_libbpf(enum libbpf_print_level level, const char* format, va_list args) {
     if (level == LIBBPF_DEBUG) {
         return 0;
@@ -60,6 +63,7 @@ int capture_libbpf(enum libbpf_print_level level, const char* format, va_list ar
     }
     return 0;
 }
+#pragma GCC diagnostic pop
 
 int quiet_libbpf(enum libbpf_print_level /*level*/, const char* /*format*/, va_list /*args*/) {
     return 0;
@@ -171,7 +175,11 @@ struct BpfCensusEngine::Impl {
 
     Result<int> run_on_demand(int prog_fd, std::uint32_t netns) const {
         std::uint64_t args[1] = {netns};
-        LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = args, .ctx_size_in = sizeof args);
+        // What LIBBPF_OPTS does, without its C99 compound literal.
+        bpf_test_run_opts run{};
+        run.sz = sizeof run;
+        run.ctx_in = args;
+        run.ctx_size_in = sizeof args;
         if (bpf_prog_test_run_opts(prog_fd, &run) != 0) {
             const int err = errno;
             return make_error(ErrorCode::kIo,
