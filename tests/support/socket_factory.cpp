@@ -22,6 +22,7 @@
 
 #include "support/run_command.hpp"
 #include "tcptune/census/tcp_state.hpp"
+#include "tcptune/write_all.hpp"
 
 namespace tcptune::test {
 
@@ -175,21 +176,6 @@ std::size_t connections_per_port() {
         in >> low >> high;
     }
     return std::max<std::size_t>(1, (high - low + 1) / 8);
-}
-
-Result<void> write_all(int fd, const std::string& text) {
-    std::size_t done = 0;
-    while (done < text.size()) {
-        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return io_error("write");
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    return {};
 }
 
 Result<void> run_nft(const std::string& script) {
