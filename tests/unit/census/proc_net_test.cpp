@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes/applier_fakes.hpp"
+
 namespace tcptune {
 namespace {
 
@@ -91,14 +93,9 @@ TEST(ProcNet, MismatchedTcpExtLinesAreAnError) {
 
 class ProcNetFiles : public ::testing::Test {
   protected:
-    void SetUp() override {
-        dir_ = std::filesystem::temp_directory_path() /
-               ("tcptune-proc-net-" + std::to_string(::getpid()));
-        std::filesystem::create_directories(dir_);
-    }
-    void TearDown() override { std::filesystem::remove_all(dir_); }
     void write(const char* name, const char* text) { std::ofstream(dir_ / name) << text; }
-    std::filesystem::path dir_;
+    test::TempDir temp_;
+    const std::filesystem::path dir_ = temp_.path();
 };
 
 TEST_F(ProcNetFiles, ReadsFilesFromADirectory) {

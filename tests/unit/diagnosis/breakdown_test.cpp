@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes/fake_proc.hpp"
 #include "support/diag_dump.hpp"
 #include "tcptune/census/netlink_diag_parser.hpp"
 #include "tcptune/diagnosis/breakdown_json.hpp"
@@ -24,6 +25,7 @@ namespace {
 
 using test::append_socks;
 using test::diag_dump_of;
+using test::FakeProc;
 using test::kDumpSeq;
 using Sock = test::DiagSock;
 
@@ -231,33 +233,6 @@ TEST(BreakdownCollector, ResetForgetsARetriedDump) {
     EXPECT_EQ(format_endpoint(b->states[0].peers.entries[0].key), "10.0.0.1");
     EXPECT_EQ(b->states[0].peers.entries[0].count, 2U);
 }
-
-// A fake /proc: <root>/<pid>/comm and <root>/<pid>/fd/<n> -> "socket:[inode]".
-class FakeProc {
-  public:
-    FakeProc() {
-        root_ =
-            std::filesystem::temp_directory_path() /
-            ("tcptune-fakeproc-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
-        std::filesystem::remove_all(root_);
-        std::filesystem::create_directories(root_);
-    }
-    ~FakeProc() { std::filesystem::remove_all(root_); }
-    void process(int pid, const std::string& comm, const std::vector<std::string>& links) {
-        const auto dir = root_ / std::to_string(pid);
-        std::filesystem::create_directories(dir / "fd");
-        std::ofstream(dir / "comm") << comm << "\n";
-        int fd = 0;
-        for (const auto& link : links) {
-            std::filesystem::create_symlink(link, dir / "fd" / std::to_string(fd++));
-        }
-    }
-    const std::filesystem::path& root() const { return root_; }
-
-  private:
-    static inline int counter_ = 0;
-    std::filesystem::path root_;
-};
 
 TEST(BreakdownCollector, ByProcessNamesOwnersAndCountsSocketsWithoutOwner) {
     FakeProc proc;
