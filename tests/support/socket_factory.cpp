@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -47,28 +48,23 @@ struct Endpoint {
 
 Result<Endpoint> server_endpoint(IpFamily family, const FactoryOptions& options,
                                  std::uint16_t port) {
-    Endpoint ep;
-    if (family == IpFamily::kV4) {
-        sockaddr_in sin{};
-        sin.sin_family = AF_INET;
-        sin.sin_port = htons(port);
-        if (::inet_pton(AF_INET, options.v4_server_address.c_str(), &sin.sin_addr) != 1) {
-            return make_error(ErrorCode::kParse, "bad IPv4 address " + options.v4_server_address);
-        }
-        std::memcpy(&ep.storage, &sin, sizeof(sin));
-        ep.length = sizeof(sin);
-        ep.family = AF_INET;
-    } else {
-        sockaddr_in6 sin6{};
-        sin6.sin6_family = AF_INET6;
-        sin6.sin6_port = htons(port);
-        if (::inet_pton(AF_INET6, options.v6_server_address.c_str(), &sin6.sin6_addr) != 1) {
-            return make_error(ErrorCode::kParse, "bad IPv6 address " + options.v6_server_address);
-        }
-        std::memcpy(&ep.storage, &sin6, sizeof(sin6));
-        ep.length = sizeof(sin6);
-        ep.family = AF_INET6;
+    const bool v4 = family == IpFamily::kV4;
+    const std::string& address = v4 ? options.v4_server_address : options.v6_server_address;
+    // getaddrinfo with numeric host and port fills the sockaddr of either family.
+    addrinfo hints{};
+    hints.ai_family = v4 ? AF_INET : AF_INET6;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    if (::getaddrinfo(address.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) {
+        return make_error(ErrorCode::kParse,
+                          std::string("bad ") + (v4 ? "IPv4" : "IPv6") + " address " + address);
     }
+    Endpoint ep;
+    std::memcpy(&ep.storage, found->ai_addr, found->ai_addrlen);
+    ep.length = found->ai_addrlen;
+    ep.family = found->ai_family;
+    ::freeaddrinfo(found);
     return ep;
 }
 
