@@ -368,8 +368,7 @@ Result<void> finish_holder(PendingHolder holder) {
 }  // namespace
 
 // Runs each build in its own holder, at most options_.parallel_holders at a time.
-Result<void> SocketFactory::run_in_holders(
-    const std::vector<std::function<Result<void>()>>& builds) {
+Result<void> SocketFactory::run_in_holders(const std::vector<Build>& builds) {
     const std::size_t parallel = std::max<std::size_t>(1, options_.parallel_holders);
     Result<void> outcome;
     for (std::size_t first = 0; first < builds.size(); first += parallel) {
@@ -396,32 +395,35 @@ Result<void> SocketFactory::run_in_holders(
     return outcome;
 }
 
+Result<void> SocketFactory::build_in_chunks(std::size_t count, std::size_t per_holder,
+                                            const std::function<Result<Build>(std::size_t)>& plan) {
+    std::vector<Build> builds;
+    const auto add_chunk = [&](std::size_t n) -> Result<void> {
+        Build build;
+        TRY_ASSIGN(build, plan(n));
+        builds.push_back(std::move(build));
+        return {};
+    };
+    TRY(in_chunks(count, per_holder, add_chunk));
+    return run_in_holders(builds);
+}
+
 // Ports for the server endpoints of one call, taken from the factory's range.
 std::function<std::uint16_t()> SocketFactory::port_source() {
     return [this] { return take_port(); };
 }
 
 Result<void> SocketFactory::add_listeners(IpFamily family, std::size_t count) {
-    std::vector<std::function<Result<void>()>> builds;
-    auto planned =
-        in_chunks(count, options_.max_fds_per_holder, [&](std::size_t n) -> Result<void> {
-            auto endpoints = server_endpoints(family, options_, n, port_source());
-            if (!endpoints) {
-                return tl::unexpected(endpoints.error());
-            }
-            builds.emplace_back([endpoints = *endpoints]() {
-                return over_listeners(
-                    endpoints, endpoints.size(), 1, 16,
-                    [](const Endpoint&, int, std::size_t) -> Result<void> { return {}; });
-            });
-            return {};
-        });
-    if (!planned) {
-        return planned;
-    }
-    if (auto built = run_in_holders(builds); !built) {
-        return built;
-    }
+    const auto plan = [&](std::size_t n) -> Result<Build> {
+        std::vector<Endpoint> endpoints;
+        TRY_ASSIGN(endpoints, server_endpoints(family, options_, n, port_source()));
+        return [endpoints]() {
+            return over_listeners(
+                endpoints, endpoints.size(), 1, 16,
+                [](const Endpoint&, int, std::size_t) -> Result<void> { return {}; });
+        };
+    };
+    TRY(build_in_chunks(count, options_.max_fds_per_holder, plan));
     counts(family)[TcpState::kListen] += count;
     return {};
 }
@@ -429,44 +431,34 @@ Result<void> SocketFactory::add_listeners(IpFamily family, std::size_t count) {
 Result<void> SocketFactory::add_established(IpFamily family, std::size_t pairs) {
     const std::size_t per_port = conns_per_port_;
     const std::size_t batch = std::max<std::size_t>(1, backlog_cap_ / 2);
-    std::vector<std::function<Result<void>()>> builds;
-    auto planned =
-        in_chunks(pairs, options_.max_fds_per_holder / 2, [&](std::size_t n) -> Result<void> {
-            auto endpoints =
-                server_endpoints(family, options_, (n + per_port - 1) / per_port, port_source());
-            if (!endpoints) {
-                return tl::unexpected(endpoints.error());
-            }
-            builds.emplace_back([endpoints = *endpoints, n, per_port, batch]() {
-                return over_listeners(
-                    endpoints, n, per_port, batch,
-                    [batch](const Endpoint& ep, int listener, std::size_t here) {
-                        // Connect a batch (the listen queue holds them), then accept it.
-                        auto result = in_chunks(here, batch, [&](std::size_t b) -> Result<void> {
-                            for (std::size_t i = 0; i < b; ++i) {
-                                if (auto c = connect_client(ep); !c) {
-                                    return tl::unexpected(c.error());
-                                }
+    const auto plan = [&](std::size_t n) -> Result<Build> {
+        std::vector<Endpoint> endpoints;
+        TRY_ASSIGN(endpoints, server_endpoints(family, options_, (n + per_port - 1) / per_port,
+                                               port_source()));
+        return [endpoints, n, per_port, batch]() {
+            return over_listeners(
+                endpoints, n, per_port, batch,
+                [batch](const Endpoint& ep, int listener, std::size_t here) {
+                    // Connect a batch (the listen queue holds them), then accept it.
+                    auto result = in_chunks(here, batch, [&](std::size_t b) -> Result<void> {
+                        for (std::size_t i = 0; i < b; ++i) {
+                            if (auto c = connect_client(ep); !c) {
+                                return tl::unexpected(c.error());
                             }
-                            for (std::size_t i = 0; i < b; ++i) {
-                                if (auto accepted = accept_one(listener); !accepted) {
-                                    return tl::unexpected(accepted.error());
-                                }
+                        }
+                        for (std::size_t i = 0; i < b; ++i) {
+                            if (auto accepted = accept_one(listener); !accepted) {
+                                return tl::unexpected(accepted.error());
                             }
-                            return {};
-                        });
-                        ::close(listener);  // accepted sockets outlive their listener
-                        return result;
+                        }
+                        return {};
                     });
-            });
-            return {};
-        });
-    if (!planned) {
-        return planned;
-    }
-    if (auto built = run_in_holders(builds); !built) {
-        return built;
-    }
+                    ::close(listener);  // accepted sockets outlive their listener
+                    return result;
+                });
+        };
+    };
+    TRY(build_in_chunks(pairs, options_.max_fds_per_holder / 2, plan));
     counts(family)[TcpState::kEstablished] += 2 * pairs;
     return {};
 }
@@ -496,27 +488,17 @@ Result<void> SocketFactory::add_close_wait(IpFamily family, std::size_t count) {
     const std::size_t per_queue =
         std::max<std::size_t>(1, std::min(backlog_cap_ - 1, conns_per_port_));
     const std::size_t backlog = backlog_cap_;
-    std::vector<std::function<Result<void>()>> builds;
     std::size_t queues_total = 0;
-    auto planned =
-        in_chunks(count, options_.max_fds_per_holder, [&](std::size_t n) -> Result<void> {
-            const std::size_t queues = (n + per_queue - 1) / per_queue;
-            queues_total += queues;
-            auto endpoints = server_endpoints(family, options_, queues, port_source());
-            if (!endpoints) {
-                return tl::unexpected(endpoints.error());
-            }
-            builds.emplace_back([endpoints = *endpoints, n, per_queue, backlog]() {
-                return over_listeners(endpoints, n, per_queue, backlog, connect_and_half_close);
-            });
-            return {};
-        });
-    if (!planned) {
-        return planned;
-    }
-    if (auto built = run_in_holders(builds); !built) {
-        return built;
-    }
+    const auto plan = [&](std::size_t n) -> Result<Build> {
+        const std::size_t queues = (n + per_queue - 1) / per_queue;
+        queues_total += queues;
+        std::vector<Endpoint> endpoints;
+        TRY_ASSIGN(endpoints, server_endpoints(family, options_, queues, port_source()));
+        return [endpoints, n, per_queue, backlog]() {
+            return over_listeners(endpoints, n, per_queue, backlog, connect_and_half_close);
+        };
+    };
+    TRY(build_in_chunks(count, options_.max_fds_per_holder, plan));
     counts(family)[TcpState::kCloseWait] += count;
     counts(family)[TcpState::kFinWait2] += count;
     counts(family)[TcpState::kListen] += queues_total;
@@ -582,18 +564,12 @@ Result<void> SocketFactory::add_time_wait(IpFamily family, std::size_t count) {
         std::max<std::size_t>(1, std::min(backlog_cap_ / 2, options_.max_fds_per_holder / 2));
     // One server port per holder, each used for fewer connections than there are
     // ephemeral ports, so the kernel never wraps onto one of our own TIME_WAITs.
-    std::vector<std::function<Result<void>()>> builds;
-    for (std::size_t done = 0; done < count; done += conns_per_port_) {
-        const std::size_t n = std::min(conns_per_port_, count - done);
-        auto ep = server_endpoint(family, options_, take_port());
-        if (!ep) {
-            return tl::unexpected(ep.error());
-        }
-        builds.emplace_back([ep = *ep, n, batch] { return make_time_waits(ep, n, batch); });
-    }
-    if (auto built = run_in_holders(builds); !built) {
-        return built;
-    }
+    const auto plan = [&](std::size_t n) -> Result<Build> {
+        Endpoint ep;
+        TRY_ASSIGN(ep, server_endpoint(family, options_, take_port()));
+        return [ep, n, batch] { return make_time_waits(ep, n, batch); };
+    };
+    TRY(build_in_chunks(count, conns_per_port_, plan));
     counts(family)[TcpState::kTimeWait] += count;
     return {};
 }
