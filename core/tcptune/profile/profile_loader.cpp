@@ -41,36 +41,20 @@ constexpr int kMaxPolls = 1000;
 constexpr double kMaxPercent = 1000;
 constexpr std::size_t kMaxNameLength = 64;
 
+// "a, b, c": the names of `values` for a diagnostic's "valid:" list.
+template <typename Values, typename NameOf>
+std::string comma_list(const Values& values, NameOf name_of) {
+    std::string out;
+    bool first = true;
+    for (const auto& value : values) {
+        out += (first ? "" : ", ") + std::string(name_of(value));
+        first = false;
+    }
+    return out;
+}
+
 std::string quoted_list(std::span<const std::string_view> words) {
-    std::string out;
-    for (std::size_t i = 0; i < words.size(); ++i) {
-        out += (i == 0 ? "" : ", ") + std::string(words[i]);
-    }
-    return out;
-}
-
-std::string all_state_names() {
-    std::string out;
-    for (TcpState s : kAllTcpStates) {
-        out += (out.empty() ? "" : ", ") + std::string(state_name(s));
-    }
-    return out;
-}
-
-std::string all_rate_counter_names() {
-    std::string out;
-    for (RateCounter c : kAllRateCounters) {
-        out += (out.empty() ? "" : ", ") + std::string(rate_counter_name(c));
-    }
-    return out;
-}
-
-std::string all_counter_names() {
-    std::string out;
-    for (NetstatCounter c : kAllNetstatCounters) {
-        out += (out.empty() ? "" : ", ") + std::string(counter_name(c));
-    }
-    return out;
+    return comma_list(words, [](std::string_view word) { return word; });
 }
 
 bool valid_name(std::string_view name) {
@@ -658,11 +642,12 @@ class ProfileParser {
         }
         if (key == "state") {
             return word_metric(v, *word, parse_state(*word), Metric::Kind::kState, &Metric::state,
-                               "state", all_state_names());
+                               "state", comma_list(kAllTcpStates, state_name));
         }
         if (key == "increase") {
             return word_metric(v, *word, parse_counter(*word), Metric::Kind::kIncrease,
-                               &Metric::counter, "counter", all_counter_names());
+                               &Metric::counter, "counter",
+                               comma_list(kAllNetstatCounters, counter_name));
         }
         if (key == "listener") {
             return word_metric(v, *word, parse_listener_queue(*word), Metric::Kind::kListener,
@@ -674,7 +659,8 @@ class ProfileParser {
         }
         if (key == "rate") {
             return word_metric(v, *word, parse_rate_counter(*word), Metric::Kind::kRate,
-                               &Metric::rate, "counter", all_rate_counter_names());
+                               &Metric::rate, "counter",
+                               comma_list(kAllRateCounters, rate_counter_name));
         }
         if (key == "ratio") {
             return known_metric(v, *word, *word == "retransmits", Metric::Kind::kRatio, "ratio",
