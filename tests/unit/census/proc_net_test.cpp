@@ -91,6 +91,19 @@ TEST(ProcNet, MismatchedTcpExtLinesAreAnError) {
     EXPECT_FALSE(parse_netstat(""));
 }
 
+TEST(ProcNet, AbsentAndNonNumericCountersAreNamed) {
+    auto missing = parse_snmp_tcp("Tcp: RtoAlgorithm OutSegs\nTcp: 1 5\n");
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().message, "snmp: Tcp lacks RetransSegs");
+    auto bad = parse_snmp_tcp("Tcp: OutSegs RetransSegs\nTcp: many 5\n");
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().message, "snmp: Tcp OutSegs is not a number: 'many'");
+    auto segments = parse_snmp_tcp("Tcp: MaxConn OutSegs RetransSegs\nTcp: -1 200 3\n");
+    ASSERT_TRUE(segments) << segments.error().message;
+    EXPECT_EQ(segments->out_segs, 200U);
+    EXPECT_EQ(segments->retrans_segs, 3U);
+}
+
 class ProcNetFiles : public ::testing::Test {
   protected:
     void write(const char* name, const char* text) { std::ofstream(dir_ / name) << text; }
