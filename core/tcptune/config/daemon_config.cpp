@@ -139,6 +139,14 @@ Result<T> located(std::string_view source, const YAML::Node& node, Result<T> par
     return parsed;
 }
 
+// A command-line flag wins over the file and the default when it was given.
+template <typename Setting, typename Flag>
+void override_with(Setting& setting, const std::optional<Flag>& flag) {
+    if (flag) {
+        setting = *flag;
+    }
+}
+
 }  // namespace
 
 Result<DaemonOptions> parse_daemon_config(std::string_view yaml_text, std::string_view source,
@@ -255,36 +263,18 @@ Result<DaemonOptions> load_daemon_options(const DaemonOverrides& flags) {
         // The default file is optional: a package may not install one.
     }
 
-    if (flags.profile) {
-        options.profile = *flags.profile;
-    }
+    override_with(options.profile, flags.profile);
     if (!flags.profile_dirs.empty()) {
         options.profile_dirs = flags.profile_dirs;
     }
-    if (flags.state_dir) {
-        options.state_dir = *flags.state_dir;
-    }
-    if (flags.interval) {
-        options.interval = *flags.interval;
-    }
-    if (flags.metrics_address) {
-        options.metrics_address = *flags.metrics_address;
-    }
-    if (flags.bus) {
-        options.bus = *flags.bus;
-    }
-    if (flags.advise) {
-        options.advise = *flags.advise;
-    }
-    if (flags.log_level) {
-        options.log_level = *flags.log_level;
-    }
-    if (flags.stop_policy) {
-        options.stop_policy = *flags.stop_policy;
-    }
-    if (flags.census_engine) {
-        options.census_engine = *flags.census_engine;
-    }
+    override_with(options.state_dir, flags.state_dir);
+    override_with(options.interval, flags.interval);
+    override_with(options.metrics_address, flags.metrics_address);
+    override_with(options.bus, flags.bus);
+    override_with(options.advise, flags.advise);
+    override_with(options.log_level, flags.log_level);
+    override_with(options.stop_policy, flags.stop_policy);
+    override_with(options.census_engine, flags.census_engine);
     return options;
 }
 
