@@ -18,16 +18,8 @@ set -uo pipefail
 
 src=$1
 bin=$2
-failures=0
-
-skip() {
-  echo "[  SKIPPED ] $*"
-  exit 0
-}
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
+# shellcheck source=../lib/report.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/report.sh"
 
 [[ $(id -u) -eq 0 ]] || skip "the quickstart creates a network namespace: needs root"
 for tool in ip ss sysctl dbus-daemon setsid flock; do

@@ -96,11 +96,22 @@ Result<std::string> parse_metrics_address(std::string_view text) {
     return std::string(text);
 }
 
+Result<std::chrono::milliseconds> parse_reconcile_interval(std::string_view text) {
+    std::chrono::milliseconds parsed{};
+    TRY_ASSIGN(parsed, parse_duration(text));
+    if (parsed < kMinReconcileInterval || parsed > kMaxReconcileInterval) {
+        return make_error(ErrorCode::kParse, "census_reconcile_interval \"" + std::string(text) +
+                                                 "\" is outside 10s .. 24h");
+    }
+    return parsed;
+}
+
 namespace {
 
-constexpr std::array<std::string_view, 10> kConfigKeys = {
-    "profile", "profile_dirs", "state_dir", "interval",    "metrics_address",
-    "bus",     "advise",       "log_level", "stop_policy", "metrics_top_k"};
+constexpr std::array<std::string_view, 12> kConfigKeys = {
+    "profile",         "profile_dirs",  "state_dir",     "interval",
+    "metrics_address", "bus",           "advise",        "log_level",
+    "stop_policy",     "metrics_top_k", "census_engine", "census_reconcile_interval"};
 
 std::string at(std::string_view source, const YAML::Mark& mark) {
     return std::string(source) + ":" + std::to_string(mark.line + 1) + ":" +
@@ -126,6 +137,14 @@ Result<T> located(std::string_view source, const YAML::Node& node, Result<T> par
         return config_error(source, node, parsed.error().message);
     }
     return parsed;
+}
+
+// A command-line flag wins over the file and the default when it was given.
+template <typename Setting, typename Flag>
+void override_with(Setting& setting, const std::optional<Flag>& flag) {
+    if (flag) {
+        setting = *flag;
+    }
 }
 
 }  // namespace
@@ -212,6 +231,11 @@ Result<DaemonOptions> parse_daemon_config(std::string_view yaml_text, std::strin
             out.metrics_top_k = k;
         } else if (key == "stop_policy") {
             TRY_ASSIGN(out.stop_policy, located(source, value, parse_stop_policy(text)));
+        } else if (key == "census_engine") {
+            TRY_ASSIGN(out.census_engine, located(source, value, parse_census_engine(text)));
+        } else if (key == "census_reconcile_interval") {
+            TRY_ASSIGN(out.census_reconcile_interval,
+                       located(source, value, parse_reconcile_interval(text)));
         }
     }
     return out;
@@ -239,33 +263,18 @@ Result<DaemonOptions> load_daemon_options(const DaemonOverrides& flags) {
         // The default file is optional: a package may not install one.
     }
 
-    if (flags.profile) {
-        options.profile = *flags.profile;
-    }
+    override_with(options.profile, flags.profile);
     if (!flags.profile_dirs.empty()) {
         options.profile_dirs = flags.profile_dirs;
     }
-    if (flags.state_dir) {
-        options.state_dir = *flags.state_dir;
-    }
-    if (flags.interval) {
-        options.interval = *flags.interval;
-    }
-    if (flags.metrics_address) {
-        options.metrics_address = *flags.metrics_address;
-    }
-    if (flags.bus) {
-        options.bus = *flags.bus;
-    }
-    if (flags.advise) {
-        options.advise = *flags.advise;
-    }
-    if (flags.log_level) {
-        options.log_level = *flags.log_level;
-    }
-    if (flags.stop_policy) {
-        options.stop_policy = *flags.stop_policy;
-    }
+    override_with(options.state_dir, flags.state_dir);
+    override_with(options.interval, flags.interval);
+    override_with(options.metrics_address, flags.metrics_address);
+    override_with(options.bus, flags.bus);
+    override_with(options.advise, flags.advise);
+    override_with(options.log_level, flags.log_level);
+    override_with(options.stop_policy, flags.stop_policy);
+    override_with(options.census_engine, flags.census_engine);
     return options;
 }
 

@@ -17,11 +17,9 @@ TEST(DaemonConfigTest, IntervalAcceptsSecondsAndDurationsWithinBounds) {
     EXPECT_EQ(parse_interval("0.001"), 1ms);
     EXPECT_EQ(parse_interval("250ms"), 250ms);
     EXPECT_EQ(parse_interval("1m"), 60000ms);
-    EXPECT_FALSE(parse_interval("0").has_value());
-    EXPECT_FALSE(parse_interval("-1").has_value());
-    EXPECT_FALSE(parse_interval("2h").has_value());
-    EXPECT_FALSE(parse_interval("fast").has_value());
-    EXPECT_FALSE(parse_interval("").has_value());
+    for (const char* bad : {"0", "-1", "2h", "fast", ""}) {
+        EXPECT_FALSE(parse_interval(bad).has_value()) << bad;
+    }
 }
 
 TEST(DaemonConfigTest, MetricsAddressNeedsHostAndPortOrNone) {
@@ -29,14 +27,11 @@ TEST(DaemonConfigTest, MetricsAddressNeedsHostAndPortOrNone) {
     EXPECT_EQ(parse_metrics_address("127.0.0.1:9477"), "127.0.0.1:9477");
     EXPECT_EQ(parse_metrics_address("[::1]:9477"), "[::1]:9477");
     EXPECT_EQ(parse_metrics_address("[::]:9477"), "[::]:9477");
-    EXPECT_FALSE(parse_metrics_address("9477").has_value());
-    EXPECT_FALSE(parse_metrics_address(":9477").has_value());
-    EXPECT_FALSE(parse_metrics_address("localhost:0").has_value());
-    EXPECT_FALSE(parse_metrics_address("localhost:70000").has_value());
-    EXPECT_FALSE(parse_metrics_address("::1:9477").has_value());
     // The HTTP server binds numeric addresses only: a host name is a config error at start.
-    EXPECT_FALSE(parse_metrics_address("localhost:9477").has_value());
-    EXPECT_FALSE(parse_metrics_address("127.0.0.1:0").has_value());
+    for (const char* bad : {"9477", ":9477", "localhost:0", "localhost:70000", "::1:9477",
+                            "localhost:9477", "127.0.0.1:0"}) {
+        EXPECT_FALSE(parse_metrics_address(bad).has_value()) << bad;
+    }
 }
 
 TEST(DaemonConfigTest, BusAndLogLevelNames) {
@@ -61,6 +56,8 @@ bus: session
 advise: true
 log_level: debug
 stop_policy: restore
+census_engine: netlink
+census_reconcile_interval: 90s
 metrics_top_k: 25
 )",
                                       "tcptune.yaml");
@@ -74,7 +71,41 @@ metrics_top_k: 25
     EXPECT_TRUE(parsed->advise);
     EXPECT_EQ(parsed->log_level, LogLevel::kDebug);
     EXPECT_EQ(parsed->stop_policy, StopPolicy::kRestore);
+    EXPECT_EQ(parsed->census_engine, CensusEngineChoice::kNetlink);
+    EXPECT_EQ(parsed->census_reconcile_interval, 90000ms);
     EXPECT_EQ(parsed->metrics_top_k, 25U);
+}
+
+TEST(DaemonConfigTest, CensusEngineAndReconcileInterval) {
+    EXPECT_EQ(parse_census_engine("auto"), CensusEngineChoice::kAuto);
+    EXPECT_EQ(parse_census_engine("bpf"), CensusEngineChoice::kBpf);
+    EXPECT_EQ(parse_census_engine("netlink"), CensusEngineChoice::kNetlink);
+    EXPECT_FALSE(parse_census_engine("ebpf").has_value());
+    EXPECT_EQ(to_string(CensusEngineChoice::kAuto), "auto");
+    EXPECT_EQ(DaemonOptions{}.census_engine, CensusEngineChoice::kAuto);
+    EXPECT_EQ(DaemonOptions{}.census_reconcile_interval, std::chrono::minutes(5));
+
+    EXPECT_EQ(parse_reconcile_interval("10s"), 10000ms);
+    EXPECT_EQ(parse_reconcile_interval("24h"), std::chrono::hours(24));
+    EXPECT_FALSE(parse_reconcile_interval("9s").has_value());
+    EXPECT_FALSE(parse_reconcile_interval("25h").has_value());
+    EXPECT_FALSE(parse_reconcile_interval("300").has_value());  // a unit is required
+
+    auto bad = parse_daemon_config("census_engine: fast\n", "tcptune.yaml");
+    ASSERT_FALSE(bad.has_value());
+    EXPECT_EQ(bad.error().message.rfind("tcptune.yaml:1:16: unknown census engine", 0), 0U)
+        << bad.error().message;
+
+    // The flag wins over the file.
+    test::TempDir dir;
+    const auto file = dir.path() / "tcptune.yaml";
+    std::ofstream(file) << "census_engine: netlink\n";
+    DaemonOverrides flags;
+    flags.config_file = file;
+    flags.census_engine = CensusEngineChoice::kBpf;
+    auto options = load_daemon_options(flags);
+    ASSERT_TRUE(options.has_value()) << options.error().message;
+    EXPECT_EQ(options->census_engine, CensusEngineChoice::kBpf);
 }
 
 TEST(DaemonConfigTest, MetricsTopKIsBounded) {
@@ -109,9 +140,9 @@ TEST(DaemonConfigTest, ErrorsNameFileLineAndColumn) {
     EXPECT_NE(bad_bus.error().message.find("t.yaml:1:6:"), std::string::npos)
         << bad_bus.error().message;
 
-    EXPECT_FALSE(parse_daemon_config("advise: maybe\n", "t.yaml").has_value());
-    EXPECT_FALSE(parse_daemon_config("profile_dirs: /one\n", "t.yaml").has_value());
-    EXPECT_FALSE(parse_daemon_config("- a list\n", "t.yaml").has_value());
+    for (const char* bad : {"advise: maybe\n", "profile_dirs: /one\n", "- a list\n"}) {
+        EXPECT_FALSE(parse_daemon_config(bad, "t.yaml").has_value()) << bad;
+    }
     auto syntax = parse_daemon_config("profile: [unclosed\n", "t.yaml");
     ASSERT_FALSE(syntax.has_value());
     EXPECT_NE(syntax.error().message.find("t.yaml:"), std::string::npos);
