@@ -4,7 +4,8 @@
 // set, as the container runtime does) can find and enter another process's network
 // namespace and write its TCP sysctls, and loses that when any one of them is
 // taken away; the container's command makes a read-only /proc/sys writable with
-// them; and the real tcptuned, holding only them, applies a profile's sysctls.
+// them; and the real tcptuned, holding only them, applies a profile's sysctls (and
+// is not refused the bpf census engine).
 
 #include <unistd.h>
 
@@ -182,6 +183,10 @@ rules:
     EXPECT_TRUE(daemon.wait_for_log("applied net.core.somaxconn", 10s)) << daemon.log();
     EXPECT_EQ(trimmed(read_text(kTwReuse)), "1");
     EXPECT_EQ(trimmed(read_text("/proc/sys/net/core/somaxconn")), "8192");
+    // CAP_SYS_ADMIN passes the bpf census engine's checks too: whatever engine it
+    // picked (a kernel without BTF means netlink), it was not for want of privilege.
+    ASSERT_TRUE(daemon.wait_for_log("census engine: ", 10s)) << daemon.log();
+    EXPECT_EQ(daemon.count_in_log("permission denied"), 0U) << daemon.log();
     // It really ran with only those: nothing else in its bounding set.
     const std::string status = read_text("/proc/" + std::to_string(daemon.pid()) + "/status");
     const std::map<std::string, int> bits = {

@@ -191,7 +191,8 @@ TEST(GrafanaDashboardTest, EveryQueryNamesAMetricTheDaemonExports) {
     for (const std::string needed :
          {"tcptune_tcp_sockets", "tcptune_listener_accept_queue", "tcptune_listener_backlog",
           "tcptune_destination_port_usage_ratio", "tcptune_rule_active",
-          "tcptune_sysctl_changes_total", "tcptune_poll_duration_seconds_bucket"}) {
+          "tcptune_sysctl_changes_total", "tcptune_poll_duration_seconds_bucket",
+          "tcptune_census_engine"}) {
         EXPECT_EQ(used.count(needed), 1U) << "no panel shows " << needed;
     }
     daemon.stop();
