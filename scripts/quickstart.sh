@@ -256,7 +256,7 @@ syn_counters() {
 echo
 echo "== SYN flood against $listener"
 echo "The listener: listen(511) like a web server's (tcptune-loadgen --serve; it accepts nothing)."
-echo "The flood: hping3 -S -p 8080 -a 127.0.0.9 -i u500 127.0.0.5, 2000 SYNs a second from an"
+echo "The flood: hping3 -S -p 8080 -a 127.0.0.9 -i u500 127.0.0.5, a SYN every 500 us from an"
 echo "address where nothing listens. Its SYN-ACKs would be answered with resets, which the forged"
 echo "sources of a real flood do not send, so an nft rule in the namespace drops outgoing resets."
 in_ns nft -f - <<'EOF' || fail "nft could not add the rule that drops resets"
@@ -270,7 +270,7 @@ flood_pid=$!
 wait_for_log 'rule syn-drops-without-cookies fired' 15
 wait_for_log '(applied|refused|failed) net\.ipv4\.tcp_syncookies 0 -> 1' 5
 wait_for_log "rule syn-queue-full fired: .* on $listener" 5
-show "the rules fired on $listener: its SYN queue is full and SYNs were dropped, so tcptuned set tcp_syncookies 0 -> 1" 2
+show "the rules fired: the SYN queue of $listener is full and SYNs are dropped, so tcptuned set tcp_syncookies 0 -> 1" 2
 echo
 echo "== tcptune top listen: the listener under pressure, from the kernel's socket table"
 # The listeners with something queued; the LISTEN sockets' port and peer tables before them
