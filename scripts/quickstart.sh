@@ -268,7 +268,7 @@ ip netns exec "$ns" hping3 -q -S -p 8080 -a 127.0.0.9 -i u500 127.0.0.5 >"$work/
 flood_pid=$!
 
 wait_for_log 'rule syn-drops-without-cookies fired' 15
-wait_for_log '(applied|refused|failed) net\.ipv4\.tcp_syncookies 0 -> 1' 5
+wait_for_log 'applied net\.ipv4\.tcp_syncookies 0 -> 1' 5
 wait_for_log "rule syn-queue-full fired: .* on $listener" 5
 show "the rules fired: the SYN queue of $listener is full and SYNs are dropped, so tcptuned set tcp_syncookies 0 -> 1" 2
 echo
@@ -291,6 +291,10 @@ wait "$flood_pid" 2>/dev/null || true
 echo "Its half-open connections would time out after 63 s (5 SYN-ACK retries, ip-sysctl.rst);"
 echo "the demo destroys them now (ss -K state syn-recv)."
 in_ns ss -K state syn-recv >/dev/null 2>&1 || true
+if (($(in_ns ss -tanH state syn-recv | wc -l) > 0)); then
+  # SOCK_DESTROY needs a kernel built with CONFIG_INET_DIAG_DESTROY.
+  echo "This kernel could not destroy them: syn-queue-full stays active until they time out."
+fi
 wait_for_log 'rule syn-drops-without-cookies cleared' 10
 wait_for_log 'applied net\.ipv4\.tcp_syncookies 1 -> 0' 15
 show "3 polls without drops: the rule cleared, and tcptuned put tcp_syncookies back by itself" 4
