@@ -33,64 +33,26 @@ class DaemonCensusEngineTest : public ::testing::Test {
     // `wrapper` runs it under another program (setpriv), `env` adds variables.
     void launch(std::vector<std::string> extra, std::vector<std::string> env = {},
                 std::vector<std::string> wrapper = {}) {
-        std::ofstream(dir_.path() / "tcptune.yaml") << "# empty: defaults and flags only\n";
         port_ = free_loopback_port();
         ASSERT_NE(port_, 0);
-        DaemonLaunch launch;
-        std::vector<std::string> args = {"--config",
-                                         (dir_.path() / "tcptune.yaml").string(),
-                                         "--state-dir",
-                                         (dir_.path() / "state").string(),
-                                         "--profile-dir",
-                                         std::string(TCPTUNE_SOURCE_DIR) + "/profiles",
-                                         "--advise",
-                                         "--interval",
-                                         "0.2",
-                                         "--bus",
-                                         "none",
-                                         "--metrics-address",
-                                         std::string(kHost) + ":" + std::to_string(port_)};
-        args.insert(args.end(), extra.begin(), extra.end());
-        if (!wrapper.empty()) {
-            launch.binary = wrapper.front();
-            launch.args.assign(wrapper.begin() + 1, wrapper.end());
-            launch.args.push_back(std::string(TCPTUNE_BIN_DIR) + "/tcptuned");
-        }
-        launch.args.insert(launch.args.end(), args.begin(), args.end());
-        launch.env = std::move(env);
-        launch.log_file = dir_.path() / "tcptuned.log";
-        daemon_ = std::make_unique<DaemonProcess>(launch);
+        extra.insert(extra.begin(), {"--advise", "--interval", "0.2"});
+        daemon_ = std::make_unique<DaemonProcess>(
+            isolated_launch({.dir = dir_.path(),
+                             .profile_dir = std::filesystem::path(TCPTUNE_SOURCE_DIR) / "profiles",
+                             .metrics = std::string(kHost) + ":" + std::to_string(port_),
+                             .extra = std::move(extra),
+                             .env = std::move(env),
+                             .wrapper = std::move(wrapper)}));
         auto started = daemon_->start();
         ASSERT_TRUE(started.has_value()) << started.error().message;
     }
 
-    void TearDown() override {
-        if (daemon_ && HasFailure()) {
-            std::cerr << "---- tcptuned log ----\n" << daemon_->log() << "----\n";
-        }
-        if (daemon_) {
-            daemon_->stop();
-        }
-    }
+    void TearDown() override { stop_daemon(daemon_, HasFailure()); }
 
-    std::optional<std::string> scrape() const {
-        auto response = http_get(kHost, port_, "/metrics", 5s);
-        if (!response || response->status != 200) {
-            return std::nullopt;
-        }
-        return response->body;
-    }
+    std::optional<std::string> scrape() const { return scrape_metrics(kHost, port_); }
 
     std::optional<double> wait_for_series(const std::string& series, double value) const {
-        std::optional<double> last;
-        eventually(
-            [&] {
-                auto text = scrape();
-                last = text ? series_value(*text, series) : std::nullopt;
-                return last == value;
-            },
-            10s);
-        return last;
+        return test::wait_for_series(kHost, port_, series, value, 10s);
     }
 
     // The daemon counts exactly what was built (plus its own metrics listener).

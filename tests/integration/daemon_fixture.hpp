@@ -41,14 +41,7 @@ class DaemonTest : public ::testing::Test {
         ASSERT_TRUE(started.has_value()) << started.error().message;
     }
 
-    void TearDown() override {
-        if (daemon_ && HasFailure()) {
-            std::cerr << "---- tcptuned log ----\n" << daemon_->log() << "----\n";
-        }
-        if (daemon_) {
-            daemon_->stop();
-        }
-    }
+    void TearDown() override { stop_daemon(daemon_, HasFailure()); }
 
     std::filesystem::path state_dir() const { return dir_.path() / "state"; }
     std::filesystem::path config_file() const { return dir_.path() / "tcptune.yaml"; }

@@ -92,35 +92,14 @@ class MetricsExporterTest : public ::testing::Test {
                                                                    .extra = std::move(extra)}));
     }
 
-    void TearDown() override {
-        if (daemon_ && HasFailure()) {
-            std::cerr << "---- tcptuned log ----\n" << daemon_->log() << "----\n";
-        }
-        if (daemon_) {
-            daemon_->stop();
-        }
-    }
+    void TearDown() override { stop_daemon(daemon_, HasFailure()); }
 
-    std::optional<std::string> scrape() const {
-        auto response = http_get(scrape_host_, port_, "/metrics", 5s);
-        if (!response || response->status != 200) {
-            return std::nullopt;
-        }
-        return response->body;
-    }
+    std::optional<std::string> scrape() const { return scrape_metrics(scrape_host_, port_); }
 
     // Scrapes until `series` has `value` (bounded); returns the last value seen.
     std::optional<double> wait_for_series(const std::string& series, double value,
                                           std::chrono::milliseconds timeout = 10s) const {
-        std::optional<double> last;
-        eventually(
-            [&] {
-                auto text = scrape();
-                last = text ? series_value(*text, series) : std::nullopt;
-                return last == value;
-            },
-            timeout);
-        return last;
+        return test::wait_for_series(scrape_host_, port_, series, value, timeout);
     }
 
     TempDir dir_;

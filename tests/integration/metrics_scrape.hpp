@@ -32,6 +32,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/daemon_process.hpp"
 #include "support/run_command.hpp"
 #include "support/socket_factory.hpp"
 #include "tcptune/result.hpp"
@@ -221,6 +222,30 @@ inline std::optional<double> series_value(const std::string& exposition,
         }
     }
     return std::nullopt;
+}
+
+// The body of GET /metrics from host:port; nullopt unless it answered 200.
+inline std::optional<std::string> scrape_metrics(const std::string& host, std::uint16_t port) {
+    auto response = http_get(host, port, "/metrics", std::chrono::seconds(5));
+    if (!response || response->status != 200) {
+        return std::nullopt;
+    }
+    return response->body;
+}
+
+// Scrapes host:port until `series` has `value` (bounded); returns the last value seen.
+inline std::optional<double> wait_for_series(const std::string& host, std::uint16_t port,
+                                             const std::string& series, double value,
+                                             std::chrono::milliseconds timeout) {
+    std::optional<double> last;
+    eventually(
+        [&] {
+            auto text = scrape_metrics(host, port);
+            last = text ? series_value(*text, series) : std::nullopt;
+            return last == value;
+        },
+        timeout);
+    return last;
 }
 
 // `promtool check metrics` over `exposition` (written to `scratch`).

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <regex>
 #include <stdexcept>
 #include <thread>
@@ -42,10 +43,15 @@ DaemonLaunch isolated_launch(const Isolated& isolated) {
     const auto profile_dir =
         isolated.profile_dir.empty() ? isolated.dir / "profiles" : isolated.profile_dir;
     DaemonLaunch launch;
-    launch.args = {
-        "--config",          config.string(),      "--state-dir", (isolated.dir / "state").string(),
-        "--profile-dir",     profile_dir.string(), "--bus",       isolated.bus,
-        "--metrics-address", isolated.metrics};
+    if (!isolated.wrapper.empty()) {
+        launch.binary = isolated.wrapper.front();
+        launch.args.assign(isolated.wrapper.begin() + 1, isolated.wrapper.end());
+        launch.args.push_back(std::string(TCPTUNE_BIN_DIR) + "/tcptuned");
+    }
+    launch.args.insert(launch.args.end(),
+                       {"--config", config.string(), "--state-dir",
+                        (isolated.dir / "state").string(), "--profile-dir", profile_dir.string(),
+                        "--bus", isolated.bus, "--metrics-address", isolated.metrics});
     if (!isolated.profile.empty()) {
         launch.args.insert(launch.args.end(), {"--profile", isolated.profile});
     }
@@ -149,6 +155,16 @@ std::optional<int> DaemonProcess::stop(std::chrono::milliseconds timeout) {
     }
     signal(SIGKILL);
     return wait_exit(std::chrono::seconds(5));
+}
+
+void stop_daemon(const std::unique_ptr<DaemonProcess>& daemon, bool test_failed) {
+    if (!daemon) {
+        return;
+    }
+    if (test_failed) {
+        std::cerr << "---- tcptuned log ----\n" << daemon->log() << "----\n";
+    }
+    daemon->stop();
 }
 
 std::string DaemonProcess::log() const {

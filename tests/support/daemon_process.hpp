@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -42,6 +43,8 @@ struct Isolated {
     std::vector<std::string> extra = {};     // further flags
     std::vector<std::string> env = {};       // "NAME=value" each
     bool watchdog_pid_is_child = false;
+    // A program (and its arguments) to run tcptuned under, e.g. setpriv; empty: none.
+    std::vector<std::string> wrapper = {};
 };
 
 // The launch of a tcptuned that reads and writes nothing outside `isolated.dir`
@@ -84,6 +87,10 @@ class DaemonProcess {
     pid_t pid_ = -1;
     std::optional<int> exit_status_;
 };
+
+// A fixture's TearDown: stops `daemon` when there is one, and first prints its
+// log when the test failed.
+void stop_daemon(const std::unique_ptr<DaemonProcess>& daemon, bool test_failed);
 
 // A fake systemd NOTIFY_SOCKET: a unix datagram socket bound at a path in a
 // temp dir; receive() returns each sd_notify() message the daemon sent.
