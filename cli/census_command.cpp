@@ -122,16 +122,15 @@ int run_census(const CensusOptions& options) {
 }  // namespace
 
 void register_census_command(CLI::App& app, CommandContext& ctx) {
-    auto [cmd, options] = add_command<CensusOptions>(
+    add_json_command<CensusOptions>(
         app, ctx, "census",
         "Count this network namespace's TCP sockets per state (IPv4 and IPv6, exact, "
         "straight from the kernel; no daemon needed), with the TcpExt counters that "
         "reveal listen-queue overflows and SYN floods.\n"
         "Example: tcptune census --json",
+        "Print {\"states\": {...}, \"duration_seconds\": X, \"netstat\": {...}, "
+        "\"sockstat\": {...}}",
         run_census);
-    cmd->add_flag("--json", options->json,
-                  "Print {\"states\": {...}, \"duration_seconds\": X, \"netstat\": {...}, "
-                  "\"sockstat\": {...}}");
 }
 
 }  // namespace tcptune::cli

@@ -40,6 +40,18 @@ std::pair<CLI::App*, std::shared_ptr<Options>> add_command(CLI::App& parent, Com
     return {cmd, options};
 }
 
+// Adds a verb that prints JSON with --json (every read verb, and the control
+// verbs' change records): add_command plus its --json flag, bound to
+// Options::json, which the verb hands to print_json_or_text.
+template <typename Options>
+std::pair<CLI::App*, std::shared_ptr<Options>> add_json_command(
+    CLI::App& parent, CommandContext& ctx, const std::string& name, const std::string& help,
+    const std::string& json_help, int (*run)(const Options&)) {
+    auto verb = add_command<Options>(parent, ctx, name, help, run);
+    verb.first->add_flag("--json", verb.second->json, json_help);
+    return verb;
+}
+
 // What every read verb prints: with --json the document (indented by two, one
 // trailing newline), otherwise the text as is. Each is built only if printed.
 template <typename MakeJson, typename MakeText>

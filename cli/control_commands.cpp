@@ -88,12 +88,13 @@ int run_resume(const ControlOptions& o) {
     });
 }
 
-// A verb that talks to tcptuned: add_command plus --bus.
+// A verb that talks to tcptuned: add_json_command plus --bus.
 std::pair<CLI::App*, std::shared_ptr<ControlOptions>> add_verb(CLI::App& app, CommandContext& ctx,
                                                                const std::string& name,
                                                                const std::string& help,
+                                                               const std::string& json_help,
                                                                int (*run)(const ControlOptions&)) {
-    auto verb = add_command<ControlOptions>(app, ctx, name, help, run);
+    auto verb = add_json_command<ControlOptions>(app, ctx, name, help, json_help, run);
     add_bus_option(*verb.first, verb.second->bus);
     return verb;
 }
@@ -109,11 +110,10 @@ void register_control_commands(CLI::App& app, CommandContext& ctx) {
                  "Exit codes: 3 daemon not running, 4 not authorized, 5 a change was "
                  "refused by the safety gate, 6 invalid profile.\n"
                  "Example: sudo tcptune apply web-frontend --dry-run",
-                 run_apply);
+                 "Print the change records as JSON", run_apply);
     apply_cmd->add_option("PROFILE", apply->argument, "Profile name or path to a .yaml file")
         ->required();
     apply_cmd->add_flag("--dry-run", apply->dry_run, "Show the plan, change nothing");
-    apply_cmd->add_flag("--json", apply->json, "Print the change records as JSON");
 
     auto [rollback_cmd, rollback] =
         add_verb(app, ctx, "rollback",
@@ -121,20 +121,17 @@ void register_control_commands(CLI::App& app, CommandContext& ctx) {
                  "journal, key by key. Root, or polkit net.tcptune.manage. Keys an "
                  "administrator changed since are left alone unless --force.\n"
                  "Example: sudo tcptune rollback",
-                 run_rollback);
+                 "Print the change records as JSON", run_rollback);
     rollback_cmd->add_flag(
         "--force", rollback->force,
         "Also restore keys an administrator has changed since tcptune wrote them");
-    rollback_cmd->add_flag("--json", rollback->json, "Print the change records as JSON");
 
-    auto [reload_cmd, reload] =
-        add_verb(app, ctx, "reload",
-                 "Make tcptuned re-read its configuration and the active profile from disk "
-                 "(like SIGHUP). Root, or polkit net.tcptune.manage. On any error the old "
-                 "settings stay in force.\n"
-                 "Example: sudo tcptune reload",
-                 run_reload);
-    reload_cmd->add_flag("--json", reload->json, "Print the resulting profile, mode and interval");
+    add_verb(app, ctx, "reload",
+             "Make tcptuned re-read its configuration and the active profile from disk "
+             "(like SIGHUP). Root, or polkit net.tcptune.manage. On any error the old "
+             "settings stay in force.\n"
+             "Example: sudo tcptune reload",
+             "Print the resulting profile, mode and interval", run_reload);
 
     auto [resume_cmd, resume] =
         add_verb(app, ctx, "resume",
@@ -142,10 +139,9 @@ void register_control_commands(CLI::App& app, CommandContext& ctx) {
                  "(tcptune stops touching a key someone else changed). Root, or polkit "
                  "net.tcptune.manage.\n"
                  "Example: sudo tcptune resume net.ipv4.tcp_fin_timeout",
-                 run_resume);
+                 "Print the change record as JSON", run_resume);
     resume_cmd->add_option("KEY", resume->argument, "The sysctl key, e.g. net.ipv4.tcp_fin_timeout")
         ->required();
-    resume_cmd->add_flag("--json", resume->json, "Print the change record as JSON");
 }
 
 }  // namespace tcptune::cli

@@ -331,7 +331,7 @@ int run_top(const TopOptions& o) {
 }  // namespace
 
 void register_top_command(CLI::App& app, CommandContext& ctx) {
-    auto [cmd, options] = add_command<TopOptions>(
+    auto [cmd, options] = add_json_command<TopOptions>(
         app, ctx, "top",
         "Who holds the sockets of a state, and why: top local ports, peers (and /24 or /64 "
         "prefixes), owning processes, with counts and shares, plus every listener whose SYN "
@@ -343,7 +343,7 @@ void register_top_command(CLI::App& app, CommandContext& ctx) {
         "          tcptune top listen --json\n"
         "          tcptune top destinations\n"
         "          tcptune top close_wait --by process --json",
-        run_top);
+        "Print the breakdown as JSON (see docs/diagnosis.md)", run_top);
     cmd->add_option("STATE", options->state,
                     "time_wait, close_wait, syn_recv, established, listen, ..., 'focus' "
                     "(time_wait + close_wait + syn_recv, the default) or 'destinations' "
@@ -358,7 +358,6 @@ void register_top_command(CLI::App& app, CommandContext& ctx) {
                         "(default 1024)");
     cmd->add_option("--trend", options->trend,
                     "Sample ListenOverflows twice this far apart and show the rate, e.g. 1s");
-    cmd->add_flag("--json", options->json, "Print the breakdown as JSON (see docs/diagnosis.md)");
 }
 
 }  // namespace tcptune::cli
