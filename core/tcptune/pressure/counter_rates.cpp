@@ -3,39 +3,14 @@
 namespace tcptune {
 
 std::optional<std::uint64_t> rate_counter_value(const CensusSnapshot& s, RateCounter c) {
-    const NetstatCounters& n = s.netstat;
-    switch (c) {
-        case RateCounter::kListenOverflows:
-            return n.listen_overflows;
-        case RateCounter::kListenDrops:
-            return n.listen_drops;
-        case RateCounter::kReqqFullDoCookies:
-            return n.reqq_full_do_cookies;
-        case RateCounter::kReqqFullDrop:
-            return n.reqq_full_drop;
-        case RateCounter::kSyncookiesSent:
-            return n.syncookies_sent;
-        case RateCounter::kSyncookiesRecv:
-            return n.syncookies_recv;
-        case RateCounter::kSyncookiesFailed:
-            return n.syncookies_failed;
-        case RateCounter::kTimewaitOverflows:
-            return n.timewait_overflows;
-        case RateCounter::kAbortOnTimeout:
-            return n.abort_on_timeout;
-        case RateCounter::kAbortOnMemory:
-            return n.abort_on_memory;
-        case RateCounter::kAbortOnData:
-            return n.abort_on_data;
-        case RateCounter::kSynRetrans:
-            return n.syn_retrans;
-        case RateCounter::kRetransSegs:
-            return s.segments ? std::optional<std::uint64_t>(s.segments->retrans_segs)
-                              : std::nullopt;
-        case RateCounter::kOutSegs:
-            return s.segments ? std::optional<std::uint64_t>(s.segments->out_segs) : std::nullopt;
+    // The two Tcp segment counters come from /proc/net/snmp, the others from TcpExt.
+    if (c != RateCounter::kRetransSegs && c != RateCounter::kOutSegs) {
+        return netstat_counter_value(s.netstat, c);
     }
-    return std::nullopt;
+    if (!s.segments) {
+        return std::nullopt;
+    }
+    return c == RateCounter::kRetransSegs ? s.segments->retrans_segs : s.segments->out_segs;
 }
 
 std::optional<CounterRates> compute_rates(const CensusSnapshot& before,

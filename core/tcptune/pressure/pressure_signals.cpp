@@ -2,30 +2,49 @@
 
 #include <algorithm>
 
+#include "tcptune/census/census_snapshot.hpp"
+
 namespace tcptune {
 
 namespace {
 
-struct CounterNames {
+// A TcpExt counter's value in NetstatCounters (always read, or read when the kernel has it).
+template <std::uint64_t NetstatCounters::*Field>
+std::optional<std::uint64_t> netstat_field(const NetstatCounters& n) {
+    return n.*Field;
+}
+template <std::optional<std::uint64_t> NetstatCounters::*Field>
+std::optional<std::uint64_t> netstat_optional_field(const NetstatCounters& n) {
+    return n.*Field;
+}
+
+// Every counter a rule can read, once: its profile word, the kernel's name, and
+// where NetstatCounters holds it (nullptr: a Tcp segment counter of /proc/net/snmp).
+struct CounterSpec {
     std::string_view profile;
     std::string_view kernel;
+    std::optional<std::uint64_t> (*netstat)(const NetstatCounters&);
 };
 
-constexpr std::array<CounterNames, kRateCounterCount> kRateCounterNames = {{
-    {"listen_overflows", "ListenOverflows"},
-    {"listen_drops", "ListenDrops"},
-    {"reqq_full_do_cookies", "TCPReqQFullDoCookies"},
-    {"reqq_full_drop", "TCPReqQFullDrop"},
-    {"syncookies_sent", "SyncookiesSent"},
-    {"syncookies_recv", "SyncookiesRecv"},
-    {"syncookies_failed", "SyncookiesFailed"},
-    {"timewait_overflows", "TCPTimeWaitOverflow"},
-    {"abort_on_timeout", "TCPAbortOnTimeout"},
-    {"abort_on_memory", "TCPAbortOnMemory"},
-    {"abort_on_data", "TCPAbortOnData"},
-    {"syn_retrans", "TCPSynRetrans"},
-    {"retrans_segs", "RetransSegs"},
-    {"out_segs", "OutSegs"},
+constexpr std::array<CounterSpec, kRateCounterCount> kRateCounters = {{
+    {"listen_overflows", "ListenOverflows", &netstat_field<&NetstatCounters::listen_overflows>},
+    {"listen_drops", "ListenDrops", &netstat_field<&NetstatCounters::listen_drops>},
+    {"reqq_full_do_cookies", "TCPReqQFullDoCookies",
+     &netstat_field<&NetstatCounters::reqq_full_do_cookies>},
+    {"reqq_full_drop", "TCPReqQFullDrop", &netstat_field<&NetstatCounters::reqq_full_drop>},
+    {"syncookies_sent", "SyncookiesSent", &netstat_field<&NetstatCounters::syncookies_sent>},
+    {"syncookies_recv", "SyncookiesRecv", &netstat_field<&NetstatCounters::syncookies_recv>},
+    {"syncookies_failed", "SyncookiesFailed", &netstat_field<&NetstatCounters::syncookies_failed>},
+    {"timewait_overflows", "TCPTimeWaitOverflow",
+     &netstat_field<&NetstatCounters::timewait_overflows>},
+    {"abort_on_timeout", "TCPAbortOnTimeout",
+     &netstat_optional_field<&NetstatCounters::abort_on_timeout>},
+    {"abort_on_memory", "TCPAbortOnMemory",
+     &netstat_optional_field<&NetstatCounters::abort_on_memory>},
+    {"abort_on_data", "TCPAbortOnData", &netstat_optional_field<&NetstatCounters::abort_on_data>},
+    {"syn_retrans", "TCPSynRetrans", &netstat_optional_field<&NetstatCounters::syn_retrans>},
+    {"retrans_segs", "RetransSegs", nullptr},
+    {"out_segs", "OutSegs", nullptr},
 }};
 
 double fill(std::uint32_t used, std::uint32_t limit) {
@@ -91,11 +110,16 @@ bool DestinationSignals::looks_like_bind_before_connect() const {
 }
 
 std::string_view rate_counter_name(RateCounter c) {
-    return kRateCounterNames[static_cast<std::size_t>(c)].profile;
+    return kRateCounters[static_cast<std::size_t>(c)].profile;
 }
 
 std::string_view rate_counter_kernel_name(RateCounter c) {
-    return kRateCounterNames[static_cast<std::size_t>(c)].kernel;
+    return kRateCounters[static_cast<std::size_t>(c)].kernel;
+}
+
+std::optional<std::uint64_t> netstat_counter_value(const NetstatCounters& n, RateCounter c) {
+    auto* read = kRateCounters[static_cast<std::size_t>(c)].netstat;
+    return read ? read(n) : std::nullopt;
 }
 
 std::optional<RateCounter> parse_rate_counter(std::string_view name) {

@@ -124,6 +124,8 @@ struct DeadPeerSignals {
     bool operator==(const DeadPeerSignals&) const = default;
 };
 
+struct NetstatCounters;
+
 // Kernel counters a rule can watch as a rate (per second between two polls).
 enum class RateCounter {
     kListenOverflows,
@@ -155,6 +157,9 @@ inline constexpr std::array<RateCounter, kRateCounterCount> kAllRateCounters = {
 std::string_view rate_counter_name(RateCounter c);
 std::string_view rate_counter_kernel_name(RateCounter c);
 std::optional<RateCounter> parse_rate_counter(std::string_view name);
+// The counter's value in /proc/net/netstat's TcpExt; nullopt for the Tcp segment
+// counters (RetransSegs, OutSegs: /proc/net/snmp) and for one the kernel lacks.
+std::optional<std::uint64_t> netstat_counter_value(const NetstatCounters& n, RateCounter c);
 
 struct CounterRates {
     double seconds = 0;  // between the two samples

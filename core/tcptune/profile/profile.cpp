@@ -6,13 +6,6 @@
 
 namespace tcptune {
 
-namespace {
-constexpr std::array<std::string_view, kNetstatCounterCount> kCounterNames = {
-    "listen_overflows",  "listen_drops",       "syncookies_sent", "syncookies_recv",
-    "syncookies_failed", "timewait_overflows", "reqq_full_drop",  "reqq_full_do_cookies",
-};
-}  // namespace
-
 std::string ProfileDiagnostic::to_string() const {
     std::string out = where.file.empty() ? std::string("<profile>") : where.file;
     if (where.line > 0) {
@@ -36,7 +29,7 @@ std::string format_threshold(const Threshold& t) {
 }
 
 std::string_view counter_name(NetstatCounter c) {
-    return kCounterNames[static_cast<std::size_t>(c)];
+    return rate_counter_name(c);
 }
 
 std::optional<NetstatCounter> parse_counter(std::string_view name) {
@@ -49,25 +42,7 @@ std::optional<NetstatCounter> parse_counter(std::string_view name) {
 }
 
 std::uint64_t counter_value(const NetstatCounters& counters, NetstatCounter c) {
-    switch (c) {
-        case NetstatCounter::kListenOverflows:
-            return counters.listen_overflows;
-        case NetstatCounter::kListenDrops:
-            return counters.listen_drops;
-        case NetstatCounter::kSyncookiesSent:
-            return counters.syncookies_sent;
-        case NetstatCounter::kSyncookiesRecv:
-            return counters.syncookies_recv;
-        case NetstatCounter::kSyncookiesFailed:
-            return counters.syncookies_failed;
-        case NetstatCounter::kTimewaitOverflows:
-            return counters.timewait_overflows;
-        case NetstatCounter::kReqqFullDrop:
-            return counters.reqq_full_drop;
-        case NetstatCounter::kReqqFullDoCookies:
-            return counters.reqq_full_do_cookies;
-    }
-    return 0;
+    return netstat_counter_value(counters, c).value_or(0);
 }
 
 std::string_view listener_queue_name(ListenerQueue q) {

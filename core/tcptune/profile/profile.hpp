@@ -40,17 +40,10 @@ using ProfileDiagnostics = std::vector<ProfileDiagnostic>;
 inline constexpr std::size_t kMaxDiagnosticsPerFile = 20;
 inline constexpr std::size_t kMaxRules = 256;
 
-// Netstat (TcpExt) counters a rule can watch the per-poll increase of.
-enum class NetstatCounter {
-    kListenOverflows,
-    kListenDrops,
-    kSyncookiesSent,
-    kSyncookiesRecv,
-    kSyncookiesFailed,
-    kTimewaitOverflows,
-    kReqqFullDrop,
-    kReqqFullDoCookies,
-};
+// The TcpExt counters a rule can watch the per-poll increase of (`increase:`):
+// the counters of RateCounter that are always read, named and read through the
+// same table (pressure_signals.cpp).
+using NetstatCounter = RateCounter;
 
 inline constexpr std::size_t kNetstatCounterCount = 8;
 inline constexpr std::array<NetstatCounter, kNetstatCounterCount> kAllNetstatCounters = {
@@ -60,7 +53,8 @@ inline constexpr std::array<NetstatCounter, kNetstatCounterCount> kAllNetstatCou
     NetstatCounter::kReqqFullDrop,     NetstatCounter::kReqqFullDoCookies,
 };
 
-// snake_case name used in profiles ("listen_overflows").
+// snake_case name used in profiles ("listen_overflows"); parse_counter accepts
+// only the counters of kAllNetstatCounters.
 std::string_view counter_name(NetstatCounter c);
 std::optional<NetstatCounter> parse_counter(std::string_view name);
 std::uint64_t counter_value(const NetstatCounters& counters, NetstatCounter c);
