@@ -13,7 +13,10 @@
 #include <csignal>
 #include <cstring>
 #include <deque>
+#include <string_view>
 #include <utility>
+
+#include "tcptune/write_all.hpp"
 
 namespace tcptune::test {
 
@@ -28,20 +31,10 @@ tl::unexpected<Error> io_error(const std::string& what) {
     return make_error(ErrorCode::kIo, "churn: " + what + ": " + errno_text(errno));
 }
 
-bool write_all(int fd, const void* data, std::size_t len) {
-    const auto* p = static_cast<const char*>(data);
-    while (len > 0) {
-        const ssize_t n = ::write(fd, p, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return false;
-        }
-        p += n;
-        len -= static_cast<std::size_t>(n);
-    }
-    return true;
+// The bytes of a value, for the status pipes to the parent.
+template <typename T>
+std::string_view bytes_of(const T& value) {
+    return {reinterpret_cast<const char*>(&value), sizeof value};
 }
 
 bool read_all(int fd, void* data, std::size_t len) {
@@ -104,7 +97,7 @@ void close_pair(std::pair<int, int> pair, std::uint64_t n, int only_path) {
         ::listen(listener, 4096) == 0) {
         ok = 1;
     }
-    (void)write_all(ready_fd, &ok, 1);
+    (void)write_all(ready_fd, bytes_of(ok));
     ::close(ready_fd);
     if (ok == 0) {
         ::_exit(1);
@@ -140,7 +133,7 @@ void close_pair(std::pair<int, int> pair, std::uint64_t n, int only_path) {
         close_pair(pair, 0, options.only_path);
     }
     ::close(listener);
-    (void)write_all(result_fd, &made, sizeof made);
+    (void)write_all(result_fd, bytes_of(made));
     ::_exit(0);
 }
 
