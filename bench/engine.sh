@@ -20,14 +20,9 @@ if [[ ${TCPTUNE_BENCH_INSIDE:-} == 1 ]]; then
     args=()
     while [[ $1 != -- ]]; do args+=("$1"); shift; done
     shift
-    ready=$(mktemp -u)
-    "$BIN/tcptune-loadgen" "${args[@]}" --hold --ready-file "$ready" >&2 &
-    loadgen=$!
-    trap 'kill $loadgen 2>/dev/null || true; wait $loadgen 2>/dev/null || true; rm -f "$ready"' EXIT
-    while [[ ! -e $ready ]]; do
-      kill -0 $loadgen 2>/dev/null || { echo "loadgen failed" >&2; exit 1; }
-      sleep 0.2
-    done
+    # shellcheck source=bench/loadgen.sh
+    source bench/loadgen.sh
+    start_loadgen "${args[@]}" >&2
   fi
   rc=0
   "$BIN/tcptune-bench-engine" --bin-dir "$BIN" --json-out "$OUT/engine-$label.json" "$@" || rc=$?

@@ -19,14 +19,9 @@ mkdir -p "$OUT"
 if [[ ${TCPTUNE_BENCH_INSIDE:-} == 1 ]]; then
   shift; label=$1; shift  # $1 was BUILD_DIR
   ip link set lo up
-  ready=$(mktemp -u)
-  "$BIN/tcptune-loadgen" "$@" --hold --ready-file "$ready" &
-  loadgen=$!
-  trap 'kill $loadgen 2>/dev/null || true; wait $loadgen 2>/dev/null || true; rm -f "$ready"' EXIT
-  while [[ ! -e $ready ]]; do
-    kill -0 $loadgen 2>/dev/null || { echo "loadgen failed" >&2; exit 1; }
-    sleep 0.2
-  done
+  # shellcheck source=bench/loadgen.sh
+  source bench/loadgen.sh
+  start_loadgen "$@"
   "$BIN/tcptune-bench-census" --bin-dir "$BIN" --label "$label" \
     --rounds "${ROUNDS:-7}" --slow-rounds "${SLOW_ROUNDS:-3}" \
     --min-population "${MIN_POPULATION:-0}" --json-out "$OUT/$label.json"
