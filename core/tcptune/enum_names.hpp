@@ -43,6 +43,17 @@ constexpr bool lists_every_value(const EnumNames<E, N>& table) {
     return true;
 }
 
+// Every value of an enum whose enumerators are 0 .. N-1 (no explicit values), in
+// declaration order: the list a loop over all of them walks.
+template <typename E, std::size_t N>
+constexpr std::array<E, N> all_values() {
+    std::array<E, N> values{};
+    for (std::size_t i = 0; i < N; ++i) {
+        values[i] = static_cast<E>(i);
+    }
+    return values;
+}
+
 template <typename E, std::size_t N>
 constexpr std::string_view name_of(const EnumNames<E, N>& table, E value) {
     for (const auto& entry : table) {

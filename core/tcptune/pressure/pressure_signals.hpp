@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "tcptune/census/endpoint.hpp"
+#include "tcptune/enum_names.hpp"
 
 namespace tcptune {
 
@@ -144,15 +145,9 @@ enum class RateCounter {
     kOutSegs,
 };
 inline constexpr std::size_t kRateCounterCount = 14;
-inline constexpr std::array<RateCounter, kRateCounterCount> kAllRateCounters = {
-    RateCounter::kListenOverflows,   RateCounter::kListenDrops,
-    RateCounter::kReqqFullDoCookies, RateCounter::kReqqFullDrop,
-    RateCounter::kSyncookiesSent,    RateCounter::kSyncookiesRecv,
-    RateCounter::kSyncookiesFailed,  RateCounter::kTimewaitOverflows,
-    RateCounter::kAbortOnTimeout,    RateCounter::kAbortOnMemory,
-    RateCounter::kAbortOnData,       RateCounter::kSynRetrans,
-    RateCounter::kRetransSegs,       RateCounter::kOutSegs,
-};
+inline constexpr std::array<RateCounter, kRateCounterCount> kAllRateCounters =
+    all_values<RateCounter, kRateCounterCount>();
+static_assert(kAllRateCounters.back() == RateCounter::kOutSegs);
 // "reqq_full_drop" (profiles, metrics labels) and "TCPReqQFullDrop" (the kernel's name).
 std::string_view rate_counter_name(RateCounter c);
 std::string_view rate_counter_kernel_name(RateCounter c);
