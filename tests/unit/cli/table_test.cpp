@@ -5,35 +5,49 @@
 
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
 namespace tcptune::cli {
 namespace {
 
-TEST(Table, RightAlignsAndTrimsTrailingBlanks) {
-    Table table({{"NAME", Align::kLeft}, {"COUNT", Align::kRight}, {"NOTE", Align::kLeft}});
-    table.add_row({"a", "1", ""});
-    table.add_row({"longer", "12345", "x"});
-    EXPECT_EQ(table.render(false),
-              "NAME    COUNT  NOTE\n"
-              "a           1\n"
-              "longer  12345  x\n");
-}
+// Without colour: the header, then each row; right-aligned columns padded on the
+// left, trailing blanks trimmed, missing cells empty, extra cells dropped.
+struct RenderCase {
+    const char* what;
+    std::vector<Column> columns;
+    std::vector<std::vector<std::string>> rows;
+    std::string text;
+};
 
-TEST(Table, MissingCellsPrintEmptyAndExtraCellsAreIgnored) {
-    Table table({{"A", Align::kLeft}, {"B", Align::kRight}});
-    table.add_row({"only"});
-    table.add_row({"x", "2", "dropped"});
-    EXPECT_EQ(table.render(false),
-              "A     B\n"
-              "only\n"
-              "x     2\n");
-}
-
-TEST(Table, AHeaderAloneIsOneLine) {
-    Table table({{"STATE", Align::kLeft}, {"SOCKETS", Align::kRight}});
-    EXPECT_EQ(table.render(false), "STATE  SOCKETS\n");
+TEST(Table, RendersTheHeaderAndTheRowsAligned) {
+    const RenderCase cases[] = {
+        {"right-aligns and trims trailing blanks",
+         {{"NAME", Align::kLeft}, {"COUNT", Align::kRight}, {"NOTE", Align::kLeft}},
+         {{"a", "1", ""}, {"longer", "12345", "x"}},
+         "NAME    COUNT  NOTE\n"
+         "a           1\n"
+         "longer  12345  x\n"},
+        {"missing cells print empty, extra cells are ignored",
+         {{"A", Align::kLeft}, {"B", Align::kRight}},
+         {{"only"}, {"x", "2", "dropped"}},
+         "A     B\n"
+         "only\n"
+         "x     2\n"},
+        {"a header alone is one line",
+         {{"STATE", Align::kLeft}, {"SOCKETS", Align::kRight}},
+         {},
+         "STATE  SOCKETS\n"},
+    };
+    for (const RenderCase& c : cases) {
+        SCOPED_TRACE(c.what);
+        Table table(c.columns);
+        for (const auto& row : c.rows) {
+            table.add_row(row);
+        }
+        EXPECT_EQ(table.render(false), c.text);
+    }
 }
 
 TEST(Table, ColourBoldsTheHeaderAndStylesRowsButNeverChangesTheText) {
