@@ -43,8 +43,14 @@ class InetDiagSocket {
     ~InetDiagSocket();
 
     // Sends a dump request for TCP sockets of `family` (AF_INET or AF_INET6) with no
-    // extensions and kTcpDumpStateMask. Returns the request's sequence number.
+    // extensions and the state mask (kTcpDumpStateMask unless set_state_mask changed
+    // it). Returns the request's sequence number.
     Result<std::uint32_t> request_tcp_dump(int family);
+
+    // Dumps only the kernel states whose bit is set (a subset of kTcpDumpStateMask;
+    // other bits are dropped). The per-namespace census leaves TIME_WAIT out because
+    // sockstat counts it for free; states left out are reported as 0.
+    void set_state_mask(std::uint32_t mask) { state_mask_ = mask & kTcpDumpStateMask; }
 
     // Receives one datagram into the reusable buffer; the span is valid until the next
     // call. A datagram larger than the buffer is an error, never silently cut.
@@ -76,6 +82,7 @@ class InetDiagSocket {
     std::size_t buffer_bytes_ = 0;
     int socket_rcvbuf_ = 0;
     bool needs_reopen_ = false;
+    std::uint32_t state_mask_ = kTcpDumpStateMask;
 };
 
 template <typename Visitor>

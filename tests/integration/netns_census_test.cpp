@@ -1,0 +1,204 @@
+// The per-namespace census against the real kernel: several namespaces (`ip netns
+// add` and an unshared process), each with its own known population of real sockets,
+// discovered, named and counted by tcptune from the test's own namespace; the counts
+// must equal what was built and what a full dump inside each namespace shows.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "support/netns.hpp"
+#include "support/socket_factory.hpp"
+#include "tcptune/census/tcp_state.hpp"
+#include "tcptune/netns/netns_census.hpp"
+#include "tcptune/netns/netns_discovery.hpp"
+
+namespace tcptune {
+namespace {
+
+using test::InsideNetns;
+using test::IpFamily;
+using test::IpNetns;
+using test::SocketFactory;
+using test::UnsharedProcess;
+
+void expect_same(const StateCounts& got, const StateCounts& want, const std::string& who) {
+    for (TcpState s : kAllTcpStates) {
+        EXPECT_EQ(got[s], want[s]) << who << ": " << state_name(s);
+    }
+}
+
+// Only the namespaces this test made: other tests and helpers on the host have theirs.
+std::vector<NetnsInfo> ours(const std::vector<NetnsInfo>& all, const std::set<NetnsId>& ids) {
+    std::vector<NetnsInfo> picked;
+    for (const auto& ns : all) {
+        if (ids.contains(ns.id)) {
+            picked.push_back(ns);
+        }
+    }
+    return picked;
+}
+
+std::string unique_name(const char* tag) {
+    return fmt::format("tcptune-it-{}-{}", ::getpid(), tag);
+}
+
+TEST(NetnsCensusIntegration, ExactPerNamespaceCountsFromOutside) {
+    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+    IpNetns edge(unique_name("edge"));
+    ASSERT_TRUE(edge.ok()) << edge.why();
+    IpNetns backend(unique_name("backend"));
+    ASSERT_TRUE(backend.ok()) << backend.why();
+    UnsharedProcess worker;
+    ASSERT_TRUE(worker.ok()) << worker.why();
+
+    // Each namespace its own population; the test's own ("host") one too.
+    std::vector<std::unique_ptr<SocketFactory>> factories;
+    auto build = [&](const std::filesystem::path& where, auto&& fill) {
+        InsideNetns inside(where);
+        ASSERT_TRUE(inside.ok()) << inside.why();
+        factories.push_back(std::make_unique<SocketFactory>());
+        fill(*factories.back());
+    };
+    auto ok = [](Result<void> r) { ASSERT_TRUE(r) << r.error().message; };
+    build("/proc/thread-self/ns/net",
+          [&](SocketFactory& f) { ok(f.add_listeners(IpFamily::kV4, 2)); });
+    build(edge.path(), [&](SocketFactory& f) {
+        ok(f.add_listeners(IpFamily::kV4, 3));
+        ok(f.add_established(IpFamily::kV4, 5));
+        ok(f.add_time_wait(IpFamily::kV4, 4));
+        ok(f.add_time_wait(IpFamily::kV6, 2));
+    });
+    build(backend.path(), [&](SocketFactory& f) {
+        ok(f.add_close_wait(IpFamily::kV6, 6));
+        ok(f.add_time_wait(IpFamily::kV6, 7));
+        ok(f.add_established(IpFamily::kV6, 1));
+    });
+    build(worker.path(), [&](SocketFactory& f) {
+        ok(f.add_established(IpFamily::kV4, 8));
+        ok(f.add_close_wait(IpFamily::kV4, 2));
+        ok(f.add_time_wait(IpFamily::kV4, 9));
+    });
+    ASSERT_FALSE(HasFatalFailure());
+
+    auto all = discover_namespaces();
+    ASSERT_TRUE(all) << all.error().message;
+    std::set<NetnsId> ids;
+    for (const auto& path : {std::filesystem::path("/proc/thread-self/ns/net"), edge.path(),
+                             backend.path(), worker.path()}) {
+        auto id = netns_id_of(path);
+        ASSERT_TRUE(id) << id.error().message;
+        ids.insert(*id);
+    }
+    const auto mine = ours(*all, ids);
+    ASSERT_EQ(mine.size(), 4U) << "discovery missed one of the test's namespaces";
+
+    std::map<std::string, const SocketFactory*> want = {{"host", factories[0].get()},
+                                                        {edge.name(), factories[1].get()},
+                                                        {backend.name(), factories[2].get()}};
+    for (const auto& ns : mine) {
+        if (ns.id == *netns_id_of(worker.path())) {
+            ASSERT_TRUE(ns.pid);
+            EXPECT_EQ(ns.name, fmt::format("pid:{}", *ns.pid)) << "no container layout here";
+            EXPECT_LE(*ns.pid, worker.pid());
+            want[ns.name] = factories[3].get();
+        }
+    }
+    ASSERT_EQ(want.size(), 4U);
+
+    auto sockstat_engine = make_setns_census_engine();
+    auto full_dump_engine = make_setns_census_engine({.time_wait_from_sockstat = false});
+    // The populations are built synchronously, but a connection's last FIN/ACK may
+    // still be on its way: wait (bounded) until the full dump shows what was built.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    Result<NamespaceCensusReport> dumped = make_error(ErrorCode::kInternal, "not run");
+    for (;;) {
+        dumped = full_dump_engine->count(mine);
+        ASSERT_TRUE(dumped) << dumped.error().message;
+        bool settled = dumped->namespaces.size() == 4;
+        for (const auto& n : dumped->namespaces) {
+            settled = settled && n.counts == want.at(n.ns.name)->expected();
+        }
+        if (settled || std::chrono::steady_clock::now() > deadline) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    auto counted = sockstat_engine->count(mine);
+    ASSERT_TRUE(counted) << counted.error().message;
+    EXPECT_TRUE(counted->vanished.empty());
+    EXPECT_TRUE(counted->failed.empty());
+    ASSERT_EQ(counted->namespaces.size(), 4U);
+    for (std::size_t i = 0; i < 4; ++i) {
+        const auto& n = counted->namespaces[i];
+        const StateCounts& expected = want.at(n.ns.name)->expected();
+        expect_same(dumped->namespaces[i].counts, expected, n.ns.name + " full dump vs built");
+        expect_same(n.counts, expected, n.ns.name + " census vs built");
+        EXPECT_EQ(n.sockstat.tcp_tw, expected[TcpState::kTimeWait]) << n.ns.name;
+    }
+
+    // TIME_WAIT without entering: sockstat through a process in the namespace.
+    for (const auto& ns : mine) {
+        if (ns.id == *netns_id_of(worker.path())) {
+            auto sockstat = read_namespace_sockstat(ns);
+            ASSERT_TRUE(sockstat) << sockstat.error().message;
+            EXPECT_EQ(sockstat->tcp_tw, 9U);
+        }
+    }
+}
+
+TEST(NetnsCensusIntegration, NamespacesComeAndGoDuringARun) {
+    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+    IpNetns stays(unique_name("stays"));
+    ASSERT_TRUE(stays.ok()) << stays.why();
+    IpNetns goes(unique_name("goes"));
+    ASSERT_TRUE(goes.ok()) << goes.why();
+    auto process = std::make_unique<UnsharedProcess>();
+    ASSERT_TRUE(process->ok()) << process->why();
+    const auto process_id = *netns_id_of(process->path());
+
+    auto first = discover_namespaces();
+    ASSERT_TRUE(first) << first.error().message;
+    auto names = [](const std::vector<NetnsInfo>& all) {
+        std::set<std::string> out;
+        for (const auto& ns : all) {
+            out.insert(ns.name);
+        }
+        return out;
+    };
+    EXPECT_TRUE(names(*first).contains(goes.name()));
+
+    // Between discovery and census: one deleted, one process gone, one created.
+    goes.remove();
+    process.reset();
+    IpNetns arrives(unique_name("arrives"));
+    ASSERT_TRUE(arrives.ok()) << arrives.why();
+
+    std::vector<NetnsInfo> picked;
+    for (const auto& ns : *first) {
+        if (ns.own || ns.name == stays.name() || ns.name == goes.name() || ns.id == process_id) {
+            picked.push_back(ns);
+        }
+    }
+    ASSERT_EQ(picked.size(), 4U);
+    auto engine = make_setns_census_engine();
+    auto report = engine->count(picked);
+    ASSERT_TRUE(report) << report.error().message;
+    EXPECT_TRUE(report->failed.empty()) << report->failed.front().error.message;
+    EXPECT_EQ(report->vanished.size(), 2U) << "a namespace gone mid-run is vanished, not failed";
+    EXPECT_EQ(report->namespaces.size(), 2U);
+
+    auto second = discover_namespaces();
+    ASSERT_TRUE(second) << second.error().message;
+    EXPECT_FALSE(names(*second).contains(goes.name()));
+    EXPECT_TRUE(names(*second).contains(arrives.name()));
+    EXPECT_TRUE(names(*second).contains(stays.name()));
+}
+
+}  // namespace
+}  // namespace tcptune
