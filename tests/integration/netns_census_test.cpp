@@ -12,7 +12,10 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "support/netns.hpp"
+#include "support/run_command.hpp"
 #include "support/socket_factory.hpp"
 #include "tcptune/census/tcp_state.hpp"
 #include "tcptune/netns/netns_census.hpp"
@@ -198,6 +201,57 @@ TEST(NetnsCensusIntegration, NamespacesComeAndGoDuringARun) {
     EXPECT_FALSE(names(*second).contains(goes.name()));
     EXPECT_TRUE(names(*second).contains(arrives.name()));
     EXPECT_TRUE(names(*second).contains(stays.name()));
+}
+
+TEST(NetnsCensusIntegration, CliCountsOneOrAllNamespacesAsJson) {
+    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+    IpNetns edge(unique_name("cli"));
+    ASSERT_TRUE(edge.ok()) << edge.why();
+    SocketFactory* factory = nullptr;
+    std::unique_ptr<SocketFactory> owner;
+    {
+        InsideNetns inside(edge.path());
+        ASSERT_TRUE(inside.ok()) << inside.why();
+        owner = std::make_unique<SocketFactory>();
+        factory = owner.get();
+        ASSERT_TRUE(factory->add_listeners(IpFamily::kV6, 4));
+        ASSERT_TRUE(factory->add_time_wait(IpFamily::kV4, 3));
+    }
+    const std::string cli = std::string(TCPTUNE_BIN_DIR) + "/tcptune";
+    const auto inode = netns_id_of(edge.path())->inode;
+
+    auto one = test::run_process({cli, "census", "--netns", edge.name(), "--json"});
+    ASSERT_EQ(one.exit_code, 0) << test::describe(one);
+    const auto doc = nlohmann::json::parse(one.out);
+    ASSERT_EQ(doc.at("namespaces").size(), 1U);
+    const auto& ns = doc.at("namespaces")[0];
+    EXPECT_EQ(ns.at("name"), edge.name());
+    EXPECT_EQ(ns.at("inode").get<std::uint64_t>(), inode);
+    EXPECT_EQ(ns.at("states").size(), kTcpStateCount);
+    EXPECT_EQ(ns.at("states").at("listen").get<std::uint64_t>(),
+              factory->expected()[TcpState::kListen]);
+    EXPECT_EQ(ns.at("states").at("time_wait").get<std::uint64_t>(), 3U);
+    EXPECT_GE(doc.at("duration_seconds").get<double>(), 0.0);
+
+    // The same namespace by path: same inode.
+    auto by_path = test::run_process({cli, "census", "--netns", edge.path().string(), "--json"});
+    ASSERT_EQ(by_path.exit_code, 0) << test::describe(by_path);
+    EXPECT_EQ(nlohmann::json::parse(by_path.out).at("namespaces")[0].at("inode"), inode);
+
+    auto all = test::run_process({cli, "census", "--netns", "all", "--json"});
+    ASSERT_EQ(all.exit_code, 0) << test::describe(all);
+    const auto every = nlohmann::json::parse(all.out).at("namespaces");
+    ASSERT_GE(every.size(), 2U);
+    EXPECT_EQ(every[0].at("name"), "host");
+    bool seen = false;
+    for (const auto& n : every) {
+        seen = seen || n.at("inode").get<std::uint64_t>() == inode;
+    }
+    EXPECT_TRUE(seen) << all.out;
+
+    auto unknown = test::run_process({cli, "census", "--netns", "no-such-namespace-anywhere"});
+    EXPECT_EQ(unknown.exit_code, 1);
+    EXPECT_NE(unknown.err.find("no network namespace named"), std::string::npos) << unknown.err;
 }
 
 }  // namespace
