@@ -14,6 +14,7 @@
 #include "event_loop.hpp"
 #include "logging.hpp"
 #include "metrics_exporter.hpp"
+#include "namespace_monitor.hpp"
 #include "sd_notify.hpp"
 #include "tcptune/apply/applier.hpp"
 #include "tcptune/apply/state_lock.hpp"
@@ -104,6 +105,23 @@ int run_daemon(const DaemonOverrides& flags) {
     }
     if (*metrics) {
         spdlog::info("serving metrics on http://{}/metrics", (*metrics)->listening_address());
+    }
+
+    // ---- namespaces.watch: all: every other namespace counted on its own thread.
+    std::unique_ptr<NamespaceMonitor> namespaces;
+    if (options->namespaces.watch == NetnsWatch::kAll) {
+        const auto& ns = options->namespaces;
+        if (ns.default_profile != kNoProfile || !ns.select.empty()) {
+            spdlog::warn(
+                "namespaces: per-namespace profiles are not applied yet; other namespaces are "
+                "watched (census and metrics), never written to");
+        }
+        namespaces =
+            std::make_unique<NamespaceMonitor>(make_setns_census_engine(), controller.interval());
+        if (*metrics) {
+            (*metrics)->watch_namespaces(namespaces.get());
+        }
+        spdlog::info("namespaces: watching every network namespace (this one is \"host\")");
     }
 
     return runtime.run();

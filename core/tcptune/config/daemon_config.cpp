@@ -98,9 +98,9 @@ Result<std::string> parse_metrics_address(std::string_view text) {
 
 namespace {
 
-constexpr std::array<std::string_view, 10> kConfigKeys = {
-    "profile", "profile_dirs", "state_dir", "interval",    "metrics_address",
-    "bus",     "advise",       "log_level", "stop_policy", "metrics_top_k"};
+constexpr std::array<std::string_view, 11> kConfigKeys = {
+    "profile", "profile_dirs", "state_dir",   "interval",      "metrics_address", "bus",
+    "advise",  "log_level",    "stop_policy", "metrics_top_k", "namespaces"};
 
 std::string at(std::string_view source, const YAML::Mark& mark) {
     return std::string(source) + ":" + std::to_string(mark.line + 1) + ":" +
@@ -171,6 +171,10 @@ Result<DaemonOptions> parse_daemon_config(std::string_view yaml_text, std::strin
                 dirs.emplace_back(std::move(path));
             }
             out.profile_dirs = std::move(dirs);
+            continue;
+        }
+        if (key == "namespaces") {
+            TRY_ASSIGN(out.namespaces, parse_namespace_settings(value, source));
             continue;
         }
         std::string text;

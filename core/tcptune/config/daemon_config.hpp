@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tcptune/apply/applier.hpp"
+#include "tcptune/config/namespace_config.hpp"
 #include "tcptune/profile/profile_resolver.hpp"
 #include "tcptune/result.hpp"
 
@@ -53,6 +54,8 @@ struct DaemonOptions {
     StopPolicy stop_policy = StopPolicy::kKeep;
     // Worst listeners / destinations exported as metric series; 0: none.
     std::size_t metrics_top_k = kDefaultMetricsTopK;
+    // Which network namespaces are watched, and their profiles (namespace_config.hpp).
+    NamespaceSettings namespaces;
 
     bool metrics_enabled() const { return metrics_address != "none"; }
     bool operator==(const DaemonOptions&) const = default;
