@@ -88,9 +88,28 @@ int run_daemon(const DaemonOverrides& flags) {
         return kExitFailure;
     }
 
+    // ---- namespaces.watch: all: every other namespace counted on its own thread.
+    std::unique_ptr<NamespaceMonitor> namespaces;
+    if (options->namespaces.watch == NetnsWatch::kAll) {
+        const auto& ns = options->namespaces;
+        if (ns.default_profile != kNoProfile || !ns.select.empty()) {
+            spdlog::warn(
+                "namespaces: per-namespace profiles are not applied yet; other namespaces are "
+                "watched (census and metrics), never written to");
+        }
+        namespaces =
+            std::make_unique<NamespaceMonitor>(make_setns_census_engine(), controller.interval());
+        spdlog::info("namespaces: watching every network namespace (this one is \"host\")");
+    }
+
     // ---- D-Bus service (daemon/dbus_*): create it here, from options->bus, on **loop.
-    auto dbus = make_dbus_service(**loop, controller, options->bus,
-                                  [&runtime] { return runtime.reload(); });
+    std::function<std::vector<NamespaceCounts>()> other_namespaces;
+    if (namespaces) {
+        other_namespaces = [monitor = namespaces.get()] { return monitor->latest(); };
+    }
+    auto dbus = make_dbus_service(
+        **loop, controller, options->bus, [&runtime] { return runtime.reload(); },
+        other_namespaces);
     if (!dbus) {
         spdlog::critical("{}", dbus.error().message);
         return kExitFailure;
@@ -105,23 +124,9 @@ int run_daemon(const DaemonOverrides& flags) {
     }
     if (*metrics) {
         spdlog::info("serving metrics on http://{}/metrics", (*metrics)->listening_address());
-    }
-
-    // ---- namespaces.watch: all: every other namespace counted on its own thread.
-    std::unique_ptr<NamespaceMonitor> namespaces;
-    if (options->namespaces.watch == NetnsWatch::kAll) {
-        const auto& ns = options->namespaces;
-        if (ns.default_profile != kNoProfile || !ns.select.empty()) {
-            spdlog::warn(
-                "namespaces: per-namespace profiles are not applied yet; other namespaces are "
-                "watched (census and metrics), never written to");
-        }
-        namespaces =
-            std::make_unique<NamespaceMonitor>(make_setns_census_engine(), controller.interval());
-        if (*metrics) {
+        if (namespaces) {
             (*metrics)->watch_namespaces(namespaces.get());
         }
-        spdlog::info("namespaces: watching every network namespace (this one is \"host\")");
     }
 
     return runtime.run();

@@ -12,12 +12,16 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
+#include "dbus_fixture.hpp"
 #include "fakes/applier_fakes.hpp"
 #include "metrics_scrape.hpp"
 #include "support/daemon_process.hpp"
 #include "support/files.hpp"
 #include "support/netns.hpp"
 #include "support/socket_factory.hpp"
+#include "tcptune/netns/netns_discovery.hpp"
 
 namespace tcptune::test {
 namespace {
@@ -111,6 +115,56 @@ TEST(NetnsMetricsIntegration, WatchHostKeepsTheSeriesUnlabelled) {
     });
     EXPECT_TRUE(series_value(text, "tcptune_tcp_sockets{state=\"listen\"}")) << text;
     EXPECT_EQ(text.find("netns="), std::string::npos);
+}
+
+TEST(NetnsMetricsIntegration, ListNamespacesOverDbusAndTheCli) {
+    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+    IpNetns edge(fmt::format("tcptune-it-{}-dbus", ::getpid()));
+    ASSERT_TRUE(edge.ok()) << edge.why();
+    std::unique_ptr<SocketFactory> factory;
+    {
+        InsideNetns inside(edge.path());
+        ASSERT_TRUE(inside.ok()) << inside.why();
+        factory = std::make_unique<SocketFactory>();
+        ASSERT_TRUE(factory->add_time_wait(IpFamily::kV4, 5));
+    }
+    auto bus = start_system_bus(BusPolicy::kProject);
+    ASSERT_TRUE(bus) << bus.error().message;
+    TempDir dir;
+    std::filesystem::create_directories(dir.path() / "profiles");
+    ASSERT_TRUE(write_text(dir.path() / "profiles" / "observe.yaml", kProfile));
+    ASSERT_TRUE(write_text(dir.path() / "tcptune.yaml", "namespaces:\n  watch: all\n"));
+    DaemonProcess daemon(
+        isolated_launch({.dir = dir.path(), .profile = "observe", .bus = "system"}));
+    ASSERT_TRUE(daemon.start());
+
+    // As nobody: ListNamespaces is a read method, open to everyone.
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    nlohmann::json doc;
+    const nlohmann::json* edge_row = nullptr;
+    while (std::chrono::steady_clock::now() < deadline && edge_row == nullptr) {
+        auto out = run_process(as_nobody({bin("tcptune"), "namespaces", "--json"}),
+                               {"DBUS_SYSTEM_BUS_ADDRESS=" + (*bus)->address()});
+        if (out.exit_code == 0) {
+            doc = nlohmann::json::parse(out.out);
+            for (const auto& row : doc.at("namespaces")) {
+                if (row.at("name") == edge.name()) {
+                    edge_row = &row;
+                }
+            }
+        }
+        if (edge_row == nullptr) {
+            std::this_thread::sleep_for(100ms);
+        }
+    }
+    ASSERT_NE(edge_row, nullptr) << doc.dump() << daemon.log();
+    EXPECT_EQ(doc.at("namespaces")[0].at("name"), "host");
+    EXPECT_TRUE(doc.at("namespaces")[0].at("own").get<bool>());
+    EXPECT_EQ(doc.at("namespaces")[0].at("profile"), "observe");
+    EXPECT_EQ(edge_row->at("inode").get<std::uint64_t>(), netns_id_of(edge.path())->inode);
+    EXPECT_EQ(edge_row->at("profile"), "none");
+    EXPECT_EQ(edge_row->at("states").at("time_wait").get<std::uint64_t>(), 5U);
+    EXPECT_NE(edge_row->at("health").get<std::string>().find("5 time_wait"), std::string::npos);
 }
 
 }  // namespace

@@ -93,7 +93,8 @@ class SetnsCensusEngine final : public NamespaceCensusEngine {
         return report;
     }
 
-    Result<std::optional<NamespaceCounts>> count_one(const NetnsInfo& ns, const UniqueFd& home) {
+    Result<std::optional<NamespaceCounts>> count_one(const NetnsInfo& ns,
+                                                     const UniqueFd& home) const {
         const auto started = Clock::now();
         if (ns.own) {
             TRY(enter(home.get(), ns));

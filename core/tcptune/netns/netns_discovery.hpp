@@ -27,6 +27,7 @@ namespace tcptune {
 struct NetnsId {
     std::uint64_t inode = 0;
     std::uint64_t device = 0;
+    // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
     auto operator<=>(const NetnsId&) const = default;
 };
 
