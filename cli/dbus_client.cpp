@@ -138,9 +138,21 @@ DaemonClient::~DaemonClient() = default;
 
 DaemonStatus DaemonClient::status() {
     const auto t = call([&] { return proxy_->GetStatus(); });
-    return DaemonStatus{std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t),
-                        std::get<4>(t), std::get<5>(t), std::get<6>(t), std::get<7>(t),
-                        std::get<8>(t), std::get<9>(t)};
+    DaemonStatus status{std::get<0>(t),
+                        std::get<1>(t),
+                        std::get<2>(t),
+                        std::get<3>(t),
+                        std::get<4>(t),
+                        std::get<5>(t),
+                        std::get<6>(t),
+                        std::get<7>(t),
+                        std::get<8>(t),
+                        std::get<9>(t),
+                        {},
+                        {}};
+    status.census_engine = call([&] { return proxy_->CensusEngine(); });
+    status.census_engine_note = call([&] { return proxy_->CensusEngineNote(); });
+    return status;
 }
 
 DaemonCounts DaemonClient::counts() {
@@ -248,7 +260,9 @@ nlohmann::json to_json(const DaemonStatus& s) {
             {"poll_errors", s.poll_errors},
             {"last_poll_error", or_null(s.last_poll_error)},
             {"journal_error", or_null(s.journal_error)},
-            {"version", s.version}};
+            {"version", s.version},
+            {"census_engine", or_null(s.census_engine)},
+            {"census_engine_note", or_null(s.census_engine_note)}};
 }
 
 nlohmann::json to_json(const DaemonCounts& c) {

@@ -57,6 +57,8 @@ struct DaemonStatus {
     std::string last_poll_error;  // "" = none
     std::string journal_error;    // "" = none
     std::string version;
+    std::string census_engine;       // "bpf" | "netlink" | "" (no poll yet)
+    std::string census_engine_note;  // why not bpf under auto; "" = none
 };
 
 struct DaemonCounts {

@@ -41,6 +41,12 @@ std::string render_daemon_header(const DaemonStatus& s, bool /*colour*/) {
     }
     out +=
         "  polls: " + std::to_string(s.polls) + " (" + std::to_string(s.poll_errors) + " errors)\n";
+    if (!s.census_engine.empty()) {
+        out += "  census engine: " + s.census_engine;
+        out += s.census_engine_note.empty()
+                   ? "\n"
+                   : " (bpf not available: " + s.census_engine_note + ")\n";
+    }
     if (!s.last_poll_error.empty()) {
         out += "  last poll error: " + s.last_poll_error + "\n";
     }

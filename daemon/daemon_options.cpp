@@ -1,5 +1,6 @@
 #include "daemon_options.hpp"
 
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -48,6 +49,7 @@ std::optional<int> parse_command_line(int argc, char** argv, DaemonOverrides& fl
     bool advise = false;
     std::string log_level;
     std::string stop_policy;
+    std::string census_engine;
 
     app.add_option("--config", config_file,
                    "YAML config file (default /etc/tcptune/tcptune.yaml; optional unless given)");
@@ -73,6 +75,10 @@ std::optional<int> parse_command_line(int argc, char** argv, DaemonOverrides& fl
     app.add_option("--stop-policy", stop_policy,
                    "On stop, keep the values tcptune set or restore the originals (default keep)")
         ->check(checked_by(parse_stop_policy, "keep|restore"));
+    app.add_option("--census-engine", census_engine,
+                   "How sockets are counted: bpf (state counters, O(1) per poll), netlink (a "
+                   "sock_diag dump per poll) or auto (bpf where it loads; default)")
+        ->check(checked_by(parse_census_engine, "auto|bpf|netlink"));
 
     try {
         app.parse(argc, argv);
@@ -111,6 +117,9 @@ std::optional<int> parse_command_line(int argc, char** argv, DaemonOverrides& fl
     if (!stop_policy.empty()) {
         flags.stop_policy = *parse_stop_policy(stop_policy);
     }
+    if (!census_engine.empty()) {
+        flags.census_engine = *parse_census_engine(census_engine);
+    }
     return std::nullopt;
 }
 
@@ -133,6 +142,15 @@ ControllerConfig controller_config(const DaemonOptions& options) {
         config.extra_signals.top_k = options.metrics_top_k;
     }
     return config;
+}
+
+CensusEngineOptions census_engine_options(const DaemonOptions& options) {
+    CensusEngineOptions census;
+    census.choice = options.census_engine;
+    census.reconcile_interval = options.census_reconcile_interval;
+    const char* reject = std::getenv("TCPTUNE_TEST_BPF_REJECT");
+    census.bpf.force_verifier_reject = reject != nullptr && std::string_view(reject) == "1";
+    return census;
 }
 
 }  // namespace tcptune::daemon

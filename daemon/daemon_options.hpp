@@ -6,6 +6,7 @@
 
 #include <optional>
 
+#include "tcptune/census/census_open.hpp"
 #include "tcptune/config/daemon_config.hpp"
 #include "tcptune/engine/controller.hpp"
 
@@ -27,5 +28,10 @@ std::optional<int> parse_command_line(int argc, char** argv, DaemonOverrides& fl
 
 // The controller's part of the options.
 ControllerConfig controller_config(const DaemonOptions& options);
+
+// The census engine's part. TCPTUNE_TEST_BPF_REJECT=1 in the environment makes
+// the kernel's verifier reject the bpf program (the tests' way to a real load
+// failure; an operator never needs it).
+CensusEngineOptions census_engine_options(const DaemonOptions& options);
 
 }  // namespace tcptune::daemon

@@ -52,10 +52,12 @@ std::string summary(const ControllerStatus& status) {
 
 }  // namespace
 
-DaemonRuntime::DaemonRuntime(EventLoop& loop, Controller& controller, SystemdNotifier& notifier,
-                             DaemonOverrides flags, DaemonOptions options)
+DaemonRuntime::DaemonRuntime(EventLoop& loop, Controller& controller, CensusSource& census,
+                             SystemdNotifier& notifier, DaemonOverrides flags,
+                             DaemonOptions options)
     : loop_(loop),
       controller_(controller),
+      census_(census),
       notifier_(notifier),
       flags_(std::move(flags)),
       options_(std::move(options)) {}
@@ -163,15 +165,32 @@ Result<void> DaemonRuntime::reload() {
         spdlog::warn("metrics_address changed to {}: takes effect at the next restart",
                      next->metrics_address);
     }
+    if (next->census_engine != options_.census_engine ||
+        next->census_reconcile_interval != options_.census_reconcile_interval) {
+        spdlog::warn(
+            "census_engine / census_reconcile_interval changed: take effect at the "
+            "next restart");
+    }
+    if (next->gate_limits != options_.gate_limits) {
+        // The gate belongs to the applier, which holds the journal's timing from start-up.
+        spdlog::warn(
+            "safety (key_cooldown {} s, max_changes_per_minute {}) takes effect at the "
+            "next restart",
+            next->gate_limits.key_cooldown.count(), next->gate_limits.max_changes_per_minute);
+    }
     set_log_level(next->log_level);
     // Keep what cannot change live, so the warnings repeat on the next reload.
     next->state_dir = options_.state_dir;
     next->bus = options_.bus;
     next->metrics_address = options_.metrics_address;
+    next->census_engine = options_.census_engine;
+    next->census_reconcile_interval = options_.census_reconcile_interval;
+    next->gate_limits = options_.gate_limits;
     if (switched_at_run_time) {
         next->profile = options_.profile;  // as configured, so the check above repeats
     }
     options_ = std::move(*next);
+    census_.request_reconciliation();
     spdlog::info("reloaded: profile {} ({}), interval {} ms", controller_.profile().name,
                  options_.advise ? "advise" : "enforce", controller_.interval().count());
     // A changed interval applies from now, not after the old (maybe long) one.

@@ -20,8 +20,8 @@ namespace tcptune::daemon {
 
 class DaemonRuntime {
   public:
-    DaemonRuntime(EventLoop& loop, Controller& controller, SystemdNotifier& notifier,
-                  DaemonOverrides flags, DaemonOptions options);
+    DaemonRuntime(EventLoop& loop, Controller& controller, CensusSource& census,
+                  SystemdNotifier& notifier, DaemonOverrides flags, DaemonOptions options);
     ~DaemonRuntime();
     DaemonRuntime(const DaemonRuntime&) = delete;
     DaemonRuntime& operator=(const DaemonRuntime&) = delete;
@@ -34,9 +34,10 @@ class DaemonRuntime {
     // stop policy. Returns the process exit code.
     int run();
 
-    // Re-reads the config file (same flags on top) and re-resolves the profile.
-    // On any error the running config and profile stay and the error is
-    // returned (and logged).
+    // Re-reads the config file (same flags on top) and re-resolves the profile,
+    // and has the census check itself against a full dump at the next poll (the
+    // bpf engine's reconciliation on demand). On any error the running config
+    // and profile stay and the error is returned (and logged).
     Result<void> reload();
 
     // Ends run() after the current callback.
@@ -53,6 +54,7 @@ class DaemonRuntime {
 
     EventLoop& loop_;
     Controller& controller_;
+    CensusSource& census_;
     SystemdNotifier& notifier_;
     DaemonOverrides flags_;
     DaemonOptions options_;

@@ -622,6 +622,21 @@ double Manager1Adaptor::Interval() {
     return guarded("Interval", [&] { return to_seconds(controller_.interval()); });
 }
 
+std::string Manager1Adaptor::CensusEngine() {
+    return guarded("CensusEngine", [&] {
+        const auto status = controller_.status();
+        return status.last_snapshot ? std::string(to_string(status.last_snapshot->engine.engine))
+                                    : std::string();
+    });
+}
+
+std::string Manager1Adaptor::CensusEngineNote() {
+    return guarded("CensusEngineNote", [&] {
+        const auto status = controller_.status();
+        return status.last_snapshot ? status.last_snapshot->engine.fallback_reason : std::string();
+    });
+}
+
 std::string Manager1Adaptor::Version() {
     return guarded("Version", [&] { return std::string(kVersion); });
 }

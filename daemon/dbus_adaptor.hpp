@@ -110,6 +110,8 @@ class Manager1Adaptor final : public sdbus::AdaptorInterfaces<net::tcptune::Mana
     std::string ActiveProfile() override;
     std::string Mode() override;
     double Interval() override;
+    std::string CensusEngine() override;
+    std::string CensusEngineNote() override;
     std::string Version() override;
 
     // Runs a handler body, translating every failure into an sdbus::Error.

@@ -20,7 +20,9 @@
 #include "tcptune/apply/state_lock.hpp"
 #include "tcptune/apply/sysctl_store.hpp"
 #include "tcptune/census/census.hpp"
+#include "tcptune/census/census_open.hpp"
 #include "tcptune/clock.hpp"
+#include "tcptune/duration.hpp"
 #include "tcptune/engine/controller.hpp"
 #include "tcptune/version.hpp"
 
@@ -36,9 +38,12 @@ int run_daemon(const DaemonOverrides& flags) {
         return kExitUsage;
     }
     setup_logging(options->log_level);
-    spdlog::info("tcptuned {} starting: config {}, state dir {}, {} mode", kVersion,
-                 options->config_file.string(), options->state_dir.string(),
-                 options->advise ? "advise" : "enforce");
+    spdlog::info(
+        "tcptuned {} starting: config {}, state dir {}, {} mode, safety gate: "
+        "key_cooldown {} s, max_changes_per_minute {}",
+        kVersion, options->config_file.string(), options->state_dir.string(),
+        options->advise ? "advise" : "enforce", options->gate_limits.key_cooldown.count(),
+        options->gate_limits.max_changes_per_minute);
 
     // One daemon per state directory, for its whole life, in advice mode too
     // (a reload can switch to enforcing): a second one would rewrite the
@@ -49,16 +54,27 @@ int run_daemon(const DaemonOverrides& flags) {
         return kExitFailure;
     }
 
-    auto census = make_netlink_census_source();
+    auto census = open_census(census_engine_options(*options));
     if (!census) {
-        spdlog::critical("cannot open the socket census: {}", census.error().message);
+        spdlog::critical("cannot open the socket census ({} engine): {}",
+                         to_string(options->census_engine), census.error().message);
         return kExitFailure;
+    }
+    if (census->engine == CensusEngineKind::kBpf) {
+        spdlog::info("census engine: bpf (state counters; checked against a full dump every {})",
+                     format_duration(options->census_reconcile_interval));
+    } else if (!census->fallback_reason.empty()) {
+        spdlog::warn("census engine: netlink, because bpf is not available: {}",
+                     census->fallback_reason);
+    } else {
+        spdlog::info("census engine: netlink (a sock_diag dump per poll)");
     }
     ProcSysctlStore store;
     SystemClock clock;
     ApplierOptions applier_options;
     applier_options.state_dir = options->state_dir;
     applier_options.mode = options->advise ? ApplyMode::kAdvise : ApplyMode::kEnforce;
+    applier_options.limits = options->gate_limits;
     Applier applier(store, clock, applier_options);
     if (applier.journal_error()) {
         // Keep running: census, rules, status and metrics still work; every
@@ -66,7 +82,7 @@ int run_daemon(const DaemonOverrides& flags) {
         spdlog::critical("{}", applier.journal_error()->message);
     }
 
-    Controller controller(**census, store, clock, applier, controller_config(*options));
+    Controller controller(*census->source, store, clock, applier, controller_config(*options));
     ChangeLogger change_logger;
     controller.add_observer(&change_logger);
     if (auto started = controller.start(); !started) {
@@ -81,7 +97,7 @@ int run_daemon(const DaemonOverrides& flags) {
         return kExitFailure;
     }
     SystemdNotifier notifier;
-    DaemonRuntime runtime(**loop, controller, notifier, flags, *options);
+    DaemonRuntime runtime(**loop, controller, *census->source, notifier, flags, *options);
     // Before any adapter starts a thread: threads inherit the blocked signals.
     if (auto started = runtime.start(); !started) {
         spdlog::critical("{}", started.error().message);

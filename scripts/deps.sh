@@ -8,7 +8,7 @@ PACKAGES=(
   libnl-3-dev libsdbus-c++-dev libsdbus-c++-bin libyaml-cpp-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libsystemd-dev libcli11-dev prometheus-cpp-dev libmicrohttpd-dev libexpected-dev
   nlohmann-json3-dev
-  clang clang-format clang-tidy libclang-rt-14-dev
+  clang clang-format clang-tidy libclang-rt-14-dev llvm libbpf-dev bpftool
   iproute2 nftables hping3 dbus dbus-daemon util-linux procps prometheus systemd
   scdoc man-db groff-base gzip file dpkg-dev lintian
   polkitd

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 
 jobs=$(nproc)
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTCPTUNE_WERROR=ON
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTCPTUNE_WERROR=ON -DTCPTUNE_BPF=ON
 cmake --build build -j"$jobs"
 cmake --build build --target format-check
 cmake --build build --target tidy  # clang-tidy 14 over core/ (.clang-tidy); ~2 min on 2 cores

@@ -20,6 +20,7 @@
 #include "support/private_polkit.hpp"
 #include "support/socket_factory.hpp"
 #include "support/traffic.hpp"
+#include "tcptune/census/bpf/bpf_census_engine.hpp"
 
 namespace tcptune::test {
 namespace {
@@ -275,6 +276,11 @@ TEST_F(DbusApiTest, ReadMethodsAndPropertiesRoundTrip) {
     EXPECT_EQ(prop("Mode"), "apply");
     EXPECT_DOUBLE_EQ(prop("Interval").get<double>(), 0.2);
     EXPECT_EQ(prop("Version"), status.at("version"));
+    // As root the bpf census engine loads wherever the build has it.
+    const std::string engine = bpf_census_engine_built_in() ? "bpf" : "netlink";
+    EXPECT_EQ(prop("CensusEngine"), engine);
+    EXPECT_EQ(prop("CensusEngineNote"), "");
+    EXPECT_EQ(status.at("census_engine"), engine);
 
     // ListProfiles and ShowProfile through busctl.
     ProcessResult r = busctl_call("ListProfiles");

@@ -19,6 +19,9 @@ class CensusSource {
     // One census of the current network namespace: exact per-state counts (IPv4 and
     // IPv6 together), TcpExt counters and the sockstat summary.
     virtual Result<CensusSnapshot> poll() = 0;
+    // Engines that count incrementally check themselves against a full dump at
+    // the next poll (tcptune reload asks for it); a dump-per-poll engine ignores it.
+    virtual void request_reconciliation() {}
     // The same census plus the socket-table signals `request` asks for (listeners,
     // destinations, dead peers) and, with request.rates, the segment counters the
     // retransmission ratio needs. Rates themselves need two polls: see RateTracker.

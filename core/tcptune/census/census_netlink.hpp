@@ -30,10 +30,12 @@ class NetlinkCensus final : public CensusSource {
     template <typename Visitor>
     Result<CensusSnapshot> poll_with(Visitor&& visit);
 
-    // Counts only, without the /proc/net files.
+    // Counts only, without the /proc/net files; optionally only the kernel states
+    // of `state_mask` (the bpf engine's seeding dump skips timewait and request
+    // sockets, which it does not seed).
     template <typename Visitor>
-    Result<StateCounts> count_with(Visitor&& visit) {
-        return socket_.count_tcp(visit, options_.max_dump_attempts);
+    Result<StateCounts> count_with(Visitor&& visit, std::uint32_t state_mask = kTcpDumpStateMask) {
+        return socket_.count_tcp(visit, options_.max_dump_attempts, state_mask);
     }
 
   private:

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "tcptune/census/census_engine.hpp"
 #include "tcptune/census/tcp_state.hpp"
 #include "tcptune/pressure/pressure_signals.hpp"
 
@@ -77,6 +78,7 @@ struct CensusSnapshot {
     PressureSignals pressure;
     std::chrono::steady_clock::time_point taken_at{};
     std::chrono::nanoseconds duration{0};  // wall time the dump took
+    CensusEngineReport engine;             // which engine counted, and its health
 };
 
 }  // namespace tcptune

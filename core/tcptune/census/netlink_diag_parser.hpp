@@ -135,7 +135,20 @@ Result<DumpProgress> parse_inet_diag_datagram(std::span<const std::byte> data,
                 if constexpr (kVisitorSeesMessages<Visitor>) {
                     inet_diag_msg msg{};
                     std::memcpy(&msg, payload, sizeof(msg));
-                    visit(msg, kAllTcpStates[static_cast<std::size_t>(index)]);
+                    const TcpState state = kAllTcpStates[static_cast<std::size_t>(index)];
+                    // A visitor that also takes the attributes (rtattrs after the
+                    // message) gets them: they tell a full socket from a request or
+                    // timewait socket (INET_DIAG_SHUTDOWN is only on full sockets).
+                    if constexpr (std::is_invocable_v<Visitor, const inet_diag_msg&, TcpState,
+                                                      std::span<const std::byte>>) {
+                        const std::size_t start = netlink_detail::align(sizeof(inet_diag_msg));
+                        visit(msg, state,
+                              payload_len > start
+                                  ? std::span<const std::byte>(payload + start, payload_len - start)
+                                  : std::span<const std::byte>());
+                    } else {
+                        visit(msg, state);
+                    }
                 }
                 break;
             }

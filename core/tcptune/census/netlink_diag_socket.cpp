@@ -63,8 +63,7 @@ InetDiagSocket::InetDiagSocket(InetDiagSocket&& other) noexcept
       buffer_(std::move(other.buffer_)),
       buffer_bytes_(other.buffer_bytes_),
       socket_rcvbuf_(other.socket_rcvbuf_),
-      needs_reopen_(other.needs_reopen_),
-      state_mask_(other.state_mask_) {}
+      needs_reopen_(other.needs_reopen_) {}
 
 InetDiagSocket& InetDiagSocket::operator=(InetDiagSocket&& other) noexcept {
     if (this != &other) {
@@ -74,7 +73,6 @@ InetDiagSocket& InetDiagSocket::operator=(InetDiagSocket&& other) noexcept {
         buffer_bytes_ = other.buffer_bytes_;
         socket_rcvbuf_ = other.socket_rcvbuf_;
         needs_reopen_ = other.needs_reopen_;
-        state_mask_ = other.state_mask_;
     }
     return *this;
 }
@@ -97,7 +95,7 @@ Result<void> InetDiagSocket::reopen() {
     return {};
 }
 
-Result<std::uint32_t> InetDiagSocket::request_tcp_dump(int family) {
+Result<std::uint32_t> InetDiagSocket::request_tcp_dump(int family, std::uint32_t state_mask) {
     if (needs_reopen_ || sock_ == nullptr) {
         TRY(reopen());
     }
@@ -113,7 +111,7 @@ Result<std::uint32_t> InetDiagSocket::request_tcp_dump(int family) {
     request.body.sdiag_family = static_cast<std::uint8_t>(family);
     request.body.sdiag_protocol = IPPROTO_TCP;
     request.body.idiag_ext = 0;  // extensions cost ~28% more and counting needs none
-    request.body.idiag_states = state_mask_;
+    request.body.idiag_states = state_mask;
     if (int sent = nl_sendto(sock_, &request, sizeof(request)); sent < 0) {
         needs_reopen_ = true;
         return libnl_error("cannot send the socket dump request", sent);

@@ -43,14 +43,10 @@ class InetDiagSocket {
     ~InetDiagSocket();
 
     // Sends a dump request for TCP sockets of `family` (AF_INET or AF_INET6) with no
-    // extensions and the state mask (kTcpDumpStateMask unless set_state_mask changed
-    // it). Returns the request's sequence number.
-    Result<std::uint32_t> request_tcp_dump(int family);
-
-    // Dumps only the kernel states whose bit is set (a subset of kTcpDumpStateMask;
-    // other bits are dropped). The per-namespace census leaves TIME_WAIT out because
-    // sockstat counts it for free; states left out are reported as 0.
-    void set_state_mask(std::uint32_t mask) { state_mask_ = mask & kTcpDumpStateMask; }
+    // extensions and the states of `state_mask` (bit n: kernel state n; default all).
+    // Returns the request's sequence number.
+    Result<std::uint32_t> request_tcp_dump(int family,
+                                           std::uint32_t state_mask = kTcpDumpStateMask);
 
     // Receives one datagram into the reusable buffer; the span is valid until the next
     // call. A datagram larger than the buffer is an error, never silently cut.
@@ -58,13 +54,15 @@ class InetDiagSocket {
 
     // Dumps one family to the end, counting while receiving.
     template <typename Visitor>
-    Result<DumpTally> dump_tcp(int family, Visitor&& visit);
+    Result<DumpTally> dump_tcp(int family, Visitor&& visit,
+                               std::uint32_t state_mask = kTcpDumpStateMask);
 
     // Counts IPv4 + IPv6 TCP sockets. A dump interrupted by a table change
     // (NLM_F_DUMP_INTR) is retried up to `max_attempts` times in total; before a retry
     // the visitor's reset() is called if it has one.
     template <typename Visitor>
-    Result<StateCounts> count_tcp(Visitor&& visit, int max_attempts = 3);
+    Result<StateCounts> count_tcp(Visitor&& visit, int max_attempts = 3,
+                                  std::uint32_t state_mask = kTcpDumpStateMask);
 
     Result<StateCounts> count_tcp(int max_attempts = 3) {
         return count_tcp(NoSocketVisitor{}, max_attempts);
@@ -82,13 +80,12 @@ class InetDiagSocket {
     std::size_t buffer_bytes_ = 0;
     int socket_rcvbuf_ = 0;
     bool needs_reopen_ = false;
-    std::uint32_t state_mask_ = kTcpDumpStateMask;
 };
 
 template <typename Visitor>
-Result<DumpTally> InetDiagSocket::dump_tcp(int family, Visitor&& visit) {
+Result<DumpTally> InetDiagSocket::dump_tcp(int family, Visitor&& visit, std::uint32_t state_mask) {
     std::uint32_t seq = 0;
-    TRY_ASSIGN(seq, request_tcp_dump(family));
+    TRY_ASSIGN(seq, request_tcp_dump(family, state_mask));
     DumpTally tally;
     needs_reopen_ = true;  // cleared only when the dump is read to its end
     for (;;) {
@@ -104,13 +101,14 @@ Result<DumpTally> InetDiagSocket::dump_tcp(int family, Visitor&& visit) {
 }
 
 template <typename Visitor>
-Result<StateCounts> InetDiagSocket::count_tcp(Visitor&& visit, int max_attempts) {
+Result<StateCounts> InetDiagSocket::count_tcp(Visitor&& visit, int max_attempts,
+                                              std::uint32_t state_mask) {
     for (int attempt = 1;; ++attempt) {
         StateCounts total;
         bool interrupted = false;
         for (int family : {AF_INET, AF_INET6}) {
             DumpTally tally;
-            TRY_ASSIGN(tally, dump_tcp(family, visit));
+            TRY_ASSIGN(tally, dump_tcp(family, visit, state_mask));
             for (std::size_t i = 0; i < kTcpStateCount; ++i) {
                 total.by_state[i] += tally.counts.by_state[i];
             }

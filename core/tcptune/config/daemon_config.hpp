@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tcptune/apply/applier.hpp"
+#include "tcptune/census/census_engine.hpp"
 #include "tcptune/config/namespace_config.hpp"
 #include "tcptune/profile/profile_resolver.hpp"
 #include "tcptune/result.hpp"
@@ -25,9 +26,20 @@ inline constexpr std::string_view kDefaultMetricsAddress = "127.0.0.1:9477";
 // The soak test polls every millisecond; anything faster is a typo.
 inline constexpr std::chrono::milliseconds kMinPollInterval{1};
 inline constexpr std::chrono::milliseconds kMaxPollInterval{3600 * 1000};
+// census_reconcile_interval: a full dump more often than every 10 s would
+// defeat the bpf engine; less often than daily lets drift pile up unseen.
+inline constexpr std::chrono::milliseconds kMinReconcileInterval{10 * 1000};
+inline constexpr std::chrono::milliseconds kMaxReconcileInterval{24 * 3600 * 1000};
 // Listeners and destinations exported as metric series (bounded cardinality).
 inline constexpr std::size_t kDefaultMetricsTopK = 10;
 inline constexpr std::size_t kMaxMetricsTopK = 100;
+// Bounds of the safety gate's limits in the config file's `safety:` section. A
+// cooldown of at least a second keeps a key from being rewritten on every fast
+// poll; a day is far beyond any sensible one. The rate limit can be tightened to
+// one write a minute, and not loosened beyond what no real rule set needs.
+inline constexpr std::chrono::seconds kMinKeyCooldown{1};
+inline constexpr std::chrono::seconds kMaxKeyCooldown{24 * 3600};
+inline constexpr unsigned kMaxChangesPerMinuteLimit = 1000;
 
 // Which bus the D-Bus service connects to. The system bus honours
 // DBUS_SYSTEM_BUS_ADDRESS (sd-bus does that for us).
@@ -52,8 +64,12 @@ struct DaemonOptions {
     bool advise = false;
     LogLevel log_level = LogLevel::kInfo;
     StopPolicy stop_policy = StopPolicy::kKeep;
+    CensusEngineChoice census_engine = CensusEngineChoice::kAuto;
+    std::chrono::milliseconds census_reconcile_interval = kDefaultReconcileInterval;
     // Worst listeners / destinations exported as metric series; 0: none.
     std::size_t metrics_top_k = kDefaultMetricsTopK;
+    // The safety gate's per-key cooldown and rate limit (config file only).
+    GateLimits gate_limits{};
     // Which network namespaces are watched, and their profiles (namespace_config.hpp).
     NamespaceSettings namespaces;
 
@@ -75,11 +91,15 @@ struct DaemonOverrides {
     std::optional<bool> advise;
     std::optional<LogLevel> log_level;
     std::optional<StopPolicy> stop_policy;
+    std::optional<CensusEngineChoice> census_engine;
 };
 
 // "5" or "0.25" (seconds, as --interval documents) or a duration ("250ms", "1m").
 // Must lie within [kMinPollInterval, kMaxPollInterval].
 Result<std::chrono::milliseconds> parse_interval(std::string_view text);
+
+// A duration ("5m", "90s") within [kMinReconcileInterval, kMaxReconcileInterval].
+Result<std::chrono::milliseconds> parse_reconcile_interval(std::string_view text);
 
 // "HOST:PORT", "[v6]:PORT" or "none".
 Result<std::string> parse_metrics_address(std::string_view text);

@@ -7,6 +7,7 @@
 
 #include "tcptune/apply/sysctl_registry.hpp"
 #include "tcptune/census/tcp_state.hpp"
+#include "tcptune/metrics/census_engine_metrics.hpp"
 
 namespace tcptune {
 
@@ -234,6 +235,12 @@ std::vector<prometheus::MetricFamily> MetricsModel::families() const {
                 counter({}, static_cast<double>(last_snapshot_->netstat.*(metric.field))));
         }
         out.push_back(std::move(counter_family));
+    }
+
+    for (auto& engine_family : census_engine_families(
+             last_snapshot_ ? std::optional<CensusEngineReport>(last_snapshot_->engine)
+                            : std::nullopt)) {
+        out.push_back(std::move(engine_family));
     }
     append_pressure_families(out);
     if (netns_label_) {

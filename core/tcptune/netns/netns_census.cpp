@@ -125,10 +125,11 @@ class SetnsCensusEngine final : public NamespaceCensusEngine {
             return tl::unexpected(opened.error());
         }
         InetDiagSocket& socket = *opened;
-        if (options_.time_wait_from_sockstat) {
-            socket.set_state_mask(kTcpDumpStateMask & ~kTimeWaitBit);
-        }
-        TRY_ASSIGN(out.counts, socket.count_tcp(options_.max_dump_attempts));
+        const std::uint32_t mask = options_.time_wait_from_sockstat
+                                       ? kTcpDumpStateMask & ~kTimeWaitBit
+                                       : kTcpDumpStateMask;
+        TRY_ASSIGN(out.counts,
+                   socket.count_tcp(NoSocketVisitor{}, options_.max_dump_attempts, mask));
         if (options_.time_wait_from_sockstat) {
             out.counts[TcpState::kTimeWait] = out.sockstat.tcp_tw;
         }

@@ -134,3 +134,30 @@ TEST(DaemonOptions, TheControllerGetsProfileDirsIntervalModeAndStopPolicy) {
 
 }  // namespace
 }  // namespace tcptune::daemon
+
+namespace tcptune::daemon {
+namespace {
+
+TEST(DaemonOptions, CensusEngineFlagAndItsEngineOptions) {
+    Parsed p = parse({"--census-engine", "netlink"});
+    EXPECT_FALSE(p.exit.has_value()) << p.err;
+    EXPECT_EQ(p.flags.census_engine, CensusEngineChoice::kNetlink);
+    p = parse({"--census-engine", "ebpf"});
+    EXPECT_EQ(p.exit, kExitUsage);
+    EXPECT_NE(p.err.find("unknown census engine"), std::string::npos) << p.err;
+
+    DaemonOptions options;
+    options.census_engine = CensusEngineChoice::kBpf;
+    options.census_reconcile_interval = 90s;
+    ::unsetenv("TCPTUNE_TEST_BPF_REJECT");
+    CensusEngineOptions census = census_engine_options(options);
+    EXPECT_EQ(census.choice, CensusEngineChoice::kBpf);
+    EXPECT_EQ(census.reconcile_interval, 90s);
+    EXPECT_FALSE(census.bpf.force_verifier_reject);
+    ::setenv("TCPTUNE_TEST_BPF_REJECT", "1", 1);
+    EXPECT_TRUE(census_engine_options(options).bpf.force_verifier_reject);
+    ::unsetenv("TCPTUNE_TEST_BPF_REJECT");
+}
+
+}  // namespace
+}  // namespace tcptune::daemon

@@ -102,6 +102,14 @@ tcptune_poll_errors_total 0
 # TYPE tcptune_tcp_syncookies_failed_total counter
 # HELP tcptune_tcp_timewait_overflows_total TIME_WAIT sockets the kernel could not create because net.ipv4.tcp_max_tw_buckets was reached (TcpExt TCPTimeWaitOverflow).
 # TYPE tcptune_tcp_timewait_overflows_total counter
+# HELP tcptune_census_engine 1 for the census engine counting the sockets (bpf: state counters; netlink: a sock_diag dump per poll), 0 for the other.
+# TYPE tcptune_census_engine gauge
+# HELP tcptune_census_reconciliations_total Times the bpf census engine was checked against (and corrected by) a full sock_diag dump, the seeding included; 0 with the netlink engine.
+# TYPE tcptune_census_reconciliations_total counter
+# HELP tcptune_census_drift_sockets Engine count minus a full dump's, per state, found by the bpf engine's last reconciliation (then corrected); states the bpf program counts. 0 is exact.
+# TYPE tcptune_census_drift_sockets gauge
+# HELP tcptune_census_lost_events_total State changes the bpf census engine could not count (kernel recursion guard, full maps); any make it reconcile early.
+# TYPE tcptune_census_lost_events_total counter
 # HELP tcptune_listener_syn_queue Half-open connections (request sockets) of a listener, for the listeners with the fullest queues (at most metrics_top_k).
 # TYPE tcptune_listener_syn_queue gauge
 # HELP tcptune_listener_accept_queue Completed connections waiting for accept() on a listener, for the listeners with the fullest queues.
@@ -153,6 +161,10 @@ TEST(MetricsModel, ExposesExactlyTheDesignMetricSetWithHelpText) {
         "tcptune_tcp_syncookies_sent_total",
         "tcptune_tcp_syncookies_failed_total",
         "tcptune_tcp_timewait_overflows_total",
+        "tcptune_census_engine",
+        "tcptune_census_reconciliations_total",
+        "tcptune_census_drift_sockets",
+        "tcptune_census_lost_events_total",
         "tcptune_listener_syn_queue",
         "tcptune_listener_accept_queue",
         "tcptune_listener_backlog",
