@@ -24,6 +24,7 @@
 #include "tcptune/clock.hpp"
 #include "tcptune/duration.hpp"
 #include "tcptune/engine/controller.hpp"
+#include "tcptune/netns/netns_census_bpf.hpp"
 #include "tcptune/version.hpp"
 
 namespace {
@@ -113,9 +114,27 @@ int run_daemon(const DaemonOverrides& flags) {
                 "namespaces: per-namespace profiles are not applied yet; other namespaces are "
                 "watched (census and metrics), never written to");
         }
+        // The same engine choice as the daemon's own census: bpf counts every
+        // namespace in the kernel (one seeding dump each), netlink walks them all.
+        auto engine =
+            open_namespace_census(options->census_engine, options->census_reconcile_interval);
+        if (!engine) {
+            spdlog::critical("cannot open the per-namespace census: {}", engine.error().message);
+            return kExitFailure;
+        }
+        if (!engine->fallback_reason.empty()) {
+            spdlog::warn(
+                "namespaces: bpf engine unavailable ({}), entering each namespace with "
+                "sock_diag instead",
+                engine->fallback_reason);
+        }
+        const std::string engine_name(engine->engine->name());
         namespaces =
-            std::make_unique<NamespaceMonitor>(make_setns_census_engine(), controller.interval());
-        spdlog::info("namespaces: watching every network namespace (this one is \"host\")");
+            std::make_unique<NamespaceMonitor>(std::move(engine->engine), controller.interval());
+        spdlog::info(
+            "namespaces: watching every network namespace with the {} engine (this one is "
+            "\"host\")",
+            engine_name);
     }
 
     // ---- D-Bus service (daemon/dbus_*): create it here, from options->bus, on **loop.

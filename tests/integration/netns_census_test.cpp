@@ -19,6 +19,7 @@
 #include "support/socket_factory.hpp"
 #include "tcptune/census/tcp_state.hpp"
 #include "tcptune/netns/netns_census.hpp"
+#include "tcptune/netns/netns_census_bpf.hpp"
 #include "tcptune/netns/netns_discovery.hpp"
 
 namespace tcptune {
@@ -201,6 +202,68 @@ TEST(NetnsCensusIntegration, NamespacesComeAndGoDuringARun) {
     EXPECT_FALSE(names(*second).contains(goes.name()));
     EXPECT_TRUE(names(*second).contains(arrives.name()));
     EXPECT_TRUE(names(*second).contains(stays.name()));
+}
+
+// The bpf engine behind the same interface: seeded by one dump inside each namespace,
+// then counting state changes; it must agree with the setns engine exactly, also
+// after sockets were added between rounds.
+TEST(NetnsCensusIntegration, BpfEngineAgreesWithTheSetnsEngine) {
+    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+    auto opened = open_namespace_census(CensusEngineChoice::kBpf, std::chrono::minutes(5));
+    if (!opened) {
+        GTEST_SKIP() << "the bpf census engine does not load here: " << opened.error().message;
+    }
+    IpNetns a(unique_name("bpf-a"));
+    ASSERT_TRUE(a.ok()) << a.why();
+    UnsharedProcess b;
+    ASSERT_TRUE(b.ok()) << b.why();
+    std::vector<std::unique_ptr<SocketFactory>> factories;
+    for (const auto& where : {a.path(), b.path()}) {
+        InsideNetns inside(where);
+        ASSERT_TRUE(inside.ok()) << inside.why();
+        factories.push_back(std::make_unique<SocketFactory>());
+        ASSERT_TRUE(factories.back()->add_listeners(IpFamily::kV4, 2));
+        ASSERT_TRUE(factories.back()->add_established(IpFamily::kV6, 3));
+    }
+    auto all = discover_namespaces();
+    ASSERT_TRUE(all) << all.error().message;
+    const auto mine = ours(*all, {*netns_id_of(a.path()), *netns_id_of(b.path())});
+    ASSERT_EQ(mine.size(), 2U);
+    auto setns_engine = make_setns_census_engine();
+
+    auto agree = [&](const char* when) {
+        // Connections finish their handshakes asynchronously: bounded wait for the
+        // two engines to agree.
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        for (;;) {
+            auto by_bpf = opened->engine->count(mine);
+            auto by_setns = setns_engine->count(mine);
+            ASSERT_TRUE(by_bpf) << by_bpf.error().message;
+            ASSERT_TRUE(by_setns) << by_setns.error().message;
+            ASSERT_TRUE(by_bpf->failed.empty()) << by_bpf->failed.front().error.message;
+            ASSERT_EQ(by_bpf->namespaces.size(), 2U);
+            bool same = true;
+            for (std::size_t i = 0; i < 2; ++i) {
+                same = same && by_bpf->namespaces[i].counts == by_setns->namespaces[i].counts;
+            }
+            if (same || std::chrono::steady_clock::now() > deadline) {
+                for (std::size_t i = 0; i < 2; ++i) {
+                    expect_same(by_bpf->namespaces[i].counts, by_setns->namespaces[i].counts,
+                                std::string(when) + " " + by_bpf->namespaces[i].ns.name);
+                }
+                return;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    };
+    agree("after seeding");
+    {
+        InsideNetns inside(a.path());
+        ASSERT_TRUE(factories[0]->add_established(IpFamily::kV4, 4));
+        ASSERT_TRUE(factories[0]->add_time_wait(IpFamily::kV4, 3));
+    }
+    agree("after changes");
+    EXPECT_EQ(opened->engine->name(), "bpf");
 }
 
 TEST(NetnsCensusIntegration, CliCountsOneOrAllNamespacesAsJson) {
