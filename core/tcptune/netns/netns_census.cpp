@@ -54,19 +54,7 @@ class SetnsCensusEngine final : public NamespaceCensusEngine {
     std::string_view name() const override { return "netlink"; }
 
     Result<NamespaceCensusReport> count(std::span<const NetnsInfo> namespaces) override {
-        Result<NamespaceCensusReport> result =
-            make_error(ErrorCode::kInternal, "worker did not run");
-        // The worker's namespace changes; the caller's never does.
-        std::thread worker([&] {
-            try {
-                result = run(namespaces);
-            } catch (const std::exception& e) {
-                result =
-                    make_error(ErrorCode::kInternal, fmt::format("namespace census: {}", e.what()));
-            }
-        });
-        worker.join();
-        return result;
+        return run_on_census_thread([&] { return run(namespaces); });
     }
 
   private:
@@ -151,6 +139,21 @@ class SetnsCensusEngine final : public NamespaceCensusEngine {
 };
 
 }  // namespace
+
+Result<NamespaceCensusReport> run_on_census_thread(
+    const std::function<Result<NamespaceCensusReport>()>& round) {
+    Result<NamespaceCensusReport> result = make_error(ErrorCode::kInternal, "worker did not run");
+    std::thread worker([&] {
+        try {
+            result = round();
+        } catch (const std::exception& e) {
+            result =
+                make_error(ErrorCode::kInternal, fmt::format("namespace census: {}", e.what()));
+        }
+    });
+    worker.join();
+    return result;
+}
 
 std::unique_ptr<NamespaceCensusEngine> make_setns_census_engine(SetnsCensusOptions options) {
     return std::make_unique<SetnsCensusEngine>(std::move(options));

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -45,6 +46,12 @@ class NamespaceCensusEngine {
     // cannot run; a namespace that vanished or failed is reported in the report.
     virtual Result<NamespaceCensusReport> count(std::span<const NetnsInfo> namespaces) = 0;
 };
+
+// Runs `round` on a thread of its own and returns what it returned: that thread may
+// setns() (which changes the calling thread only); the caller's never changes
+// namespace. An exception becomes a kInternal error.
+Result<NamespaceCensusReport> run_on_census_thread(
+    const std::function<Result<NamespaceCensusReport>()>& round);
 
 struct SetnsCensusOptions {
     std::filesystem::path proc_dir = "/proc";

@@ -4,8 +4,6 @@
 #include <sched.h>
 #include <sys/stat.h>
 
-#include <exception>
-#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -29,18 +27,7 @@ class BpfNamespaceCensusEngine final : public NamespaceCensusEngine {
     std::string_view name() const override { return "bpf"; }
 
     Result<NamespaceCensusReport> count(std::span<const NetnsInfo> namespaces) override {
-        Result<NamespaceCensusReport> result =
-            make_error(ErrorCode::kInternal, "worker did not run");
-        std::thread worker([&] {
-            try {
-                result = run(namespaces);
-            } catch (const std::exception& e) {
-                result =
-                    make_error(ErrorCode::kInternal, fmt::format("namespace census: {}", e.what()));
-            }
-        });
-        worker.join();
-        return result;
+        return run_on_census_thread([&] { return run(namespaces); });
     }
 
   private:
