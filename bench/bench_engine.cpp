@@ -207,12 +207,13 @@ int mode_poll(const Options& o, nlohmann::json& out) {
     std::vector<double> ss_runs;
     std::vector<double> node_exporter_scrapes;
     pid_t node_exporter = -1;
-    const std::string scrape = "curl -sf http://127.0.0.1:9109/metrics | grep -q node_tcp_connection_states";
+    const std::string scrape =
+        "curl -sf http://127.0.0.1:9109/metrics | grep -q node_tcp_connection_states";
     if (!o.node_exporter.empty()) {
         // Only the tcpstat collector, which counts sockets per state as we do.
-        node_exporter = spawn({o.node_exporter, "--collector.disable-defaults",
-                               "--collector.tcpstat", "--web.listen-address=127.0.0.1:9109",
-                               "--log.level=error"});
+        node_exporter =
+            spawn({o.node_exporter, "--collector.disable-defaults", "--collector.tcpstat",
+                   "--web.listen-address=127.0.0.1:9109", "--log.level=error"});
         for (int i = 0; i < 50 && node_exporter > 0; ++i) {  // until it answers, 10 s at most
             const pid_t probe = spawn({"/bin/sh", "-c", scrape});
             int status = 0;
