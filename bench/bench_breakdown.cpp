@@ -43,20 +43,12 @@ struct Variant {
 }  // namespace
 
 int main(int argc, char** argv) {
-    int rounds = 9;
-    std::string json_out;
-    std::string label = "run";
-    std::uint64_t min_population = 0;
+    tcptune::bench::RunOptions run;
     CLI::App app{
         "Times the breakdown (tcptune top) against the plain census on the current "
         "network namespace.\nExample: tcptune-bench-breakdown --rounds 9",
         "tcptune-bench-breakdown"};
-    app.add_option("--rounds", rounds, "Interleaved rounds of every variant");
-    app.add_option("--label", label, "Name of this run in the output");
-    app.add_option("--json-out", json_out, "Also write the results as JSON here");
-    app.add_option("--min-population", min_population,
-                   "Start a round only while the namespace holds at least this many sockets "
-                   "(TIME_WAITs expire after 60 s)");
+    tcptune::bench::add_run_options(app, run, "Interleaved rounds of every variant");
     CLI11_PARSE(app, argc, argv);
 
     auto census = tcptune::NetlinkCensus::open();
@@ -134,9 +126,9 @@ int main(int argc, char** argv) {
 
     const std::uint64_t before = population();
     std::printf("population: %llu sockets, %d rounds\n", static_cast<unsigned long long>(before),
-                rounds);
+                run.rounds);
     const auto done = tcptune::bench::run_rounds(
-        "tcptune-bench-breakdown", rounds, min_population, population, [&variants](int) {
+        "tcptune-bench-breakdown", run.rounds, run.min_population, population, [&variants](int) {
             for (auto& v : variants) {
                 const auto start = Clock::now();
                 if (!v.run()) {
@@ -179,15 +171,15 @@ int main(int argc, char** argv) {
     std::printf("rounds: %d; population at round starts >= %llu, after: %llu sockets\n",
                 rounds_done, static_cast<unsigned long long>(population_min),
                 static_cast<unsigned long long>(after));
-    if (!json_out.empty()) {
-        std::ofstream(json_out) << nlohmann::json{{"label", label},
-                                                  {"population_before", before},
-                                                  {"population_min", population_min},
-                                                  {"population_after", after},
-                                                  {"rounds", rounds_done},
-                                                  {"results", results}}
-                                       .dump(2)
-                                << "\n";
+    if (!run.json_out.empty()) {
+        std::ofstream(run.json_out) << nlohmann::json{{"label", run.label},
+                                                      {"population_before", before},
+                                                      {"population_min", population_min},
+                                                      {"population_after", after},
+                                                      {"rounds", rounds_done},
+                                                      {"results", results}}
+                                           .dump(2)
+                                    << "\n";
     }
     return 0;
 }

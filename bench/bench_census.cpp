@@ -81,23 +81,16 @@ struct Method {
 }  // namespace
 
 int main(int argc, char** argv) {
-    int rounds = 9;
+    tcptune::bench::RunOptions run;
     int slow_rounds = 3;
     std::string bin_dir = std::filesystem::canonical("/proc/self/exe").parent_path().string();
-    std::string json_out;
-    std::string label = "run";
-    std::uint64_t min_population = 0;
     CLI::App app{
         "tcptune-bench-census: census vs raw-netlink floor vs ss vs /proc/net/tcp, on the "
         "current network namespace.\nExample: tcptune-bench-census --rounds 9 --slow-rounds 3",
         "tcptune-bench-census"};
-    app.add_option("--rounds", rounds, "Rounds of the fast methods (census, floor)");
     app.add_option("--slow-rounds", slow_rounds, "Rounds of ss and /proc/net/tcp");
     app.add_option("--bin-dir", bin_dir, "Where tcptune and tcptune-raw-floor are");
-    app.add_option("--json-out", json_out, "Also write the results as JSON here");
-    app.add_option("--label", label, "Name of this run in the output");
-    app.add_option("--min-population", min_population,
-                   "Stop measuring once fewer sockets remain (TIME_WAITs expire after 60 s)");
+    tcptune::bench::add_run_options(app, run, "Rounds of the fast methods (census, floor)");
     CLI11_PARSE(app, argc, argv);
 
     auto census = tcptune::NetlinkCensus::open();
@@ -174,7 +167,7 @@ int main(int argc, char** argv) {
     // the slow methods (ss, /proc/net/tcp) only in the first rounds. A round starts
     // only while the population is still at least --min-population.
     const auto done = tcptune::bench::run_rounds(
-        "tcptune-bench-census", rounds, min_population, population,
+        "tcptune-bench-census", run.rounds, run.min_population, population,
         [&methods, slow_rounds](int round) {
             for (auto& m : methods) {
                 if (m.slow && round >= slow_rounds) {
@@ -208,7 +201,7 @@ int main(int argc, char** argv) {
     population_min = std::min(population_min, population_after);
     std::printf(
         "== %s: %llu TCP sockets at start, %llu at the end, >= %llu during all %d rounds ==\n",
-        label.c_str(), static_cast<unsigned long long>(population_before),
+        run.label.c_str(), static_cast<unsigned long long>(population_before),
         static_cast<unsigned long long>(population_after),
         static_cast<unsigned long long>(population_min), rounds_done);
     if (before_snapshot) {
@@ -233,15 +226,15 @@ int main(int argc, char** argv) {
                            {"ratio_to_floor_process", med / floor_process}});
     }
     std::printf("peak RSS of `tcptune census --json`: %ld KiB\n", census_rss_kib);
-    if (!json_out.empty()) {
-        nlohmann::json doc = {{"label", label},
+    if (!run.json_out.empty()) {
+        nlohmann::json doc = {{"label", run.label},
                               {"population_before", population_before},
                               {"population_after", population_after},
                               {"population_min", population_min},
                               {"rounds", rounds_done},
                               {"census_peak_rss_kib", census_rss_kib},
                               {"results", results}};
-        std::ofstream(json_out) << doc.dump(2) << "\n";
+        std::ofstream(run.json_out) << doc.dump(2) << "\n";
     }
     ::close(floor_fd);
     return 0;

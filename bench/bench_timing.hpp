@@ -9,7 +9,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <string>
 #include <vector>
+
+#include <CLI/CLI.hpp>
 
 namespace tcptune::bench {
 
@@ -26,6 +29,24 @@ inline double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     const std::size_t n = v.size();
     return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// The options every benchmark takes: how many rounds, the run's name, where the
+// JSON goes, and the population a round needs to start (see run_rounds).
+struct RunOptions {
+    int rounds = 9;
+    std::string label = "run";
+    std::string json_out;
+    std::uint64_t min_population = 0;
+};
+
+inline void add_run_options(CLI::App& app, RunOptions& options, const std::string& rounds_help) {
+    app.add_option("--rounds", options.rounds, rounds_help);
+    app.add_option("--label", options.label, "Name of this run in the output");
+    app.add_option("--json-out", options.json_out, "Also write the results as JSON here");
+    app.add_option("--min-population", options.min_population,
+                   "Start a round only while the namespace holds at least this many sockets "
+                   "(TIME_WAITs expire after 60 s)");
 }
 
 struct RoundsDone {

@@ -11,7 +11,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <exception>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -22,6 +24,7 @@
 #include <CLI/CLI.hpp>
 
 #include "support/socket_factory.hpp"
+#include "support/traffic.hpp"
 #include "tcptune/census/tcp_state.hpp"
 
 namespace {
@@ -46,7 +49,38 @@ struct Options {
     bool hold = false;
     bool wait_settled = true;
     std::string ready_file;
+    std::string serve;  // IPv4:PORT of a listener that never accepts
+    int backlog = 511;
 };
+
+// "127.0.0.5:8080" -> a listener there with the given listen() backlog.
+bool serve(const std::string& at, int backlog, int& fd) {
+    const auto colon = at.rfind(':');
+    unsigned port = 0;
+    if (colon == std::string::npos) {
+        std::cerr << "tcptune-loadgen: --serve " << at << ": expected IPv4:PORT\n";
+        return false;
+    }
+    try {
+        port = static_cast<unsigned>(std::stoul(at.substr(colon + 1)));
+    } catch (const std::exception&) {
+        port = 0;
+    }
+    if (port == 0 || port > 65535) {
+        std::cerr << "tcptune-loadgen: --serve " << at << ": expected a port 1-65535\n";
+        return false;
+    }
+    const tcptune::test::Address address{at.substr(0, colon), static_cast<std::uint16_t>(port)};
+    auto listening = tcptune::test::listen_on(address, backlog);
+    if (!listening) {
+        std::cerr << "tcptune-loadgen: --serve " << at << ": " << listening.error().message << "\n";
+        return false;
+    }
+    fd = *listening;
+    std::fprintf(stderr, "tcptune-loadgen: listening on %s (backlog %d), accepting nothing\n",
+                 address.text().c_str(), backlog);
+    return true;
+}
 
 // Namespace-local limits a large population needs (all per network namespace).
 bool tune_namespace(const Options& o) {
@@ -144,6 +178,10 @@ int main(int argc, char** argv) {
                  "tcp_tw_reuse=0, printing each change)");
     app.add_flag("!--no-wait", o.wait_settled, "Do not wait for ss to show the population");
     app.add_flag("--hold", o.hold, "Keep the sockets until SIGINT/SIGTERM");
+    app.add_option("--serve", o.serve,
+                   "Also listen on IPv4:PORT (e.g. 127.0.0.5:8080), accepting nothing");
+    app.add_option("--backlog", o.backlog, "The listen() backlog of --serve (somaxconn caps it)")
+        ->check(CLI::Range(1, 65535));
     app.add_option("--ready-file", o.ready_file, "Create this file once the population is up");
     CLI11_PARSE(app, argc, argv);
 
@@ -166,6 +204,10 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "tcptune-loadgen: warning: %s\n", settled.error().message.c_str());
         }
     }
+    int served = -1;
+    if (!o.serve.empty() && !serve(o.serve, o.backlog, served)) {
+        return 1;
+    }
     if (!o.ready_file.empty()) {
         std::ofstream(o.ready_file) << expected.total() << "\n";
     }
@@ -187,6 +229,9 @@ int main(int argc, char** argv) {
         while (g_stop == 0) {
             ::sigsuspend(&waiting);
         }
+    }
+    if (served >= 0) {
+        ::close(served);
     }
     return 0;  // the factory's destructor ends the holder processes
 }

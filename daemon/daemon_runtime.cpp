@@ -171,6 +171,13 @@ Result<void> DaemonRuntime::reload() {
             "census_engine / census_reconcile_interval changed: take effect at the "
             "next restart");
     }
+    if (next->gate_limits != options_.gate_limits) {
+        // The gate belongs to the applier, which holds the journal's timing from start-up.
+        spdlog::warn(
+            "safety (key_cooldown {} s, max_changes_per_minute {}) takes effect at the "
+            "next restart",
+            next->gate_limits.key_cooldown.count(), next->gate_limits.max_changes_per_minute);
+    }
     set_log_level(next->log_level);
     // Keep what cannot change live, so the warnings repeat on the next reload.
     next->state_dir = options_.state_dir;
@@ -178,6 +185,7 @@ Result<void> DaemonRuntime::reload() {
     next->metrics_address = options_.metrics_address;
     next->census_engine = options_.census_engine;
     next->census_reconcile_interval = options_.census_reconcile_interval;
+    next->gate_limits = options_.gate_limits;
     if (switched_at_run_time) {
         next->profile = options_.profile;  // as configured, so the check above repeats
     }

@@ -37,9 +37,12 @@ int run_daemon(const DaemonOverrides& flags) {
         return kExitUsage;
     }
     setup_logging(options->log_level);
-    spdlog::info("tcptuned {} starting: config {}, state dir {}, {} mode", kVersion,
-                 options->config_file.string(), options->state_dir.string(),
-                 options->advise ? "advise" : "enforce");
+    spdlog::info(
+        "tcptuned {} starting: config {}, state dir {}, {} mode, safety gate: "
+        "key_cooldown {} s, max_changes_per_minute {}",
+        kVersion, options->config_file.string(), options->state_dir.string(),
+        options->advise ? "advise" : "enforce", options->gate_limits.key_cooldown.count(),
+        options->gate_limits.max_changes_per_minute);
 
     // One daemon per state directory, for its whole life, in advice mode too
     // (a reload can switch to enforcing): a second one would rewrite the
@@ -70,6 +73,7 @@ int run_daemon(const DaemonOverrides& flags) {
     ApplierOptions applier_options;
     applier_options.state_dir = options->state_dir;
     applier_options.mode = options->advise ? ApplyMode::kAdvise : ApplyMode::kEnforce;
+    applier_options.limits = options->gate_limits;
     Applier applier(store, clock, applier_options);
     if (applier.journal_error()) {
         // Keep running: census, rules, status and metrics still work; every

@@ -85,6 +85,32 @@ TEST_F(DaemonLifecycleTest, SighupWithABrokenProfileKeepsRunningTheOldOne) {
     EXPECT_EQ(daemon_->stop(), 0);
 }
 
+TEST_F(DaemonLifecycleTest, SighupWithNewSafetyLimitsKeepsTheRunningOnesUntilRestart) {
+    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+    const std::string reuse_before = sysctl("net.ipv4.tcp_tw_reuse");
+    ASSERT_TRUE(write_text(config_file(), "safety: { key_cooldown: 2s }\n"));
+    launch({"--profile", "tw-storm", "--interval", "0.2"});
+    ASSERT_TRUE(daemon_->wait_for_log("ready: first poll done", 10s));
+
+    // The file now asks for the default minute; the running gate keeps 2 s.
+    ASSERT_TRUE(write_text(config_file(), "safety: { key_cooldown: 60s }\n"));
+    daemon_->signal(SIGHUP);
+    ASSERT_TRUE(daemon_->wait_for_log("reloaded: profile tw-storm", 5s)) << daemon_->log();
+    EXPECT_TRUE(
+        daemon_->wait_for_log("safety (key_cooldown 60 s, max_changes_per_minute 20) "
+                              "takes effect at the next restart",
+                              1s))
+        << daemon_->log();
+
+    SocketFactory factory;
+    make_time_wait_storm(factory, 400);
+    ASSERT_TRUE(sysctl_becomes("net.ipv4.tcp_tw_reuse", "1", 5s)) << daemon_->log();
+    end_time_wait_storm();
+    // Reverted after 2 s, not after the minute the reloaded file names.
+    EXPECT_TRUE(sysctl_becomes("net.ipv4.tcp_tw_reuse", reuse_before, 8s)) << daemon_->log();
+    EXPECT_EQ(daemon_->stop(), 0);
+}
+
 TEST_F(DaemonLifecycleTest, NotifySocketReceivesReadyStatusWatchdogReloadingAndStopping) {
     TCPTUNE_REQUIRE_PRIVATE_NETNS();
     NotifySocket notify(work_dir() / "notify.sock");

@@ -73,6 +73,40 @@ TEST_F(DaemonTuningTest, TimeWaitStormFiresTheRuleAndItRevertsAfterTheClearWindo
     EXPECT_EQ(daemon_->stop(), 0);
 }
 
+TEST_F(DaemonTuningTest, AShortKeyCooldownInTheConfigLetsTheRevertHappenWithinSeconds) {
+    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+    const std::string reuse_before = sysctl(kReuse);
+    const std::string buckets_before = sysctl(kBuckets);
+    ASSERT_NE(reuse_before, "1");
+    ASSERT_TRUE(
+        write_text(config_file(), "safety:\n  key_cooldown: 2s\n  max_changes_per_minute: 20\n"));
+    launch({"--profile", "tw-storm", "--interval", "0.2"});
+    ASSERT_TRUE(daemon_->wait_for_log("ready: first poll done", 10s));
+    EXPECT_TRUE(
+        daemon_->wait_for_log("safety gate: key_cooldown 2 s, max_changes_per_minute 20", 1s))
+        << daemon_->log();
+
+    SocketFactory factory;
+    make_time_wait_storm(factory, kStorm);
+    ASSERT_TRUE(sysctl_becomes(kReuse, "1", 5s)) << daemon_->log();
+    const auto fired_at = std::chrono::steady_clock::now();
+    end_time_wait_storm();
+    ASSERT_TRUE(daemon_->wait_for_log("rule time-wait-storm cleared", 5s)) << daemon_->log();
+    // 3 polls of 200 ms clear the rule well within the 2 s cooldown: the gate
+    // holds the revert back, then the daemon applies it by itself.
+    EXPECT_TRUE(daemon_->wait_for_log("refused net.ipv4.tcp_tw_reuse 1 -> " + reuse_before, 2s))
+        << daemon_->log();
+    ASSERT_TRUE(sysctl_becomes(kReuse, reuse_before, 5s)) << daemon_->log();
+    const auto took = std::chrono::steady_clock::now() - fired_at;
+    // Not before the cooldown, and nowhere near the default minute.
+    EXPECT_GE(took, 1500ms);
+    EXPECT_LT(took, 10s);
+    EXPECT_TRUE(daemon_->wait_for_log("applied net.ipv4.tcp_tw_reuse 1 -> " + reuse_before, 1s))
+        << daemon_->log();
+    EXPECT_TRUE(sysctl_becomes(kBuckets, buckets_before, 2s)) << daemon_->log();
+    EXPECT_EQ(daemon_->stop(), 0);
+}
+
 TEST_F(DaemonTuningTest, SynRecvSurgeTurnsCookiesOnAndTheGateRefusesTheIgnoredSynBacklog) {
     TCPTUNE_REQUIRE_PRIVATE_NETNS();
     // A host that turned SYN cookies off; the rest are the namespace's defaults.

@@ -162,6 +162,18 @@ class WatchTest : public ::testing::Test {
         return master;
     }
 
+    // Starts the daemon, then watch on a pty, and reads until watch has drawn its
+    // first frame into `screen`; returns the master fd. A failure is recorded.
+    int start_watch(std::string& screen) {
+        start_daemon();
+        if (HasFatalFailure()) {
+            return -1;
+        }
+        const int master = spawn_watch();
+        EXPECT_TRUE(read_until(master, "profile w (apply mode", screen)) << screen;
+        return master;
+    }
+
     // Reads from the pty until `needle` shows up (or the timeout).
     bool read_until(int master, const std::string& needle, std::string& screen) {
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -203,11 +215,9 @@ class WatchTest : public ::testing::Test {
 
 TEST_F(WatchTest, QuitsOnQAndRestoresTheTerminal) {
     TCPTUNE_REQUIRE_PRIVATE_NETNS();
-    start_daemon();
-    ASSERT_FALSE(HasFatalFailure());
-    const int master = spawn_watch();
     std::string screen;
-    ASSERT_TRUE(read_until(master, "profile w (apply mode", screen)) << screen;
+    const int master = start_watch(screen);
+    ASSERT_FALSE(HasFailure());
     EXPECT_NE(screen.find("\x1b[?1049h"), std::string::npos) << "alternate screen";
     // It refreshes: a second frame arrives.
     std::string more;
@@ -224,11 +234,9 @@ TEST_F(WatchTest, QuitsOnQAndRestoresTheTerminal) {
 
 TEST_F(WatchTest, CtrlCQuitsCleanly) {
     TCPTUNE_REQUIRE_PRIVATE_NETNS();
-    start_daemon();
-    ASSERT_FALSE(HasFatalFailure());
-    const int master = spawn_watch();
     std::string screen;
-    ASSERT_TRUE(read_until(master, "profile w (apply mode", screen)) << screen;
+    const int master = start_watch(screen);
+    ASSERT_FALSE(HasFailure());
     // Ctrl-C through the terminal's line discipline: SIGINT to the foreground job.
     ASSERT_EQ(write(master, "\x03", 1), 1);
     std::string rest;

@@ -192,7 +192,7 @@ TEST_F(MetricsExporterTest, PromtoolAcceptsTheScrapeUnderRealLoad) {
             EXPECT_EQ(*value, static_cast<double>(expected[state])) << state_name(state);
         }
     }
-    // The design's whole metric set, each with HELP and TYPE.
+    // The core metric set of docs/metrics.md, each with HELP and TYPE.
     for (const char* name :
          {"tcptune_build_info", "tcptune_tcp_sockets", "tcptune_poll_duration_seconds",
           "tcptune_poll_errors_total", "tcptune_rule_active", "tcptune_rule_triggers_total",

@@ -17,18 +17,8 @@ set -uo pipefail
 
 build=$1
 version=$2
-failures=0
-checks=0
-
-skip() {
-    echo "[  SKIPPED ] $*"
-    exit 0
-}
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-check() { checks=$((checks + 1)); }
+# shellcheck source=../lib/report.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/report.sh"
 
 [[ $(id -u) -eq 0 ]] || skip "installing a .deb needs root"
 command -v dpkg >/dev/null || skip "dpkg is not available (not a Debian system)"
@@ -271,5 +261,4 @@ else
     fail "dpkg --purge tcptune failed"
 fi
 
-echo "$((checks - failures)) passed, $failures failed"
-((failures == 0))
+finish

@@ -16,14 +16,8 @@ version=$4
 cli_page=$src/docs/man/tcptune.1.scd
 daemon_page=$src/docs/man/tcptuned.8.scd
 profile_page=$src/docs/man/tcptune-profile.5.scd
-failures=0
-checks=0
-
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-check() { checks=$((checks + 1)); }
+# shellcheck source=../lib/report.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/report.sh"
 
 # Text of one "## NAME" subsection (up to the next heading) of an scdoc file.
 subsection() {
@@ -178,5 +172,4 @@ for page in tcptune.1 tcptuned.8 tcptune-profile.5; do
         fail "$page does not carry the version 'tcptune $version'"
 done
 
-echo "$((checks - failures)) passed, $failures failed"
-((failures == 0))
+finish

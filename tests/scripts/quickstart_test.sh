@@ -18,19 +18,11 @@ set -uo pipefail
 
 src=$1
 bin=$2
-failures=0
-
-skip() {
-  echo "[  SKIPPED ] $*"
-  exit 0
-}
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
+# shellcheck source=../lib/report.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/report.sh"
 
 [[ $(id -u) -eq 0 ]] || skip "the quickstart creates a network namespace: needs root"
-for tool in ip ss sysctl dbus-daemon setsid flock; do
+for tool in ip ss sysctl dbus-daemon hping3 nft setsid flock; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (scripts/deps.sh installs it)"
 done
 for b in tcptuned tcptune tcptune-loadgen; do
@@ -101,6 +93,18 @@ expect_exit() {
   sed 's/^/  | /' "$4"
 }
 
+# The lines of OUTPUT from the one starting "== $2" up to the next "== " heading.
+section() { awk -v head="== $2" 'index($0, head) == 1 {on = 1; print; next} /^== / {on = 0} on' "$1"; }
+
+# expect_in_section OUTPUT LABEL HEADING REGEX...: like expect, within one section.
+expect_in_section() {
+  local output=$1 label=$2 heading=$3
+  shift 3
+  section "$output" "$heading" >"$output.section"
+  [[ -s $output.section ]] || { fail "$label: the output has no section \"== $heading\""; return; }
+  expect "$output.section" "$label, section \"$heading\"" "$@"
+}
+
 # expect OUTPUT LABEL REGEX...: every extended regex matches some line of OUTPUT.
 expect() {
   local output=$1 label=$2 re missing=0
@@ -121,18 +125,40 @@ for run in 1 2; do
   start=$SECONDS
   run_quickstart "$marker" "$bin" >"$out" 2>&1
   expect_exit "run $run ($((SECONDS - start)) s)" $? 0 "$out"
-  # The story: the namespace starts from the kernel's defaults (tcp_tw_reuse 2,
-  # recorded as the ORIGINAL), the rule fires, its revert is refused by the gate's
-  # per-key minute (or applied, on a kernel where the TIME_WAIT sockets had to expire),
-  # the rollback restores 2 and the journal is empty again.
-  expect "$out" "run $run" \
-    '^  net\.ipv4\.tcp_tw_reuse = 2$' \
-    '^  time-wait-pressure +time_wait +2000 +yes ' \
-    '^  net\.ipv4\.tcp_tw_reuse +1 +2 +1 +tcptune$' \
-    '(refused|applied) +net\.ipv4\.tcp_tw_reuse +1 +2 +time-wait-pressure' \
-    'restored +net\.ipv4\.tcp_tw_reuse +[12] +2 ' \
-    '^  net\.ipv4\.tcp_tw_reuse +2 +- ' \
-    '^quickstart: cleaned up: '
+  elapsed=$((SECONDS - start))
+  ((elapsed < 60)) || fail "run $run took $elapsed s; the quickstart must stay under a minute"
+  # The story, each step as it really happened: the namespace starts from the kernel's
+  # defaults and the demo turns cookies off; the flood fills the listener's SYN queue
+  # and SYNs are dropped; both rules fire on the listener and tcp_syncookies goes 0 -> 1
+  # (ORIGINAL 0); `tcptune top listen` names the listener with its SYN queue full; with
+  # cookies on no SYN is dropped any more; after the flood the rule clears, its change
+  # helped, and tcptuned itself puts 0 back (no rollback); the SYN settings at the end
+  # are the ones it found.
+  expect_in_section "$out" "run $run" "network namespace" \
+    '^  net\.ipv4\.tcp_syncookies = 1$' '^  net\.ipv4\.tcp_syncookies = 0$'
+  expect_in_section "$out" "run $run" "the rules fired: the SYN queue of 127.0.0.5:8080 is full" \
+    '^  syn-queue-full +listener\.syn_queue +90% +yes ' \
+    '^  syn-drops-without-cookies +rate\(reqq_full_drop\) +10 +yes ' \
+    '^    syn-queue-full: SYN queue of 127\.0\.0\.5:8080 51[12]/511 ' \
+    '^  net\.ipv4\.tcp_syncookies +1 +0 +1 +tcptune$' \
+    ' applied +net\.ipv4\.tcp_syncookies +0 +1 +syn-drops-without-cookies +rule syn-drops-without-cookies fired: TCPReqQFullDrop '
+  expect_in_section "$out" "run $run" "tcptune top listen" \
+    '^  127\.0\.0\.5:8080 +51[12] +0 +511 +10[0-9.]+% ' \
+    '1 SYN queue full$'
+  expect "$out" "run $run" '^With cookies on, in the next 2 s of the flood: 0 SYNs dropped, [1-9][0-9]* answered with a cookie\.$'
+  expect_in_section "$out" "run $run" "3 polls without drops" \
+    '^  syn-drops-without-cookies +rate\(reqq_full_drop\) +10 +no ' \
+    '^    syn-drops-without-cookies: TCPReqQFullDrop 0\.0/s \[helped\]$' \
+    '^  net\.ipv4\.tcp_syncookies +0 +0 +- +tcptune$' \
+    ' applied +net\.ipv4\.tcp_syncookies +1 +0 +syn-drops-without-cookies +rule syn-drops-without-cookies cleared: '
+  # The end state: what the namespace started from, cookies off as the demo set them.
+  expected_end=$(section "$out" "network namespace" | grep -E '^  net\.ipv4\.' | sed -n 1,3p |
+    sed 's/^  net\.ipv4\.tcp_syncookies = 1$/  net.ipv4.tcp_syncookies = 0/')
+  actual_end=$(section "$out" "after the revert" | grep -E '^  net\.ipv4\.')
+  [[ -n $actual_end && $actual_end == "$expected_end" ]] ||
+    fail "run $run: after the revert the SYN settings are not the ones tcptuned found: expected [$expected_end], got [$actual_end]"
+  grep -q 'rollback' "$out" && fail "run $run: the story should not need a rollback any more"
+  expect "$out" "run $run" '^quickstart: cleaned up: '
   check_nothing_left "run $run" "$marker" "$out"
 done
 
@@ -149,21 +175,28 @@ setsid env --default-signal=INT TCPTUNE_QUICKSTART_TEST="$marker" QUICKSTART_NO_
   QUICKSTART_BIN_DIR="$bin" bash "$src/scripts/quickstart.sh" >"$out" 2>&1 &
 pid=$!
 for _ in $(seq 600); do
-  grep -q '^== load: ' "$out" && break
+  grep -q '^== SYN flood ' "$out" && break
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.1
 done
-if ! grep -q '^== load: ' "$out"; then
-  fail "interrupted run: the demo never reached its load step"
+if ! grep -q '^== SYN flood ' "$out"; then
+  fail "interrupted run: the demo never reached its SYN flood"
   sed 's/^/  | /' "$out"
 fi
 [[ $(ps -o pgid= -p "$pid" | tr -d ' ') == "$pid" ]] ||
   fail "interrupted run: pid $pid does not lead its process group; Ctrl-C is not simulated"
-# The marker must see what is running, or "nothing left" below would prove nothing.
-running=$(marked_processes "$marker")
-for name in tcptuned dbus-daemon; do
+# Interrupted mid-flood: once hping3 runs. The marker must see what is running, or
+# "nothing left" below would prove nothing. One scan of /proc takes about a second on a
+# busy machine and the flood lasts a few: what is checked is the scan that saw hping3.
+running=
+for _ in $(seq 30); do
+  running=$(marked_processes "$marker")
+  grep -qw hping3 <<<"$running" && break
+  sleep 0.1
+done
+for name in tcptuned dbus-daemon tcptune-loadgen hping3; do
   grep -qw "$name" <<<"$running" ||
-    fail "interrupted run: $name not found among the demo's processes before the interrupt: $running"
+    fail "interrupted run: $name not found among the demo's processes before the interrupt: $(tr '\n' ',' <<<"$running")"
 done
 kill -INT -- "-$pid"
 # Up to 30 s to finish (an exited child stays a zombie, state Z, until waited for).
@@ -183,8 +216,8 @@ check_nothing_left "interrupted run" "$marker" "$out"
 
 # ---- an error half-way -------------------------------------------------------------------
 
-# The real daemon and CLI, and a load generator that fails after the namespace, the bus
-# and the daemon are up.
+# The real daemon and CLI, and a load generator (the listener to flood) that fails after
+# the namespace, the bus and the daemon are up.
 mkdir "$tmp/bin"
 ln -s "$bin/tcptuned" "$bin/tcptune" "$tmp/bin/"
 printf '#!/bin/sh\necho "injected failure" >&2\nexit 1\n' >"$tmp/bin/tcptune-loadgen"

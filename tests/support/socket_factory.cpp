@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -22,6 +23,7 @@
 
 #include "support/run_command.hpp"
 #include "tcptune/census/tcp_state.hpp"
+#include "tcptune/write_all.hpp"
 
 namespace tcptune::test {
 
@@ -46,28 +48,23 @@ struct Endpoint {
 
 Result<Endpoint> server_endpoint(IpFamily family, const FactoryOptions& options,
                                  std::uint16_t port) {
-    Endpoint ep;
-    if (family == IpFamily::kV4) {
-        sockaddr_in sin{};
-        sin.sin_family = AF_INET;
-        sin.sin_port = htons(port);
-        if (::inet_pton(AF_INET, options.v4_server_address.c_str(), &sin.sin_addr) != 1) {
-            return make_error(ErrorCode::kParse, "bad IPv4 address " + options.v4_server_address);
-        }
-        std::memcpy(&ep.storage, &sin, sizeof(sin));
-        ep.length = sizeof(sin);
-        ep.family = AF_INET;
-    } else {
-        sockaddr_in6 sin6{};
-        sin6.sin6_family = AF_INET6;
-        sin6.sin6_port = htons(port);
-        if (::inet_pton(AF_INET6, options.v6_server_address.c_str(), &sin6.sin6_addr) != 1) {
-            return make_error(ErrorCode::kParse, "bad IPv6 address " + options.v6_server_address);
-        }
-        std::memcpy(&ep.storage, &sin6, sizeof(sin6));
-        ep.length = sizeof(sin6);
-        ep.family = AF_INET6;
+    const bool v4 = family == IpFamily::kV4;
+    const std::string& address = v4 ? options.v4_server_address : options.v6_server_address;
+    // getaddrinfo with numeric host and port fills the sockaddr of either family.
+    addrinfo hints{};
+    hints.ai_family = v4 ? AF_INET : AF_INET6;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    if (::getaddrinfo(address.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) {
+        return make_error(ErrorCode::kParse,
+                          std::string("bad ") + (v4 ? "IPv4" : "IPv6") + " address " + address);
     }
+    Endpoint ep;
+    std::memcpy(&ep.storage, found->ai_addr, found->ai_addrlen);
+    ep.length = found->ai_addrlen;
+    ep.family = found->ai_family;
+    ::freeaddrinfo(found);
     return ep;
 }
 
@@ -175,21 +172,6 @@ std::size_t connections_per_port() {
         in >> low >> high;
     }
     return std::max<std::size_t>(1, (high - low + 1) / 8);
-}
-
-Result<void> write_all(int fd, const std::string& text) {
-    std::size_t done = 0;
-    while (done < text.size()) {
-        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return io_error("write");
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    return {};
 }
 
 Result<void> run_nft(const std::string& script) {
@@ -386,8 +368,7 @@ Result<void> finish_holder(PendingHolder holder) {
 }  // namespace
 
 // Runs each build in its own holder, at most options_.parallel_holders at a time.
-Result<void> SocketFactory::run_in_holders(
-    const std::vector<std::function<Result<void>()>>& builds) {
+Result<void> SocketFactory::run_in_holders(const std::vector<Build>& builds) {
     const std::size_t parallel = std::max<std::size_t>(1, options_.parallel_holders);
     Result<void> outcome;
     for (std::size_t first = 0; first < builds.size(); first += parallel) {
@@ -414,32 +395,35 @@ Result<void> SocketFactory::run_in_holders(
     return outcome;
 }
 
+Result<void> SocketFactory::build_in_chunks(std::size_t count, std::size_t per_holder,
+                                            const std::function<Result<Build>(std::size_t)>& plan) {
+    std::vector<Build> builds;
+    const auto add_chunk = [&](std::size_t n) -> Result<void> {
+        Build build;
+        TRY_ASSIGN(build, plan(n));
+        builds.push_back(std::move(build));
+        return {};
+    };
+    TRY(in_chunks(count, per_holder, add_chunk));
+    return run_in_holders(builds);
+}
+
 // Ports for the server endpoints of one call, taken from the factory's range.
 std::function<std::uint16_t()> SocketFactory::port_source() {
     return [this] { return take_port(); };
 }
 
 Result<void> SocketFactory::add_listeners(IpFamily family, std::size_t count) {
-    std::vector<std::function<Result<void>()>> builds;
-    auto planned =
-        in_chunks(count, options_.max_fds_per_holder, [&](std::size_t n) -> Result<void> {
-            auto endpoints = server_endpoints(family, options_, n, port_source());
-            if (!endpoints) {
-                return tl::unexpected(endpoints.error());
-            }
-            builds.emplace_back([endpoints = *endpoints]() {
-                return over_listeners(
-                    endpoints, endpoints.size(), 1, 16,
-                    [](const Endpoint&, int, std::size_t) -> Result<void> { return {}; });
-            });
-            return {};
-        });
-    if (!planned) {
-        return planned;
-    }
-    if (auto built = run_in_holders(builds); !built) {
-        return built;
-    }
+    const auto plan = [&](std::size_t n) -> Result<Build> {
+        std::vector<Endpoint> endpoints;
+        TRY_ASSIGN(endpoints, server_endpoints(family, options_, n, port_source()));
+        return [endpoints]() {
+            return over_listeners(
+                endpoints, endpoints.size(), 1, 16,
+                [](const Endpoint&, int, std::size_t) -> Result<void> { return {}; });
+        };
+    };
+    TRY(build_in_chunks(count, options_.max_fds_per_holder, plan));
     counts(family)[TcpState::kListen] += count;
     return {};
 }
@@ -447,44 +431,34 @@ Result<void> SocketFactory::add_listeners(IpFamily family, std::size_t count) {
 Result<void> SocketFactory::add_established(IpFamily family, std::size_t pairs) {
     const std::size_t per_port = conns_per_port_;
     const std::size_t batch = std::max<std::size_t>(1, backlog_cap_ / 2);
-    std::vector<std::function<Result<void>()>> builds;
-    auto planned =
-        in_chunks(pairs, options_.max_fds_per_holder / 2, [&](std::size_t n) -> Result<void> {
-            auto endpoints =
-                server_endpoints(family, options_, (n + per_port - 1) / per_port, port_source());
-            if (!endpoints) {
-                return tl::unexpected(endpoints.error());
-            }
-            builds.emplace_back([endpoints = *endpoints, n, per_port, batch]() {
-                return over_listeners(
-                    endpoints, n, per_port, batch,
-                    [batch](const Endpoint& ep, int listener, std::size_t here) {
-                        // Connect a batch (the listen queue holds them), then accept it.
-                        auto result = in_chunks(here, batch, [&](std::size_t b) -> Result<void> {
-                            for (std::size_t i = 0; i < b; ++i) {
-                                if (auto c = connect_client(ep); !c) {
-                                    return tl::unexpected(c.error());
-                                }
+    const auto plan = [&](std::size_t n) -> Result<Build> {
+        std::vector<Endpoint> endpoints;
+        TRY_ASSIGN(endpoints, server_endpoints(family, options_, (n + per_port - 1) / per_port,
+                                               port_source()));
+        return [endpoints, n, per_port, batch]() {
+            return over_listeners(
+                endpoints, n, per_port, batch,
+                [batch](const Endpoint& ep, int listener, std::size_t here) {
+                    // Connect a batch (the listen queue holds them), then accept it.
+                    auto result = in_chunks(here, batch, [&](std::size_t b) -> Result<void> {
+                        for (std::size_t i = 0; i < b; ++i) {
+                            if (auto c = connect_client(ep); !c) {
+                                return tl::unexpected(c.error());
                             }
-                            for (std::size_t i = 0; i < b; ++i) {
-                                if (auto accepted = accept_one(listener); !accepted) {
-                                    return tl::unexpected(accepted.error());
-                                }
+                        }
+                        for (std::size_t i = 0; i < b; ++i) {
+                            if (auto accepted = accept_one(listener); !accepted) {
+                                return tl::unexpected(accepted.error());
                             }
-                            return {};
-                        });
-                        ::close(listener);  // accepted sockets outlive their listener
-                        return result;
+                        }
+                        return {};
                     });
-            });
-            return {};
-        });
-    if (!planned) {
-        return planned;
-    }
-    if (auto built = run_in_holders(builds); !built) {
-        return built;
-    }
+                    ::close(listener);  // accepted sockets outlive their listener
+                    return result;
+                });
+        };
+    };
+    TRY(build_in_chunks(pairs, options_.max_fds_per_holder / 2, plan));
     counts(family)[TcpState::kEstablished] += 2 * pairs;
     return {};
 }
@@ -514,27 +488,17 @@ Result<void> SocketFactory::add_close_wait(IpFamily family, std::size_t count) {
     const std::size_t per_queue =
         std::max<std::size_t>(1, std::min(backlog_cap_ - 1, conns_per_port_));
     const std::size_t backlog = backlog_cap_;
-    std::vector<std::function<Result<void>()>> builds;
     std::size_t queues_total = 0;
-    auto planned =
-        in_chunks(count, options_.max_fds_per_holder, [&](std::size_t n) -> Result<void> {
-            const std::size_t queues = (n + per_queue - 1) / per_queue;
-            queues_total += queues;
-            auto endpoints = server_endpoints(family, options_, queues, port_source());
-            if (!endpoints) {
-                return tl::unexpected(endpoints.error());
-            }
-            builds.emplace_back([endpoints = *endpoints, n, per_queue, backlog]() {
-                return over_listeners(endpoints, n, per_queue, backlog, connect_and_half_close);
-            });
-            return {};
-        });
-    if (!planned) {
-        return planned;
-    }
-    if (auto built = run_in_holders(builds); !built) {
-        return built;
-    }
+    const auto plan = [&](std::size_t n) -> Result<Build> {
+        const std::size_t queues = (n + per_queue - 1) / per_queue;
+        queues_total += queues;
+        std::vector<Endpoint> endpoints;
+        TRY_ASSIGN(endpoints, server_endpoints(family, options_, queues, port_source()));
+        return [endpoints, n, per_queue, backlog]() {
+            return over_listeners(endpoints, n, per_queue, backlog, connect_and_half_close);
+        };
+    };
+    TRY(build_in_chunks(count, options_.max_fds_per_holder, plan));
     counts(family)[TcpState::kCloseWait] += count;
     counts(family)[TcpState::kFinWait2] += count;
     counts(family)[TcpState::kListen] += queues_total;
@@ -600,18 +564,12 @@ Result<void> SocketFactory::add_time_wait(IpFamily family, std::size_t count) {
         std::max<std::size_t>(1, std::min(backlog_cap_ / 2, options_.max_fds_per_holder / 2));
     // One server port per holder, each used for fewer connections than there are
     // ephemeral ports, so the kernel never wraps onto one of our own TIME_WAITs.
-    std::vector<std::function<Result<void>()>> builds;
-    for (std::size_t done = 0; done < count; done += conns_per_port_) {
-        const std::size_t n = std::min(conns_per_port_, count - done);
-        auto ep = server_endpoint(family, options_, take_port());
-        if (!ep) {
-            return tl::unexpected(ep.error());
-        }
-        builds.emplace_back([ep = *ep, n, batch] { return make_time_waits(ep, n, batch); });
-    }
-    if (auto built = run_in_holders(builds); !built) {
-        return built;
-    }
+    const auto plan = [&](std::size_t n) -> Result<Build> {
+        Endpoint ep;
+        TRY_ASSIGN(ep, server_endpoint(family, options_, take_port()));
+        return [ep, n, batch] { return make_time_waits(ep, n, batch); };
+    };
+    TRY(build_in_chunks(count, conns_per_port_, plan));
     counts(family)[TcpState::kTimeWait] += count;
     return {};
 }

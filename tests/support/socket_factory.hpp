@@ -73,7 +73,12 @@ class SocketFactory {
     std::size_t holder_count() const { return holders_.size(); }
 
   private:
-    Result<void> run_in_holders(const std::vector<std::function<Result<void>()>>& builds);
+    using Build = std::function<Result<void>()>;  // runs in a holder process
+    Result<void> run_in_holders(const std::vector<Build>& builds);
+    // Splits `count` into chunks of at most `per_holder`, asks `plan` for each chunk's
+    // build (endpoints and ports are taken here, in order), then runs them in holders.
+    Result<void> build_in_chunks(std::size_t count, std::size_t per_holder,
+                                 const std::function<Result<Build>(std::size_t)>& plan);
     Result<void> install_syn_drop_rule(IpFamily family, std::uint16_t port);
     std::uint16_t take_port();
     std::function<std::uint16_t()> port_source();

@@ -17,6 +17,7 @@
 #include "tcptune/apply/sysctl_store.hpp"
 #include "tcptune/read_file.hpp"
 #include "tcptune/unique_fd.hpp"
+#include "tcptune/write_all.hpp"
 
 namespace tcptune {
 
@@ -36,21 +37,6 @@ Result<void> io_error(const std::string& what, int err) {
     return make_error(err == EACCES || err == EPERM || err == EROFS ? ErrorCode::kPermissionDenied
                                                                     : ErrorCode::kIo,
                       what + ": " + errno_text(err));
-}
-
-Result<void> write_all(int fd, const std::string& data) {
-    std::size_t done = 0;
-    while (done < data.size()) {
-        const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return io_error("write", errno);
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    return {};
 }
 
 // temp file, fsync, rename over the target, fsync of the directory: after this

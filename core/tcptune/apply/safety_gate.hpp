@@ -20,6 +20,8 @@ struct GateLimits {
     std::chrono::seconds key_cooldown{60};
     // Most changes (writes attempted, any key) in any sliding 60 s window.
     unsigned max_changes_per_minute = 20;
+
+    bool operator==(const GateLimits&) const = default;
 };
 
 enum class GateRefusalKind {

@@ -1,5 +1,6 @@
 #include "tcptune/apply/sysctl_export.hpp"
 
+#include "tcptune/apply/sysctl_registry.hpp"
 #include "tcptune/version.hpp"
 
 namespace tcptune {
@@ -7,22 +8,10 @@ namespace tcptune {
 namespace {
 
 // Reasons come from profiles and may hold newlines; a comment must stay one line
-// or the rest would be parsed by sysctl as settings.
+// or the rest would be parsed by sysctl as settings. Folding every whitespace run
+// into one space is what a sysctl value gets too.
 std::string one_line(std::string_view text) {
-    std::string out;
-    bool space = false;
-    for (char c : text) {
-        if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
-            space = !out.empty();
-            continue;
-        }
-        if (space) {
-            out += ' ';
-            space = false;
-        }
-        out += c;
-    }
-    return out;
+    return normalize_sysctl_value(text);
 }
 
 }  // namespace

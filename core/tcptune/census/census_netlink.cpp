@@ -25,7 +25,7 @@ Result<CensusSnapshot> NetlinkCensus::poll_for(const SignalRequest& request) {
         TRY_ASSIGN(options.ports, read_ephemeral_ports(options_.proc_sys_dir));
     }
     if (!collector_ || !(collector_->options().request == request)) {
-        collector_.emplace(std::move(options));
+        collector_.emplace(options);
     } else {
         collector_->set_ports(options.ports);
         collector_->reset();

@@ -77,7 +77,7 @@ std::string format_endpoint(const Endpoint& e) {
     if (e.family != AF_INET && e.family != AF_INET6) {
         return std::to_string(e.port);
     }
-    const std::string address = format_address(e);
+    std::string address = format_address(e);
     const std::uint8_t whole = e.family == AF_INET ? 32 : 128;
     if (e.prefix_len != whole) {
         return address + "/" + std::to_string(e.prefix_len);

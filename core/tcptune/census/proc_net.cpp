@@ -142,41 +142,52 @@ Result<NamedValues> named_values(std::string_view text, std::string_view prefix,
     return out;
 }
 
-// Reads the named counters into their fields; names that are absent are listed in
-// `missing` (comma separated), a value that is not a number is an error.
-Result<void> read_named(const NamedValues& nv,
-                        std::span<const std::pair<std::string_view, std::uint64_t*>> wanted,
-                        std::string_view file, std::string_view section, std::string& missing) {
-    for (auto [name, out] : wanted) {
-        bool found = false;
-        for (std::size_t i = 1; i < nv.names.size(); ++i) {
-            if (nv.names[i] == name) {
-                const auto value = parse_u64(nv.values[i]);
-                if (!value) {
-                    return make_error(ErrorCode::kParse,
-                                      std::string(file) + ": " + std::string(section) + " " +
-                                          std::string(name) + " is not a number: '" +
-                                          std::string(nv.values[i]) + "'");
-                }
-                *out = *value;
-                found = true;
-                break;
-            }
-        }
-        if (!found) {
-            missing += missing.empty() ? "" : ", ";
-            missing += name;
+// The value column of `name`, if the header has it.
+std::optional<std::string_view> value_of(const NamedValues& nv, std::string_view name) {
+    for (std::size_t i = 1; i < nv.names.size(); ++i) {
+        if (nv.names[i] == name) {
+            return nv.values[i];
         }
     }
-    return {};
+    return std::nullopt;
+}
+
+// Reads the `prefix` section of `text` and the wanted counters into their fields.
+// Every one must be there ("netstat: TcpExt lacks A, B" lists the absent ones) and
+// be a number. Returns the section, for columns that may be absent.
+Result<NamedValues> read_required(
+    std::string_view text, std::string_view prefix, std::string_view file,
+    std::span<const std::pair<std::string_view, std::uint64_t*>> wanted) {
+    NamedValues nv;
+    TRY_ASSIGN(nv, named_values(text, prefix, file));
+    const std::string section(prefix.substr(0, prefix.size() - 1));  // "TcpExt"
+    std::string missing;
+    for (auto [name, out] : wanted) {
+        const auto column = value_of(nv, name);
+        if (!column) {
+            missing += missing.empty() ? "" : ", ";
+            missing += name;
+            continue;
+        }
+        const auto value = parse_u64(*column);
+        if (!value) {
+            return make_error(ErrorCode::kParse, std::string(file) + ": " + section + " " +
+                                                     std::string(name) + " is not a number: '" +
+                                                     std::string(*column) + "'");
+        }
+        *out = *value;
+    }
+    if (!missing.empty()) {
+        return make_error(ErrorCode::kParse,
+                          std::string(file) + ": " + section + " lacks " + missing);
+    }
+    return nv;
 }
 
 }  // namespace
 
 Result<NetstatCounters> parse_netstat(std::string_view netstat) {
     // The file is pairs of lines: "TcpExt: Name Name ..." then "TcpExt: 1 2 ...".
-    NamedValues nv;
-    TRY_ASSIGN(nv, named_values(netstat, "TcpExt:", "netstat"));
     NetstatCounters counters;
     const std::array<std::pair<std::string_view, std::uint64_t*>, 8> wanted = {{
         {"ListenOverflows", &counters.listen_overflows},
@@ -188,11 +199,8 @@ Result<NetstatCounters> parse_netstat(std::string_view netstat) {
         {"TCPReqQFullDrop", &counters.reqq_full_drop},
         {"TCPReqQFullDoCookies", &counters.reqq_full_do_cookies},
     }};
-    std::string missing;
-    TRY(read_named(nv, wanted, "netstat", "TcpExt", missing));
-    if (!missing.empty()) {
-        return make_error(ErrorCode::kParse, "netstat: TcpExt lacks " + missing);
-    }
+    NamedValues nv;
+    TRY_ASSIGN(nv, read_required(netstat, "TcpExt:", "netstat", wanted));
     // Counters only rates use: absent ones stay unset (their rate is not computed).
     const std::array<std::pair<std::string_view, std::optional<std::uint64_t>*>, 4> optional = {{
         {"TCPAbortOnTimeout", &counters.abort_on_timeout},
@@ -201,11 +209,8 @@ Result<NetstatCounters> parse_netstat(std::string_view netstat) {
         {"TCPSynRetrans", &counters.syn_retrans},
     }};
     for (auto [name, out] : optional) {
-        for (std::size_t i = 1; i < nv.names.size(); ++i) {
-            if (nv.names[i] == name) {
-                *out = parse_u64(nv.values[i]);
-                break;
-            }
+        if (const auto text = value_of(nv, name)) {
+            *out = parse_u64(*text);
         }
     }
     return counters;
@@ -214,18 +219,12 @@ Result<NetstatCounters> parse_netstat(std::string_view netstat) {
 Result<TcpSegmentCounters> parse_snmp_tcp(std::string_view snmp) {
     // Pairs of lines like netstat: "Tcp: RtoAlgorithm ... OutSegs RetransSegs ..." and
     // the values (MaxConn is -1, so only the wanted columns are parsed).
-    NamedValues nv;
-    TRY_ASSIGN(nv, named_values(snmp, "Tcp:", "snmp"));
     TcpSegmentCounters counters;
     const std::array<std::pair<std::string_view, std::uint64_t*>, 2> wanted = {{
         {"OutSegs", &counters.out_segs},
         {"RetransSegs", &counters.retrans_segs},
     }};
-    std::string missing;
-    TRY(read_named(nv, wanted, "snmp", "Tcp", missing));
-    if (!missing.empty()) {
-        return make_error(ErrorCode::kParse, "snmp: Tcp lacks " + missing);
-    }
+    TRY(read_required(snmp, "Tcp:", "snmp", wanted));
     return counters;
 }
 

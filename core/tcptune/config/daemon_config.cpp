@@ -2,8 +2,10 @@
 
 #include "tcptune/metrics/metrics_endpoint.hpp"
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -108,10 +110,25 @@ Result<std::chrono::milliseconds> parse_reconcile_interval(std::string_view text
 
 namespace {
 
-constexpr std::array<std::string_view, 12> kConfigKeys = {
-    "profile",         "profile_dirs",  "state_dir",     "interval",
-    "metrics_address", "bus",           "advise",        "log_level",
-    "stop_policy",     "metrics_top_k", "census_engine", "census_reconcile_interval"};
+constexpr std::array<std::string_view, 13> kConfigKeys = {
+    "profile",       "profile_dirs",  "state_dir",   "interval",      "metrics_address",
+    "bus",           "advise",        "log_level",   "stop_policy",   "metrics_top_k",
+    "census_engine", "census_reconcile_interval",    "safety"};
+constexpr std::array<std::string_view, 2> kSafetyKeys = {"key_cooldown", "max_changes_per_minute"};
+
+template <std::size_t N>
+std::string word_list(const std::array<std::string_view, N>& words) {
+    std::string list;
+    for (auto w : words) {
+        list += (list.empty() ? "" : ", ") + std::string(w);
+    }
+    return list;
+}
+
+template <std::size_t N>
+bool one_of(const std::array<std::string_view, N>& words, std::string_view word) {
+    return std::find(words.begin(), words.end(), word) != words.end();
+}
 
 std::string at(std::string_view source, const YAML::Mark& mark) {
     return std::string(source) + ":" + std::to_string(mark.line + 1) + ":" +
@@ -139,6 +156,87 @@ Result<T> located(std::string_view source, const YAML::Node& node, Result<T> par
     return parsed;
 }
 
+// A command-line flag wins over the file and the default when it was given.
+template <typename Setting, typename Flag>
+void override_with(Setting& setting, const std::optional<Flag>& flag) {
+    if (flag) {
+        setting = *flag;
+    }
+}
+
+// "60", "90s", "5m": whole seconds within [kMinKeyCooldown, kMaxKeyCooldown].
+Result<std::chrono::seconds> parse_key_cooldown(std::string_view text) {
+    const auto bad = [&] {
+        return make_error(
+            ErrorCode::kParse,
+            fmt::format("key_cooldown \"{}\" must be whole seconds from {}s to {}h "
+                        "(60, 90s, 5m)",
+                        text, kMinKeyCooldown.count(), kMaxKeyCooldown.count() / 3600));
+    };
+    std::chrono::milliseconds value{0};
+    unsigned long long seconds = 0;
+    const char* end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, seconds);
+    if (!text.empty() && ec == std::errc() && ptr == end) {
+        if (seconds > static_cast<unsigned long long>(kMaxKeyCooldown.count())) {
+            return bad();
+        }
+        value = std::chrono::seconds(seconds);
+    } else {
+        auto parsed = parse_duration(text);
+        if (!parsed) {
+            return bad();
+        }
+        value = *parsed;
+    }
+    if (value % std::chrono::seconds(1) != std::chrono::milliseconds(0) ||
+        value < kMinKeyCooldown || value > kMaxKeyCooldown) {
+        return bad();
+    }
+    return std::chrono::duration_cast<std::chrono::seconds>(value);
+}
+
+// 1..kMaxChangesPerMinuteLimit.
+Result<unsigned> parse_max_changes_per_minute(std::string_view text) {
+    unsigned n = 0;
+    const char* end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, n);
+    if (text.empty() || ec != std::errc{} || ptr != end || n < 1 || n > kMaxChangesPerMinuteLimit) {
+        return make_error(ErrorCode::kParse,
+                          fmt::format("max_changes_per_minute \"{}\" must be a whole number 1..{}",
+                                      text, kMaxChangesPerMinuteLimit));
+    }
+    return n;
+}
+
+// The `safety:` mapping onto `limits` (fields it does not name keep their value).
+Result<GateLimits> parse_safety(std::string_view source, const YAML::Node& node,
+                                GateLimits limits) {
+    if (node.IsNull()) {
+        return limits;
+    }
+    if (!node.IsMap()) {
+        return config_error(source, node, "safety must be a mapping of " + word_list(kSafetyKeys));
+    }
+    for (const auto& item : node) {
+        const std::string key = item.first.Scalar();
+        if (!one_of(kSafetyKeys, key)) {
+            return config_error(
+                source, item.first,
+                "unknown setting \"safety." + key + "\" (known: " + word_list(kSafetyKeys) + ")");
+        }
+        std::string text;
+        TRY_ASSIGN(text, scalar(source, "safety." + key, item.second));
+        if (key == "key_cooldown") {
+            TRY_ASSIGN(limits.key_cooldown, located(source, item.second, parse_key_cooldown(text)));
+        } else {
+            TRY_ASSIGN(limits.max_changes_per_minute,
+                       located(source, item.second, parse_max_changes_per_minute(text)));
+        }
+    }
+    return limits;
+}
+
 }  // namespace
 
 Result<DaemonOptions> parse_daemon_config(std::string_view yaml_text, std::string_view source,
@@ -159,17 +257,14 @@ Result<DaemonOptions> parse_daemon_config(std::string_view yaml_text, std::strin
     for (const auto& item : root) {
         const std::string key = item.first.Scalar();
         const YAML::Node& value = item.second;
-        bool known = false;
-        for (auto k : kConfigKeys) {
-            known = known || k == key;
+        if (!one_of(kConfigKeys, key)) {
+            return config_error(
+                source, item.first,
+                "unknown setting \"" + key + "\" (known: " + word_list(kConfigKeys) + ")");
         }
-        if (!known) {
-            std::string list;
-            for (auto k : kConfigKeys) {
-                list += (list.empty() ? "" : ", ") + std::string(k);
-            }
-            return config_error(source, item.first,
-                                "unknown setting \"" + key + "\" (known: " + list + ")");
+        if (key == "safety") {
+            TRY_ASSIGN(out.gate_limits, parse_safety(source, value, out.gate_limits));
+            continue;
         }
         if (key == "profile_dirs") {
             if (!value.IsSequence()) {
@@ -255,36 +350,18 @@ Result<DaemonOptions> load_daemon_options(const DaemonOverrides& flags) {
         // The default file is optional: a package may not install one.
     }
 
-    if (flags.profile) {
-        options.profile = *flags.profile;
-    }
+    override_with(options.profile, flags.profile);
     if (!flags.profile_dirs.empty()) {
         options.profile_dirs = flags.profile_dirs;
     }
-    if (flags.state_dir) {
-        options.state_dir = *flags.state_dir;
-    }
-    if (flags.interval) {
-        options.interval = *flags.interval;
-    }
-    if (flags.metrics_address) {
-        options.metrics_address = *flags.metrics_address;
-    }
-    if (flags.bus) {
-        options.bus = *flags.bus;
-    }
-    if (flags.advise) {
-        options.advise = *flags.advise;
-    }
-    if (flags.log_level) {
-        options.log_level = *flags.log_level;
-    }
-    if (flags.stop_policy) {
-        options.stop_policy = *flags.stop_policy;
-    }
-    if (flags.census_engine) {
-        options.census_engine = *flags.census_engine;
-    }
+    override_with(options.state_dir, flags.state_dir);
+    override_with(options.interval, flags.interval);
+    override_with(options.metrics_address, flags.metrics_address);
+    override_with(options.bus, flags.bus);
+    override_with(options.advise, flags.advise);
+    override_with(options.log_level, flags.log_level);
+    override_with(options.stop_policy, flags.stop_policy);
+    override_with(options.census_engine, flags.census_engine);
     return options;
 }
 

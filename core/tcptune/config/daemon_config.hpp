@@ -32,6 +32,13 @@ inline constexpr std::chrono::milliseconds kMaxReconcileInterval{24 * 3600 * 100
 // Listeners and destinations exported as metric series (bounded cardinality).
 inline constexpr std::size_t kDefaultMetricsTopK = 10;
 inline constexpr std::size_t kMaxMetricsTopK = 100;
+// Bounds of the safety gate's limits in the config file's `safety:` section. A
+// cooldown of at least a second keeps a key from being rewritten on every fast
+// poll; a day is far beyond any sensible one. The rate limit can be tightened to
+// one write a minute, and not loosened beyond what no real rule set needs.
+inline constexpr std::chrono::seconds kMinKeyCooldown{1};
+inline constexpr std::chrono::seconds kMaxKeyCooldown{24 * 3600};
+inline constexpr unsigned kMaxChangesPerMinuteLimit = 1000;
 
 // Which bus the D-Bus service connects to. The system bus honours
 // DBUS_SYSTEM_BUS_ADDRESS (sd-bus does that for us).
@@ -60,6 +67,8 @@ struct DaemonOptions {
     std::chrono::milliseconds census_reconcile_interval = kDefaultReconcileInterval;
     // Worst listeners / destinations exported as metric series; 0: none.
     std::size_t metrics_top_k = kDefaultMetricsTopK;
+    // The safety gate's per-key cooldown and rate limit (config file only).
+    GateLimits gate_limits{};
 
     bool metrics_enabled() const { return metrics_address != "none"; }
     bool operator==(const DaemonOptions&) const = default;

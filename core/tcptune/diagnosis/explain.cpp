@@ -451,6 +451,21 @@ std::string wrap(const std::string& text, std::size_t indent, std::size_t width 
     return out + "\n";
 }
 
+// A titled section of "  - item" bullets, each wrapped under its own text; nothing when
+// there are no items.
+void append_bullets(std::string& out, const std::string& title,
+                    const std::vector<std::string>& items) {
+    if (items.empty()) {
+        return;
+    }
+    out += "\n" + title + ":\n";
+    for (const std::string& text : items) {
+        std::string item = wrap(text, 4);
+        item[2] = '-';
+        out += item;
+    }
+}
+
 }  // namespace
 
 namespace {
@@ -692,22 +707,8 @@ std::string format_explanation(const Explanation& e) {
                (e.kind == Explanation::Kind::kState ? "What moves it:\n" : "What it changes:\n") +
                wrap(e.moved_by, 2);
     }
-    if (!e.myths.empty()) {
-        out += "\nCommon myths:\n";
-        for (const std::string& m : e.myths) {
-            std::string item = wrap(m, 4);
-            item[2] = '-';
-            out += item;
-        }
-    }
-    if (!e.this_kernel.empty()) {
-        out += "\nOn this kernel:\n";
-        for (const std::string& line : e.this_kernel) {
-            std::string item = wrap(line, 4);
-            item[2] = '-';
-            out += item;
-        }
-    }
+    append_bullets(out, "Common myths", e.myths);
+    append_bullets(out, "On this kernel", e.this_kernel);
     if (!e.related.empty()) {
         out += "\nSee also:";
         for (const std::string& r : e.related) {

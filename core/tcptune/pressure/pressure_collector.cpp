@@ -114,7 +114,7 @@ Endpoint wildcard_of(std::uint8_t family, std::uint16_t port) {
 
 struct PressureCollector::Impl {
     explicit Impl(PressureCollectorOptions o)
-        : options(std::move(o)),
+        : options(o),
           listener_index(std::max<std::size_t>(1, options.max_listeners)),
           syn_index(std::max<std::size_t>(1, options.max_listeners)),
           destinations(options.request.destinations
@@ -357,7 +357,7 @@ struct PressureCollector::Impl {
 };
 
 PressureCollector::PressureCollector(PressureCollectorOptions options)
-    : impl_(std::make_unique<Impl>(std::move(options))) {}
+    : impl_(std::make_unique<Impl>(options)) {}
 PressureCollector::~PressureCollector() = default;
 PressureCollector::PressureCollector(PressureCollector&&) noexcept = default;
 PressureCollector& PressureCollector::operator=(PressureCollector&&) noexcept = default;

@@ -41,36 +41,20 @@ constexpr int kMaxPolls = 1000;
 constexpr double kMaxPercent = 1000;
 constexpr std::size_t kMaxNameLength = 64;
 
+// "a, b, c": the names of `values` for a diagnostic's "valid:" list.
+template <typename Values, typename NameOf>
+std::string comma_list(const Values& values, NameOf name_of) {
+    std::string out;
+    bool first = true;
+    for (const auto& value : values) {
+        out += (first ? "" : ", ") + std::string(name_of(value));
+        first = false;
+    }
+    return out;
+}
+
 std::string quoted_list(std::span<const std::string_view> words) {
-    std::string out;
-    for (std::size_t i = 0; i < words.size(); ++i) {
-        out += (i == 0 ? "" : ", ") + std::string(words[i]);
-    }
-    return out;
-}
-
-std::string all_state_names() {
-    std::string out;
-    for (TcpState s : kAllTcpStates) {
-        out += (out.empty() ? "" : ", ") + std::string(state_name(s));
-    }
-    return out;
-}
-
-std::string all_rate_counter_names() {
-    std::string out;
-    for (RateCounter c : kAllRateCounters) {
-        out += (out.empty() ? "" : ", ") + std::string(rate_counter_name(c));
-    }
-    return out;
-}
-
-std::string all_counter_names() {
-    std::string out;
-    for (NetstatCounter c : kAllNetstatCounters) {
-        out += (out.empty() ? "" : ", ") + std::string(counter_name(c));
-    }
-    return out;
+    return comma_list(words, [](std::string_view word) { return word; });
 }
 
 bool valid_name(std::string_view name) {
@@ -656,63 +640,59 @@ class ProfileParser {
         if (!word) {
             return std::nullopt;
         }
-        Metric m;
         if (key == "state") {
-            auto st = parse_state(*word);
-            if (!st) {
-                add(at(v), "unknown state '" + *word + "'; valid: " + all_state_names());
-                return std::nullopt;
-            }
-            m.kind = Metric::Kind::kState;
-            m.state = *st;
-        } else if (key == "increase") {
-            auto c = parse_counter(*word);
-            if (!c) {
-                add(at(v), "unknown counter '" + *word + "'; valid: " + all_counter_names());
-                return std::nullopt;
-            }
-            m.kind = Metric::Kind::kIncrease;
-            m.counter = *c;
-        } else if (key == "listener") {
-            auto q = parse_listener_queue(*word);
-            if (!q) {
-                add(at(v),
-                    "unknown listener queue '" + *word + "'; valid: syn_queue, accept_queue");
-                return std::nullopt;
-            }
-            m.kind = Metric::Kind::kListener;
-            m.queue = *q;
-        } else if (key == "destination") {
-            if (*word != "ports") {
-                add(at(v), "unknown destination signal '" + *word +
-                               "'; valid: ports (ephemeral-port occupancy)");
-                return std::nullopt;
-            }
-            m.kind = Metric::Kind::kDestination;
-        } else if (key == "rate") {
-            auto c = parse_rate_counter(*word);
-            if (!c) {
-                add(at(v), "unknown counter '" + *word + "'; valid: " + all_rate_counter_names());
-                return std::nullopt;
-            }
-            m.kind = Metric::Kind::kRate;
-            m.rate = *c;
-        } else if (key == "ratio") {
-            if (*word != "retransmits") {
-                add(at(v),
-                    "unknown ratio '" + *word + "'; valid: retransmits (RetransSegs / OutSegs)");
-                return std::nullopt;
-            }
-            m.kind = Metric::Kind::kRatio;
-        } else {
-            auto k = parse_dead_peer_kind(*word);
-            if (!k) {
-                add(at(v), "unknown dead-peer evidence '" + *word +
-                               "'; valid: any, keepalive, retransmit, zero_window");
-                return std::nullopt;
-            }
-            m.kind = Metric::Kind::kDeadPeers;
-            m.dead = *k;
+            return word_metric(v, *word, parse_state(*word), Metric::Kind::kState, &Metric::state,
+                               "state", comma_list(kAllTcpStates, state_name));
+        }
+        if (key == "increase") {
+            return word_metric(v, *word, parse_counter(*word), Metric::Kind::kIncrease,
+                               &Metric::counter, "counter",
+                               comma_list(kAllNetstatCounters, counter_name));
+        }
+        if (key == "listener") {
+            return word_metric(v, *word, parse_listener_queue(*word), Metric::Kind::kListener,
+                               &Metric::queue, "listener queue", "syn_queue, accept_queue");
+        }
+        if (key == "destination") {
+            return known_metric(v, *word, *word == "ports", Metric::Kind::kDestination,
+                                "destination signal", "ports (ephemeral-port occupancy)");
+        }
+        if (key == "rate") {
+            return word_metric(v, *word, parse_rate_counter(*word), Metric::Kind::kRate,
+                               &Metric::rate, "counter",
+                               comma_list(kAllRateCounters, rate_counter_name));
+        }
+        if (key == "ratio") {
+            return known_metric(v, *word, *word == "retransmits", Metric::Kind::kRatio, "ratio",
+                                "retransmits (RetransSegs / OutSegs)");
+        }
+        return word_metric(v, *word, parse_dead_peer_kind(*word), Metric::Kind::kDeadPeers,
+                           &Metric::dead, "dead-peer evidence",
+                           "any, keepalive, retransmit, zero_window");
+    }
+
+    // A metric of `kind` when the condition's word is `known`, otherwise a diagnostic
+    // at `v`: "unknown WHAT 'WORD'; valid: VALID".
+    std::optional<Metric> known_metric(const YAML::Node& v, const std::string& word, bool known,
+                                       Metric::Kind kind, const std::string& what,
+                                       const std::string& valid) {
+        if (!known) {
+            add(at(v), "unknown " + what + " '" + word + "'; valid: " + valid);
+            return std::nullopt;
+        }
+        Metric m;
+        m.kind = kind;
+        return m;
+    }
+
+    // The same for a word its parse function turned into the value of `field`.
+    template <typename T>
+    std::optional<Metric> word_metric(const YAML::Node& v, const std::string& word,
+                                      std::optional<T> parsed, Metric::Kind kind, T Metric::*field,
+                                      const std::string& what, const std::string& valid) {
+        auto m = known_metric(v, word, parsed.has_value(), kind, what, valid);
+        if (m) {
+            (*m).*field = *parsed;
         }
         return m;
     }

@@ -30,6 +30,13 @@ PlannedChange change(std::string key, std::string value, std::string rule = "pil
                          "time_wait 40000 > 30000 for 60 s"};
 }
 
+// The same change made by a rule that fires (what the gate holds to the kernel's state).
+PlannedChange fired(std::string key, std::string value, std::string rule) {
+    PlannedChange c = change(std::move(key), std::move(value), std::move(rule));
+    c.purpose = ChangePurpose::kRuleFired;
+    return c;
+}
+
 class ApplierTest : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -444,8 +451,7 @@ namespace {
 TEST_F(ApplierTest, SynBacklogIsRefusedWhileSyncookiesAreOnAndRestoringStaysAllowed) {
     proc.set("net.ipv4.tcp_syncookies", "1");
     auto applier = make();
-    PlannedChange fire = change(kBacklog, "16384", "syn-cookie-storm");
-    fire.purpose = ChangePurpose::kRuleFired;
+    const PlannedChange fire = fired(kBacklog, "16384", "syn-cookie-storm");
     auto records = applier->apply({fire});
     ASSERT_EQ(records.size(), 1U);
     EXPECT_EQ(records[0].result, ChangeResult::kRefused);
@@ -475,8 +481,7 @@ TEST_F(ApplierTest, SynBacklogIsRefusedWhileSyncookiesAreOnAndRestoringStaysAllo
 TEST_F(ApplierTest, AWiderPortRangeReservesTheListeningPortsItWouldTakeFirst) {
     proc.set("net.ipv4.ip_local_reserved_ports", "\n");
     auto applier = make();
-    PlannedChange wider = change(kPorts, "10240 65535", "port-range-pressure");
-    wider.purpose = ChangePurpose::kRuleFired;
+    const PlannedChange wider = fired(kPorts, "10240 65535", "port-range-pressure");
     // 8080 is below the new range; 20000 is newly inside it; 40000 already was.
     auto records =
         applier->apply({wider}, ApplyContext{std::vector<std::uint16_t>{8080, 20000, 40000}});
@@ -496,8 +501,7 @@ TEST_F(ApplierTest, AWiderPortRangeReservesTheListeningPortsItWouldTakeFirst) {
 
 TEST_F(ApplierTest, AWiderPortRangeIsRefusedWhenTheListeningPortsAreUnknown) {
     auto applier = make();
-    PlannedChange wider = change(kPorts, "10240 65535", "port-range-pressure");
-    wider.purpose = ChangePurpose::kRuleFired;
+    const PlannedChange wider = fired(kPorts, "10240 65535", "port-range-pressure");
     auto records = applier->apply({wider});
     ASSERT_EQ(records.size(), 1U);
     EXPECT_EQ(records[0].result, ChangeResult::kRefused);

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes/applier_fakes.hpp"
+
 namespace tcptune {
 namespace {
 
@@ -89,16 +91,24 @@ TEST(ProcNet, MismatchedTcpExtLinesAreAnError) {
     EXPECT_FALSE(parse_netstat(""));
 }
 
+TEST(ProcNet, AbsentAndNonNumericCountersAreNamed) {
+    auto missing = parse_snmp_tcp("Tcp: RtoAlgorithm OutSegs\nTcp: 1 5\n");
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().message, "snmp: Tcp lacks RetransSegs");
+    auto bad = parse_snmp_tcp("Tcp: OutSegs RetransSegs\nTcp: many 5\n");
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().message, "snmp: Tcp OutSegs is not a number: 'many'");
+    auto segments = parse_snmp_tcp("Tcp: MaxConn OutSegs RetransSegs\nTcp: -1 200 3\n");
+    ASSERT_TRUE(segments) << segments.error().message;
+    EXPECT_EQ(segments->out_segs, 200U);
+    EXPECT_EQ(segments->retrans_segs, 3U);
+}
+
 class ProcNetFiles : public ::testing::Test {
   protected:
-    void SetUp() override {
-        dir_ = std::filesystem::temp_directory_path() /
-               ("tcptune-proc-net-" + std::to_string(::getpid()));
-        std::filesystem::create_directories(dir_);
-    }
-    void TearDown() override { std::filesystem::remove_all(dir_); }
     void write(const char* name, const char* text) { std::ofstream(dir_ / name) << text; }
-    std::filesystem::path dir_;
+    test::TempDir temp_;
+    const std::filesystem::path dir_ = temp_.path();
 };
 
 TEST_F(ProcNetFiles, ReadsFilesFromADirectory) {

@@ -17,11 +17,9 @@ TEST(DaemonConfigTest, IntervalAcceptsSecondsAndDurationsWithinBounds) {
     EXPECT_EQ(parse_interval("0.001"), 1ms);
     EXPECT_EQ(parse_interval("250ms"), 250ms);
     EXPECT_EQ(parse_interval("1m"), 60000ms);
-    EXPECT_FALSE(parse_interval("0").has_value());
-    EXPECT_FALSE(parse_interval("-1").has_value());
-    EXPECT_FALSE(parse_interval("2h").has_value());
-    EXPECT_FALSE(parse_interval("fast").has_value());
-    EXPECT_FALSE(parse_interval("").has_value());
+    for (const char* bad : {"0", "-1", "2h", "fast", ""}) {
+        EXPECT_FALSE(parse_interval(bad).has_value()) << bad;
+    }
 }
 
 TEST(DaemonConfigTest, MetricsAddressNeedsHostAndPortOrNone) {
@@ -29,14 +27,11 @@ TEST(DaemonConfigTest, MetricsAddressNeedsHostAndPortOrNone) {
     EXPECT_EQ(parse_metrics_address("127.0.0.1:9477"), "127.0.0.1:9477");
     EXPECT_EQ(parse_metrics_address("[::1]:9477"), "[::1]:9477");
     EXPECT_EQ(parse_metrics_address("[::]:9477"), "[::]:9477");
-    EXPECT_FALSE(parse_metrics_address("9477").has_value());
-    EXPECT_FALSE(parse_metrics_address(":9477").has_value());
-    EXPECT_FALSE(parse_metrics_address("localhost:0").has_value());
-    EXPECT_FALSE(parse_metrics_address("localhost:70000").has_value());
-    EXPECT_FALSE(parse_metrics_address("::1:9477").has_value());
     // The HTTP server binds numeric addresses only: a host name is a config error at start.
-    EXPECT_FALSE(parse_metrics_address("localhost:9477").has_value());
-    EXPECT_FALSE(parse_metrics_address("127.0.0.1:0").has_value());
+    for (const char* bad : {"9477", ":9477", "localhost:0", "localhost:70000", "::1:9477",
+                            "localhost:9477", "127.0.0.1:0"}) {
+        EXPECT_FALSE(parse_metrics_address(bad).has_value()) << bad;
+    }
 }
 
 TEST(DaemonConfigTest, BusAndLogLevelNames) {
@@ -124,6 +119,70 @@ TEST(DaemonConfigTest, MetricsTopKIsBounded) {
     EXPECT_FALSE(parse_daemon_config("metrics_top_k: ten\n", "t.yaml").has_value());
 }
 
+TEST(DaemonConfigTest, SafetySectionSetsTheGateLimitsWithinBounds) {
+    const GateLimits defaults;
+    EXPECT_EQ(defaults.key_cooldown, 60s);
+    EXPECT_EQ(defaults.max_changes_per_minute, 20U);
+    EXPECT_EQ(parse_daemon_config("# defaults\n", "t.yaml")->gate_limits, defaults);
+    EXPECT_EQ(parse_daemon_config("safety:\n", "t.yaml")->gate_limits, defaults);
+
+    auto both =
+        parse_daemon_config("safety:\n  key_cooldown: 5s\n  max_changes_per_minute: 3\n", "t.yaml");
+    ASSERT_TRUE(both.has_value()) << both.error().message;
+    EXPECT_EQ(both->gate_limits, (GateLimits{.key_cooldown = 5s, .max_changes_per_minute = 3}));
+    // A field the file does not name keeps its value; seconds may be a bare number.
+    auto one = parse_daemon_config("safety: { key_cooldown: 90 }\n", "t.yaml");
+    ASSERT_TRUE(one.has_value()) << one.error().message;
+    EXPECT_EQ(one->gate_limits, (GateLimits{.key_cooldown = 90s, .max_changes_per_minute = 20}));
+    EXPECT_EQ(parse_daemon_config("safety: { key_cooldown: 1m30s }\n", "t.yaml")
+                  ->gate_limits.key_cooldown,
+              90s);
+    EXPECT_EQ(
+        parse_daemon_config("safety: { key_cooldown: 1s }\n", "t.yaml")->gate_limits.key_cooldown,
+        1s);
+    EXPECT_EQ(
+        parse_daemon_config("safety: { key_cooldown: 24h }\n", "t.yaml")->gate_limits.key_cooldown,
+        24h);
+    EXPECT_EQ(parse_daemon_config("safety: { max_changes_per_minute: 1000 }\n", "t.yaml")
+                  ->gate_limits.max_changes_per_minute,
+              1000U);
+}
+
+TEST(DaemonConfigTest, SafetySectionErrorsSayWhatIsAllowedAndWhere) {
+    const auto error_of = [](const std::string& yaml) {
+        auto parsed = parse_daemon_config(yaml, "t.yaml");
+        EXPECT_FALSE(parsed.has_value()) << yaml;
+        return parsed ? std::string() : parsed.error().message;
+    };
+    const std::string cooldown_bounds = "must be whole seconds from 1s to 24h (60, 90s, 5m)";
+    for (const char* bad : {"0", "0s", "500ms", "1500ms", "25h", "86401", "-5", "soon", "\"\""}) {
+        const auto message = error_of(std::string("safety:\n  key_cooldown: ") + bad + "\n");
+        EXPECT_NE(message.find("t.yaml:2:17: key_cooldown"), std::string::npos) << message;
+        EXPECT_NE(message.find(cooldown_bounds), std::string::npos) << message;
+    }
+    for (const char* bad : {"0", "1001", "-1", "ten", "2.5"}) {
+        const auto message =
+            error_of(std::string("safety:\n  max_changes_per_minute: ") + bad + "\n");
+        EXPECT_NE(message.find("t.yaml:2:27: max_changes_per_minute"), std::string::npos)
+            << message;
+        EXPECT_NE(message.find("must be a whole number 1..1000"), std::string::npos) << message;
+    }
+    auto unknown = error_of("safety:\n  key_cooldown: 5s\n  cooldown: 5s\n");
+    EXPECT_NE(unknown.find("t.yaml:3:3: unknown setting \"safety.cooldown\" (known: "
+                           "key_cooldown, max_changes_per_minute)"),
+              std::string::npos)
+        << unknown;
+    auto not_a_map = error_of("safety: 60\n");
+    EXPECT_NE(not_a_map.find("t.yaml:1:9: safety must be a mapping of key_cooldown, "
+                             "max_changes_per_minute"),
+              std::string::npos)
+        << not_a_map;
+    auto list_value = error_of("safety:\n  key_cooldown: [5, 6]\n");
+    EXPECT_NE(list_value.find("t.yaml:2:17: safety.key_cooldown must be a single value"),
+              std::string::npos)
+        << list_value;
+}
+
 TEST(DaemonConfigTest, EmptyFileKeepsTheBase) {
     DaemonOptions base;
     base.profile = "database";
@@ -145,9 +204,9 @@ TEST(DaemonConfigTest, ErrorsNameFileLineAndColumn) {
     EXPECT_NE(bad_bus.error().message.find("t.yaml:1:6:"), std::string::npos)
         << bad_bus.error().message;
 
-    EXPECT_FALSE(parse_daemon_config("advise: maybe\n", "t.yaml").has_value());
-    EXPECT_FALSE(parse_daemon_config("profile_dirs: /one\n", "t.yaml").has_value());
-    EXPECT_FALSE(parse_daemon_config("- a list\n", "t.yaml").has_value());
+    for (const char* bad : {"advise: maybe\n", "profile_dirs: /one\n", "- a list\n"}) {
+        EXPECT_FALSE(parse_daemon_config(bad, "t.yaml").has_value()) << bad;
+    }
     auto syntax = parse_daemon_config("profile: [unclosed\n", "t.yaml");
     ASSERT_FALSE(syntax.has_value());
     EXPECT_NE(syntax.error().message.find("t.yaml:"), std::string::npos);
@@ -207,8 +266,13 @@ TEST(DaemonConfigTest, ShippedExampleConfigShowsTheDefaults) {
     std::string uncommented;
     for (std::string line; std::getline(in, line);) {
         commented += line + "\n";
-        const bool setting = line.size() > 1 && line[0] == '#' &&
-                             ((line[1] >= 'a' && line[1] <= 'z') || line.rfind("#  - ", 0) == 0);
+        // "#key: value", and the lines of a list or a section: "#  - item", "#  key: value".
+        const auto letter = [&](std::size_t i) {
+            return line.size() > i && line[i] >= 'a' && line[i] <= 'z';
+        };
+        const bool setting =
+            !line.empty() && line[0] == '#' &&
+            (letter(1) || line.rfind("#  - ", 0) == 0 || (line.rfind("#  ", 0) == 0 && letter(3)));
         uncommented += (setting ? line.substr(1) : line) + "\n";
     }
     DaemonOptions defaults;

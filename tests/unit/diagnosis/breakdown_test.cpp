@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes/fake_proc.hpp"
 #include "support/diag_dump.hpp"
 #include "tcptune/census/netlink_diag_parser.hpp"
 #include "tcptune/diagnosis/breakdown_json.hpp"
@@ -24,6 +25,7 @@ namespace {
 
 using test::append_socks;
 using test::diag_dump_of;
+using test::FakeProc;
 using test::kDumpSeq;
 using Sock = test::DiagSock;
 
@@ -46,6 +48,29 @@ std::vector<Sock> repeat(Sock s, std::size_t n, std::uint16_t first_port = 40000
 
 void append(std::vector<Sock>& to, const std::vector<Sock>& more) {
     append_socks(to, more);
+}
+
+// A listening socket on local:port bound to the wildcard peer; for a listener the kernel
+// reports the accept queue in rqueue and the listen() backlog in wqueue.
+Sock listener(const std::string& local, std::uint16_t port, std::uint32_t queued,
+              std::uint32_t backlog) {
+    return {.kernel_state = 10,
+            .local = local,
+            .local_port = port,
+            .remote = local.find(':') == std::string::npos ? "0.0.0.0" : "::",
+            .remote_port = 0,
+            .rqueue = queued,
+            .wqueue = backlog};
+}
+
+// A CLOSE_WAIT socket of the server on 127.0.0.4 towards a client on 127.0.0.1.
+Sock close_wait(std::uint16_t local_port, std::uint16_t remote_port, std::uint32_t inode) {
+    return {.kernel_state = 8,
+            .local = "127.0.0.4",
+            .local_port = local_port,
+            .remote = "127.0.0.1",
+            .remote_port = remote_port,
+            .inode = inode};
 }
 
 TEST(BreakdownCollector, TimeWaitPeersAndServicesWithExactCountsAndShares) {
@@ -165,34 +190,10 @@ TEST(BreakdownCollector, SmallCapacityReportsApproximateCountsButKeepsTheHeavyPe
 
 TEST(BreakdownCollector, ListenersWithFillingAcceptQueuesFullestFirst) {
     std::vector<Sock> socks;
-    socks.push_back({.kernel_state = 10,
-                     .local = "127.0.0.2",
-                     .local_port = 8080,
-                     .remote = "0.0.0.0",
-                     .remote_port = 0,
-                     .rqueue = 0,
-                     .wqueue = 128});
-    socks.push_back({.kernel_state = 10,
-                     .local = "127.0.0.2",
-                     .local_port = 8081,
-                     .remote = "0.0.0.0",
-                     .remote_port = 0,
-                     .rqueue = 5,
-                     .wqueue = 8});
-    socks.push_back({.kernel_state = 10,
-                     .local = "::",
-                     .local_port = 443,
-                     .remote = "::",
-                     .remote_port = 0,
-                     .rqueue = 129,
-                     .wqueue = 128});
-    socks.push_back({.kernel_state = 10,
-                     .local = "127.0.0.2",
-                     .local_port = 8082,
-                     .remote = "0.0.0.0",
-                     .remote_port = 0,
-                     .rqueue = 1,
-                     .wqueue = 100});
+    socks.push_back(listener("127.0.0.2", 8080, 0, 128));
+    socks.push_back(listener("127.0.0.2", 8081, 5, 8));
+    socks.push_back(listener("::", 443, 129, 128));
+    socks.push_back(listener("127.0.0.2", 8082, 1, 100));
     BreakdownOptions options;
     options.states = {};
     options.top_n = 2;
@@ -233,33 +234,6 @@ TEST(BreakdownCollector, ResetForgetsARetriedDump) {
     EXPECT_EQ(b->states[0].peers.entries[0].count, 2U);
 }
 
-// A fake /proc: <root>/<pid>/comm and <root>/<pid>/fd/<n> -> "socket:[inode]".
-class FakeProc {
-  public:
-    FakeProc() {
-        root_ =
-            std::filesystem::temp_directory_path() /
-            ("tcptune-fakeproc-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
-        std::filesystem::remove_all(root_);
-        std::filesystem::create_directories(root_);
-    }
-    ~FakeProc() { std::filesystem::remove_all(root_); }
-    void process(int pid, const std::string& comm, const std::vector<std::string>& links) {
-        const auto dir = root_ / std::to_string(pid);
-        std::filesystem::create_directories(dir / "fd");
-        std::ofstream(dir / "comm") << comm << "\n";
-        int fd = 0;
-        for (const auto& link : links) {
-            std::filesystem::create_symlink(link, dir / "fd" / std::to_string(fd++));
-        }
-    }
-    const std::filesystem::path& root() const { return root_; }
-
-  private:
-    static inline int counter_ = 0;
-    std::filesystem::path root_;
-};
-
 TEST(BreakdownCollector, ByProcessNamesOwnersAndCountsSocketsWithoutOwner) {
     FakeProc proc;
     proc.process(4242, "leaky-app",
@@ -269,31 +243,11 @@ TEST(BreakdownCollector, ByProcessNamesOwnersAndCountsSocketsWithoutOwner) {
     std::filesystem::create_directories(proc.root() / "self");  // not a pid: ignored
     std::vector<Sock> socks;
     for (std::uint32_t inode : {1001U, 1002U, 1003U}) {
-        socks.push_back({.kernel_state = 8,
-                         .local = "127.0.0.4",
-                         .local_port = 7070,
-                         .remote = "127.0.0.1",
-                         .remote_port = 50000,
-                         .inode = inode});
+        socks.push_back(close_wait(7070, 50000, inode));
     }
-    socks.push_back({.kernel_state = 8,
-                     .local = "127.0.0.4",
-                     .local_port = 7071,
-                     .remote = "127.0.0.1",
-                     .remote_port = 50001,
-                     .inode = 1004});
-    socks.push_back({.kernel_state = 8,
-                     .local = "127.0.0.4",
-                     .local_port = 7070,
-                     .remote = "127.0.0.1",
-                     .remote_port = 50002,
-                     .inode = 0});
-    socks.push_back({.kernel_state = 8,
-                     .local = "127.0.0.4",
-                     .local_port = 7070,
-                     .remote = "127.0.0.1",
-                     .remote_port = 50003,
-                     .inode = 5555});
+    socks.push_back(close_wait(7071, 50001, 1004));
+    socks.push_back(close_wait(7070, 50002, 0));
+    socks.push_back(close_wait(7070, 50003, 5555));
     BreakdownOptions options;
     options.states = {TcpState::kCloseWait};
     options.by_process = true;
@@ -355,13 +309,7 @@ TEST(BreakdownJson, NamesPeersPortsProcessesAndListenQueues) {
     std::vector<Sock> socks;
     append(socks, repeat({.remote = "127.0.0.2", .remote_port = 8080}, 3));
     socks.push_back({.kernel_state = 8, .local = "127.0.0.4", .local_port = 7070, .inode = 77});
-    socks.push_back({.kernel_state = 10,
-                     .local = "127.0.0.2",
-                     .local_port = 9,
-                     .remote = "0.0.0.0",
-                     .remote_port = 0,
-                     .rqueue = 3,
-                     .wqueue = 2});
+    socks.push_back(listener("127.0.0.2", 9, 3, 2));
     BreakdownOptions options;
     options.states = {TcpState::kTimeWait, TcpState::kCloseWait};
     options.by_process = true;

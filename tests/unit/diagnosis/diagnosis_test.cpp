@@ -38,14 +38,20 @@ TopTable table(std::initializer_list<std::pair<Endpoint, std::uint64_t>> rows, s
     return t;
 }
 
+// The breakdown of `total` sockets in `state`; each test adds the tables it needs.
+StateBreakdown breakdown(TcpState state, std::uint64_t total) {
+    StateBreakdown b;
+    b.state = state;
+    b.total = total;
+    return b;
+}
+
 bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
 }
 
 TEST(Hint, TimeWaitTowardsOneServiceSuggestsPooling) {
-    StateBreakdown b;
-    b.state = TcpState::kTimeWait;
-    b.total = 100;
+    StateBreakdown b = breakdown(TcpState::kTimeWait, 100);
     b.peer_services = table({{v4("10.0.0.5", 5432), 80}, {v4("10.0.0.6", 80), 20}}, 100);
     b.peers = table({{v4("10.0.0.5"), 80}}, 100);
     const std::string h = hint(b);
@@ -54,9 +60,7 @@ TEST(Hint, TimeWaitTowardsOneServiceSuggestsPooling) {
 }
 
 TEST(Hint, TimeWaitOnOneLocalPortBlamesTheServerClosingFirst) {
-    StateBreakdown b;
-    b.state = TcpState::kTimeWait;
-    b.total = 10;
+    StateBreakdown b = breakdown(TcpState::kTimeWait, 10);
     b.local_ports = table({{port_only(80), 9}}, 10);
     b.peer_services = table({{v4("10.0.0.1", 50000), 1}}, 10);
     const std::string h = hint(b);
@@ -66,9 +70,7 @@ TEST(Hint, TimeWaitOnOneLocalPortBlamesTheServerClosingFirst) {
 }
 
 TEST(Hint, NothingDominantAndNoSocketsSayNothing) {
-    StateBreakdown b;
-    b.state = TcpState::kTimeWait;
-    b.total = 10;
+    StateBreakdown b = breakdown(TcpState::kTimeWait, 10);
     b.peer_services = table({{v4("10.0.0.1", 1), 3}, {v4("10.0.0.2", 1), 3}}, 10);
     EXPECT_EQ(hint(b), "");
     StateBreakdown empty;
@@ -77,17 +79,13 @@ TEST(Hint, NothingDominantAndNoSocketsSayNothing) {
 }
 
 TEST(Hint, ApproximateSharesAreMarked) {
-    StateBreakdown b;
-    b.state = TcpState::kTimeWait;
-    b.total = 100;
+    StateBreakdown b = breakdown(TcpState::kTimeWait, 100);
     b.peer_services = table({{v4("10.0.0.5", 5432), 60}}, 100, /*exact=*/false);
     EXPECT_TRUE(contains(hint(b), "~60% towards")) << hint(b);
 }
 
 TEST(Hint, CloseWaitAlwaysSaysNoSysctlFixesItAndNamesTheProcess) {
-    StateBreakdown b;
-    b.state = TcpState::kCloseWait;
-    b.total = 4;
+    StateBreakdown b = breakdown(TcpState::kCloseWait, 4);
     b.local_ports = table({{port_only(7070), 2}}, 4);
     std::string h = hint(b);
     EXPECT_TRUE(contains(h,
@@ -108,9 +106,7 @@ TEST(Hint, CloseWaitAlwaysSaysNoSysctlFixesItAndNamesTheProcess) {
 }
 
 TEST(Hint, SynRecvFromManyPeersOnOnePortLooksLikeAFlood) {
-    StateBreakdown b;
-    b.state = TcpState::kSynRecv;
-    b.total = 1000;
+    StateBreakdown b = breakdown(TcpState::kSynRecv, 1000);
     b.local_ports = table({{port_only(443), 990}}, 1000);
     b.peers = table({{v4("203.0.113.9"), 5}}, 1000, /*exact=*/false);
     EXPECT_TRUE(contains(hint(b), "SYN flood")) << hint(b);
@@ -199,9 +195,7 @@ TEST(Hints, CollectsStatesQueuesAndOverflowRateInOrder) {
 }
 
 TEST(TopRows, FlattenEachViewWithSharesAndApproximation) {
-    StateBreakdown b;
-    b.state = TcpState::kTimeWait;
-    b.total = 40;
+    StateBreakdown b = breakdown(TcpState::kTimeWait, 40);
     b.local_ports = table({{port_only(40001), 1}}, 40);
     b.peers = table({{v4("127.0.0.2"), 30}, {v4("127.0.0.3"), 10}}, 40);
     b.peer_services = table({{v4("127.0.0.2", 8080), 30}}, 40, /*exact=*/false);

@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes/fake_proc.hpp"
+
 namespace tcptune {
 namespace {
 
@@ -29,36 +31,20 @@ TEST(ParseSocketLink, AcceptsOnlySocketLinks) {
 
 class ProcTree : public ::testing::Test {
   protected:
-    void SetUp() override {
-        root_ = std::filesystem::temp_directory_path() /
-                ("tcptune-proc-" + std::to_string(::getpid()) + "-" +
-                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        std::filesystem::remove_all(root_);
-        std::filesystem::create_directories(root_);
+    void process(int pid, const std::string& comm, const std::vector<std::string>& links) {
+        proc_.process(pid, comm, links);
     }
-    void TearDown() override { std::filesystem::remove_all(root_); }
-    void process(const std::string& pid, const std::string& comm,
-                 const std::vector<std::string>& links) {
-        const auto dir = root_ / pid;
-        std::filesystem::create_directories(dir / "fd");
-        if (!comm.empty()) {
-            std::ofstream(dir / "comm") << comm << "\n";
-        }
-        int fd = 3;
-        for (const auto& link : links) {
-            std::filesystem::create_symlink(link, dir / "fd" / std::to_string(fd++));
-        }
-    }
-    std::filesystem::path root_;
+    const std::filesystem::path& root() const { return proc_.root(); }
+    test::FakeProc proc_;
 };
 
 TEST_F(ProcTree, FindsOnlyWantedInodesAndNamesTheirProcesses) {
-    process("100", "nginx", {"socket:[5]", "socket:[6]", "socket:[99]", "/dev/null"});
-    process("200", "postgres", {"socket:[7]"});
-    process("300", "idle", {"socket:[8]"});
-    std::filesystem::create_directories(root_ / "net");  // not a pid
+    process(100, "nginx", {"socket:[5]", "socket:[6]", "socket:[99]", "/dev/null"});
+    process(200, "postgres", {"socket:[7]"});
+    process(300, "idle", {"socket:[8]"});
+    std::filesystem::create_directories(root() / "net");  // not a pid
     const std::vector<std::uint64_t> wanted = {5, 6, 7};
-    auto scan = scan_socket_owners(root_, wanted);
+    auto scan = scan_socket_owners(root(), wanted);
     ASSERT_TRUE(scan) << scan.error().message;
     EXPECT_EQ(scan->processes_scanned, 3U);
     EXPECT_EQ(scan->processes_unreadable, 0U);
@@ -77,20 +63,20 @@ TEST_F(ProcTree, FindsOnlyWantedInodesAndNamesTheirProcesses) {
 }
 
 TEST_F(ProcTree, ASharedSocketIsReportedForEveryHolder) {
-    process("10", "parent", {"socket:[42]"});
-    process("11", "child", {"socket:[42]"});
+    process(10, "parent", {"socket:[42]"});
+    process(11, "child", {"socket:[42]"});
     const std::vector<std::uint64_t> wanted = {42};
-    auto scan = scan_socket_owners(root_, wanted);
+    auto scan = scan_socket_owners(root(), wanted);
     ASSERT_TRUE(scan);
     EXPECT_EQ(scan->hits.size(), 2U);
     EXPECT_EQ(scan->processes.size(), 2U);
 }
 
 TEST_F(ProcTree, MissingCommAndMissingFdDirectoryAreNotFatal) {
-    process("10", "", {"socket:[1]"});
-    std::filesystem::create_directories(root_ / "11");  // no fd directory: unreadable
+    process(10, "", {"socket:[1]"});
+    std::filesystem::create_directories(root() / "11");  // no fd directory: unreadable
     const std::vector<std::uint64_t> wanted = {1};
-    auto scan = scan_socket_owners(root_, wanted);
+    auto scan = scan_socket_owners(root(), wanted);
     ASSERT_TRUE(scan);
     ASSERT_EQ(scan->processes.size(), 1U);
     EXPECT_EQ(scan->processes[0].comm, "?");
@@ -98,8 +84,8 @@ TEST_F(ProcTree, MissingCommAndMissingFdDirectoryAreNotFatal) {
 }
 
 TEST_F(ProcTree, NothingWantedMeansNothingScanned) {
-    process("10", "a", {"socket:[1]"});
-    auto scan = scan_socket_owners(root_, {});
+    process(10, "a", {"socket:[1]"});
+    auto scan = scan_socket_owners(root(), {});
     ASSERT_TRUE(scan);
     EXPECT_TRUE(scan->hits.empty());
 }

@@ -3,10 +3,12 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <filesystem>
 #include <string>
 
 #include <gtest/gtest.h>
 
+#include "support/files.hpp"
 #include "support/pressure_fixtures.hpp"
 #include "tcptune/profile/profile_loader.hpp"
 #include "tcptune/profile/profile_resolver.hpp"
@@ -24,20 +26,10 @@ ResolvedProfile profile_from(const std::string& yaml) {
     return *resolved;
 }
 
-const char* const kTimeWaitProfile = R"(name: web
-description: test
-sysctls:
-  net.ipv4.tcp_fin_timeout: 30
-rules:
-  - name: time-wait-pressure
-    when: { state: time_wait, above: 20000, for: 3 }
-    clear: { below: 10000, for: 6 }
-    cooldown: 5m
-    apply:
-      net.ipv4.tcp_tw_reuse: 1
-    revert: true
-    why: "outbound connections are starved of ports by TIME_WAIT"
-)";
+// The example the project started from: TIME_WAIT above 20000 for 3 polls turns on
+// tcp_tw_reuse, below 10000 for 6 polls reverts it, 5 min cooldown.
+const std::string kTimeWaitProfile = test::read_text(std::filesystem::path(TCPTUNE_TEST_DATA_DIR) /
+                                                     "profiles" / "valid" / "web-example.yaml");
 
 // Drives the engine poll by poll with a fake clock, as the daemon would.
 class EngineDriver {
@@ -85,7 +77,7 @@ TEST(RuleEngine, BaselineIsPlannedOnceOnActivation) {
     EXPECT_EQ(first[0].key, "net.ipv4.tcp_fin_timeout");
     EXPECT_EQ(first[0].value, "30");
     EXPECT_EQ(first[0].rule, "");
-    EXPECT_EQ(first[0].profile, "web");
+    EXPECT_EQ(first[0].profile, "web-example");
     EXPECT_TRUE(d.poll_time_wait(0).empty());
     EXPECT_TRUE(d.poll_time_wait(0).empty());
 }

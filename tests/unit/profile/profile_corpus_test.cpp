@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/files.hpp"
 #include "tcptune/profile/profile_resolver.hpp"
 
 namespace tcptune {
@@ -44,17 +45,14 @@ Expectation read_expectation(const fs::path& file) {
 
 TEST(InvalidProfileCorpus, EveryFileIsRejectedAtTheExpectedLine) {
     int files = 0;
-    for (const auto& entry : fs::directory_iterator(kInvalid)) {
-        if (entry.path().extension() != ".yaml") {
-            continue;
-        }
+    for (const fs::path& file : test::yaml_files_in(kInvalid)) {
         ++files;
-        const Expectation want = read_expectation(entry.path());
-        ASSERT_GT(want.line, 0) << entry.path() << " has no `# expect: LINE: TEXT` header";
+        const Expectation want = read_expectation(file);
+        ASSERT_GT(want.line, 0) << file << " has no `# expect: LINE: TEXT` header";
         // No search dirs: parents (cycles, parents/) are found next to the file.
-        auto result = resolve_profile_file(entry.path(), {});
+        auto result = resolve_profile_file(file, {});
         if (result.has_value()) {
-            ADD_FAILURE() << entry.path() << " was accepted; expected line " << want.line << ": "
+            ADD_FAILURE() << file << " was accepted; expected line " << want.line << ": "
                           << want.substring;
             continue;
         }
@@ -66,12 +64,11 @@ TEST(InvalidProfileCorpus, EveryFileIsRejectedAtTheExpectedLine) {
                 found = true;
             }
         }
-        EXPECT_TRUE(found) << entry.path() << "\nexpected " << want.file << ":" << want.line
-                           << ": ..." << want.substring << "...\ngot:\n"
+        EXPECT_TRUE(found) << file << "\nexpected " << want.file << ":" << want.line << ": ..."
+                           << want.substring << "...\ngot:\n"
                            << to_error(result.error()).message;
         // One defect per file: anything more is a cascade the user must wade through.
-        EXPECT_EQ(result.error().size(), 1U) << entry.path() << "\n"
-                                             << to_error(result.error()).message;
+        EXPECT_EQ(result.error().size(), 1U) << file << "\n" << to_error(result.error()).message;
     }
     EXPECT_GE(files, 40);
 }

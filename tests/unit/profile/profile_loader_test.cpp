@@ -1,7 +1,11 @@
 #include "tcptune/profile/profile_loader.hpp"
 
+#include <filesystem>
+#include <string>
+
 #include <gtest/gtest.h>
 
+#include "support/files.hpp"
 #include "tcptune/profile/profile_resolver.hpp"
 
 namespace tcptune {
@@ -10,25 +14,12 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(ProfileLoader, ParsesTheIssueExample) {
-    auto p = parse_profile(R"(name: web-frontend
-description: HTTP frontends that close client connections first
-extends: default
-interval: 5s
-sysctls:
-  net.ipv4.tcp_fin_timeout: 30
-rules:
-  - name: time-wait-pressure
-    when: { state: time_wait, above: 20000, for: 3 }
-    clear: { below: 10000, for: 6 }
-    cooldown: 5m
-    apply:
-      net.ipv4.tcp_tw_reuse: 1
-    revert: true
-    why: "outbound connections are starved of ports by TIME_WAIT"
-)",
-                           "web.yaml");
+    // tests/data/profiles/valid/web-example.yaml is the example the project started from.
+    const std::string yaml = test::read_text(std::filesystem::path(TCPTUNE_TEST_DATA_DIR) /
+                                             "profiles" / "valid" / "web-example.yaml");
+    auto p = parse_profile(yaml, "web-example.yaml");
     ASSERT_TRUE(p.has_value()) << to_error(p.error()).message;
-    EXPECT_EQ(p->name, "web-frontend");
+    EXPECT_EQ(p->name, "web-example");
     EXPECT_EQ(p->extends, "default");
     EXPECT_EQ(p->interval, 5s);
     ASSERT_EQ(p->sysctls.size(), 1U);

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes/applier_fakes.hpp"
+#include "support/files.hpp"
 #include "tcptune/profile/profile_loader.hpp"
 
 namespace tcptune {
@@ -24,35 +26,25 @@ std::string joined(const ProfileDiagnostics& d) {
 // A scratch directory of profiles written by the test itself.
 class TempProfiles : public ::testing::Test {
   protected:
-    void SetUp() override {
-        dir_ = fs::temp_directory_path() /
-               ("tcptune-profiles-" + std::to_string(::getpid()) + "-" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(dir_);
-        fs::create_directories(dir_);
-    }
-    void TearDown() override { fs::remove_all(dir_); }
     fs::path write(const std::string& file, const std::string& text) {
         fs::path p = dir_ / file;
         fs::create_directories(p.parent_path());
         std::ofstream(p) << text;
         return p;
     }
-    fs::path dir_;
+    test::TempDir temp_;
+    const fs::path dir_ = temp_.path();
 };
 
 TEST(ShippedProfiles, EveryFileInProfilesDirResolves) {
     int count = 0;
-    for (const auto& entry : fs::directory_iterator(kShipped)) {
-        if (entry.path().extension() != ".yaml") {
-            continue;
-        }
+    for (const fs::path& file : test::yaml_files_in(kShipped)) {
         ++count;
-        auto resolved = resolve_profile_file(entry.path(), {kShipped});
-        ASSERT_TRUE(resolved.has_value()) << entry.path() << "\n" << joined(resolved.error());
-        EXPECT_FALSE(resolved->description.empty()) << entry.path();
+        auto resolved = resolve_profile_file(file, {kShipped});
+        ASSERT_TRUE(resolved.has_value()) << file << "\n" << joined(resolved.error());
+        EXPECT_FALSE(resolved->description.empty()) << file;
         for (const Rule& rule : resolved->rules) {
-            EXPECT_FALSE(rule.why.empty()) << entry.path() << " rule " << rule.name;
+            EXPECT_FALSE(rule.why.empty()) << file << " rule " << rule.name;
         }
     }
     EXPECT_GE(count, 5);
@@ -81,13 +73,10 @@ TEST(ShippedProfiles, ChildrenInheritDefaultRules) {
 
 TEST(ValidExamples, EveryFileResolvesAgainstTheShippedProfiles) {
     int count = 0;
-    for (const auto& entry : fs::directory_iterator(kValid)) {
-        if (entry.path().extension() != ".yaml") {
-            continue;
-        }
+    for (const fs::path& file : test::yaml_files_in(kValid)) {
         ++count;
-        auto resolved = resolve_profile_file(entry.path(), {kShipped});
-        EXPECT_TRUE(resolved.has_value()) << entry.path() << "\n"
+        auto resolved = resolve_profile_file(file, {kShipped});
+        EXPECT_TRUE(resolved.has_value()) << file << "\n"
                                           << (resolved ? "" : joined(resolved.error()));
     }
     EXPECT_GE(count, 3);
