@@ -111,9 +111,10 @@ Result<std::chrono::milliseconds> parse_reconcile_interval(std::string_view text
 namespace {
 
 constexpr std::array<std::string_view, 13> kConfigKeys = {
-    "profile",       "profile_dirs",  "state_dir",   "interval",      "metrics_address",
-    "bus",           "advise",        "log_level",   "stop_policy",   "metrics_top_k",
-    "census_engine", "census_reconcile_interval",    "safety"};
+    "profile",         "profile_dirs",  "state_dir",     "interval",
+    "metrics_address", "bus",           "advise",        "log_level",
+    "stop_policy",     "metrics_top_k", "census_engine", "census_reconcile_interval",
+    "safety"};
 constexpr std::array<std::string_view, 2> kSafetyKeys = {"key_cooldown", "max_changes_per_minute"};
 
 template <std::size_t N>
