@@ -6,7 +6,9 @@
 //                    in one run; then engine vs dump state by state.
 //   --mode exact     the engine attaches first, then tcptune-loadgen builds the
 //                    population: engine vs dump once it is up, and again after
-//                    the clients closed (loadgen killed) and the kernel settled.
+//                    the clients closed (loadgen killed) and the kernel settled;
+//                    a second, self-checking engine (as tcptuned runs it) beside
+//                    it: how long until it agrees with the dump.
 //   --mode overhead  a loopback connect/close loop's rate with and without the
 //                    program attached, alternating.
 //   --mode drift     loopback churn for --seconds with the engine counting; then
@@ -53,10 +55,15 @@ double mean(const std::vector<double>& v) {
     return v.empty() ? 0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
 }
 
-std::unique_ptr<tcptune::BpfCensusSource> open_engine() {
+// self_checking = false: the counters alone (this benchmark reconciles when it
+// says so). true: as tcptuned runs it, reconciling on its own when the counted
+// total keeps disagreeing with sockstat or events were lost (every 30 s at most).
+std::unique_ptr<tcptune::BpfCensusSource> open_engine(bool self_checking = false) {
     tcptune::BpfCensusOptions options;
-    options.reconcile_interval = 24h;  // this benchmark reconciles when it says so
-    options.min_reconcile_spacing = 24h;
+    if (!self_checking) {
+        options.reconcile_interval = 24h;
+        options.min_reconcile_spacing = 24h;
+    }
     auto engine = tcptune::BpfCensusSource::open(options);
     if (!engine) {
         std::cerr << "tcptune-bench-engine: " << engine.error().message << "\n";
@@ -115,6 +122,36 @@ bool agree_within(tcptune::BpfCensusSource& engine, std::chrono::seconds timeout
     }
 }
 
+// The self-checking engine polled at tcptuned's default interval (5 s) until it
+// agrees with a dump; returns the seconds that took, or -1 after `timeout`.
+double self_checked_agreement(tcptune::BpfCensusSource& engine, std::chrono::seconds timeout,
+                              const char* when, nlohmann::json& out) {
+    const auto start = Clock::now();
+    tcptune::StateCounts counted;
+    tcptune::EngineViewCounter dumped;
+    std::uint64_t reconciliations = 0;
+    for (;;) {
+        auto snapshot = engine.poll();
+        counted = snapshot ? snapshot->counts : tcptune::StateCounts{};
+        reconciliations = snapshot ? snapshot->engine.reconciliations : 0;
+        dumped = dump_view();
+        if (counted == dumped.counts || Clock::now() - start > timeout) {
+            break;
+        }
+        std::this_thread::sleep_for(5s);
+    }
+    const bool same = counted == dumped.counts;
+    const double took = same ? seconds_since(start) : -1;
+    std::printf(
+        "-- %s, self-checking engine (polled every 5 s as tcptuned does): %s after %.0f s, "
+        "%llu reconciliations so far (the seeding included)\n",
+        when, same ? "EXACT" : "still DIFFERENT", seconds_since(start),
+        static_cast<unsigned long long>(reconciliations));
+    out[std::string(when) + " (self-checking)"] = {
+        {"exact", same}, {"seconds", took}, {"reconciliations", reconciliations}};
+    return took;
+}
+
 pid_t spawn(const std::vector<std::string>& args) {
     std::vector<char*> argv;
     for (const auto& a : args) {
@@ -147,6 +184,7 @@ struct Options {
     std::string bin_dir;
     std::string json_out;
     std::vector<std::string> loadgen_args;
+    std::string node_exporter;  // poll: also time a scrape of its tcpstat collector
 };
 
 int mode_poll(const Options& o, nlohmann::json& out) {
@@ -167,6 +205,25 @@ int mode_poll(const Options& o, nlohmann::json& out) {
     std::vector<double> raw_dumps;
     std::vector<double> netlink_polls;
     std::vector<double> ss_runs;
+    std::vector<double> node_exporter_scrapes;
+    pid_t node_exporter = -1;
+    const std::string scrape =
+        "curl -sf http://127.0.0.1:9109/metrics | grep -q node_tcp_connection_states";
+    if (!o.node_exporter.empty()) {
+        // Only the tcpstat collector, which counts sockets per state as we do.
+        node_exporter =
+            spawn({o.node_exporter, "--collector.disable-defaults", "--collector.tcpstat",
+                   "--web.listen-address=127.0.0.1:9109", "--log.level=error"});
+        for (int i = 0; i < 50 && node_exporter > 0; ++i) {  // until it answers, 10 s at most
+            const pid_t probe = spawn({"/bin/sh", "-c", scrape});
+            int status = 0;
+            ::waitpid(probe, &status, 0);
+            if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+                break;
+            }
+            std::this_thread::sleep_for(200ms);
+        }
+    }
     for (int r = 0; r < o.rounds; ++r) {
         for (int p = 0; p < o.polls; ++p) {
             const auto start = Clock::now();
@@ -194,6 +251,14 @@ int mode_poll(const Options& o, nlohmann::json& out) {
             int status = 0;
             ::waitpid(pid, &status, 0);
             ss_runs.push_back(seconds_since(start));
+            if (node_exporter > 0) {
+                start = Clock::now();
+                const pid_t curl = spawn({"/bin/sh", "-c", scrape});
+                ::waitpid(curl, &status, 0);
+                if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+                    node_exporter_scrapes.push_back(seconds_since(start));
+                }
+            }
         }
     }
     const auto reconcile_start = Clock::now();
@@ -212,6 +277,13 @@ int mode_poll(const Options& o, nlohmann::json& out) {
     row("raw full sock_diag dump (C)", raw_dumps);
     row("netlink engine poll (census)", netlink_polls);
     row("ss -tan | wc -l", ss_runs);
+    if (node_exporter > 0) {
+        ::kill(node_exporter, SIGTERM);
+        ::waitpid(node_exporter, nullptr, 0);
+        if (!node_exporter_scrapes.empty()) {
+            row("node_exporter tcpstat scrape", node_exporter_scrapes);
+        }
+    }
     std::printf("seeding (first poll): %.1f ms; a reconciliation: %.1f ms\n", seed_seconds * 1e3,
                 reconcile_seconds * 1e3);
     out["sockets"] = first->counts.total();
@@ -238,9 +310,11 @@ int mode_poll(const Options& o, nlohmann::json& out) {
 
 int mode_exact(const Options& o, nlohmann::json& out) {
     auto engine = open_engine();
-    if (!engine || !engine->poll()) {
+    auto self_checking = open_engine(true);
+    if (!engine || !engine->poll() || !self_checking || !self_checking->poll()) {
         return 1;
     }
+    auto last_daemon_poll = Clock::now();
     const std::string ready = "/tmp/tcptune-bench-engine-ready-" + std::to_string(::getpid());
     std::vector<std::string> args = {o.bin_dir + "/tcptune-loadgen"};
     args.insert(args.end(), o.loadgen_args.begin(), o.loadgen_args.end());
@@ -255,6 +329,10 @@ int mode_exact(const Options& o, nlohmann::json& out) {
         if (::waitpid(loadgen, &status, WNOHANG) == loadgen) {
             std::cerr << "tcptune-bench-engine: loadgen failed\n";
             return 1;
+        }
+        if (Clock::now() - last_daemon_poll > 5s) {
+            (void)self_checking->poll();
+            last_daemon_poll = Clock::now();
         }
         std::this_thread::sleep_for(200ms);
     }
@@ -273,10 +351,13 @@ int mode_exact(const Options& o, nlohmann::json& out) {
         }
         std::printf("\n");
     }
+    const double up_took = self_checked_agreement(*self_checking, 120s, "population up", out);
     ::kill(loadgen, SIGTERM);
     ::waitpid(loadgen, nullptr, 0);
     const bool closed = agree_within(*engine, 90s, counted, dumped);
     compare("after the clients closed", counted, dumped, out);
+    const double closed_took =
+        self_checked_agreement(*self_checking, 120s, "after the clients closed", out);
     auto snapshot = engine->poll();
     const auto reconciliations = snapshot ? snapshot->engine.reconciliations : 0;
     if (auto lost = engine->engine().lost_events()) {
@@ -291,7 +372,8 @@ int mode_exact(const Options& o, nlohmann::json& out) {
     std::printf("reconciliations: %llu (1 = only the seeding of the empty namespace)\n",
                 static_cast<unsigned long long>(reconciliations));
     out["reconciliations"] = reconciliations;
-    return built && closed && reconciliations == 1 ? 0 : 2;
+    // The counters alone must be exact; the self-checking engine must get there.
+    return built && closed && reconciliations == 1 && up_took >= 0 && closed_took >= 0 ? 0 : 2;
 }
 
 // Connect/close rate for `seconds` with the loop of ConnectionChurn.
@@ -440,6 +522,8 @@ int main(int argc, char** argv) {
     app.add_option("--seconds", o.seconds, "Seconds (overhead: per run; drift; rss: settle)");
     app.add_option("--bin-dir", o.bin_dir, "Where tcptune-loadgen and tcptuned are");
     app.add_option("--json-out", o.json_out, "Also write the results as JSON here");
+    app.add_option("--node-exporter", o.node_exporter,
+                   "poll: also time scrapes of this node_exporter binary's tcpstat collector");
     app.add_option("loadgen", o.loadgen_args, "exact: tcptune-loadgen's population options");
     CLI11_PARSE(app, argc, argv);
 

@@ -39,6 +39,12 @@ POPULATION=(--time-wait "${TIME_WAIT:-150000}" --close-wait "${CLOSE_WAIT:-50000
   --established "${ESTABLISHED:-200000}" --syn-recv "${SYN_RECV:-2000}")
 SMALL=(--time-wait 600 --close-wait 100 --established 100 --syn-recv 20)
 
+# node_exporter's tcpstat collector is timed too when it is installed (Debian:
+# prometheus-node-exporter); NODE_EXPORTER=/path overrides, NODE_EXPORTER= skips it.
+NODE_EXPORTER=${NODE_EXPORTER-$(command -v prometheus-node-exporter || command -v node_exporter || true)}
+NODE_EXPORTER_ARGS=()
+[[ -n $NODE_EXPORTER ]] && NODE_EXPORTER_ARGS=(--node-exporter "$NODE_EXPORTER")
+
 [[ $(id -u) -eq 0 ]] || { echo "bench/engine.sh: needs root (unshare -n, BPF)" >&2; exit 1; }
 for b in tcptune-loadgen tcptune-bench-engine tcptuned; do
   [[ -x $BIN/$b ]] || { echo "bench/engine.sh: $BIN/$b missing; build first" >&2; exit 1; }
@@ -51,7 +57,7 @@ for mode in $MODES; do
   echo "### $mode"
   case $mode in
     poll) inside poll --populate "${POPULATION[@]}" -- --mode poll \
-            --rounds "${ROUNDS:-20}" --polls "${POLLS:-200}" ;;
+            --rounds "${ROUNDS:-20}" --polls "${POLLS:-200}" "${NODE_EXPORTER_ARGS[@]}" ;;
     exact) inside exact --mode exact -- "${POPULATION[@]}" ;;
     overhead) inside overhead --mode overhead --rounds "${OVERHEAD_ROUNDS:-5}" \
                 --seconds "${OVERHEAD_SECONDS:-10}" ;;

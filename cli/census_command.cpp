@@ -1,5 +1,6 @@
-// tcptune census [--json]: a one-shot census of this network namespace straight from
-// the kernel (sock_diag netlink + /proc/net), no daemon needed.
+// tcptune census [--netns all|NAME|PID|PATH] [--json]: a one-shot census of this
+// network namespace (or of others, entered from a worker thread) straight from the
+// kernel (sock_diag netlink + /proc/net), no daemon needed.
 #include <unistd.h>
 
 #include <chrono>
@@ -14,6 +15,8 @@
 #include "table.hpp"
 #include "tcptune/census/census.hpp"
 #include "tcptune/census/tcp_state.hpp"
+#include "tcptune/netns/netns_census.hpp"
+#include "tcptune/netns/netns_discovery.hpp"
 
 namespace tcptune::cli {
 
@@ -21,6 +24,7 @@ namespace {
 
 struct CensusOptions {
     bool json = false;
+    std::string netns;  // empty: this namespace only, the classic census
 };
 
 // TcpExt counters under their kernel names (table) and snake_case names (JSON).
@@ -44,11 +48,16 @@ double seconds(std::chrono::nanoseconds d) {
     return std::chrono::duration<double>(d).count();
 }
 
-nlohmann::json to_json(const CensusSnapshot& s) {
+nlohmann::json states_json(const StateCounts& counts) {
     nlohmann::json states = nlohmann::json::object();
     for (TcpState state : kAllTcpStates) {
-        states[std::string(state_name(state))] = s.counts[state];
+        states[std::string(state_name(state))] = counts[state];
     }
+    return states;
+}
+
+nlohmann::json to_json(const CensusSnapshot& s) {
+    const nlohmann::json states = states_json(s.counts);
     nlohmann::json netstat = nlohmann::json::object();
     for (const auto& field : kNetstatFields) {
         netstat[field.json_name] = s.netstat.*field.value;
@@ -103,7 +112,112 @@ std::string to_table(const CensusSnapshot& s, bool colour) {
            std::to_string(s.sockstat.tcp_mem_pages) + " pages\ncensus took " + took + "\n";
 }
 
+nlohmann::json namespace_json(const NetnsInfo& ns) {
+    nlohmann::json out = {{"name", ns.name}, {"inode", ns.id.inode}};
+    if (!ns.ip_netns_name.empty()) {
+        out["ip_netns"] = ns.ip_netns_name;
+    }
+    if (ns.pid) {
+        out["pid"] = *ns.pid;
+    }
+    if (!ns.cgroup.empty()) {
+        out["cgroup"] = ns.cgroup;
+    }
+    return out;
+}
+
+nlohmann::json to_json(const NamespaceCensusReport& report) {
+    nlohmann::json namespaces = nlohmann::json::array();
+    for (const auto& n : report.namespaces) {
+        nlohmann::json one = namespace_json(n.ns);
+        one["states"] = states_json(n.counts);
+        one["sockstat"] = {{"tcp_inuse", n.sockstat.tcp_inuse},
+                           {"tcp6_inuse", n.sockstat.tcp6_inuse},
+                           {"tcp_tw", n.sockstat.tcp_tw}};
+        one["duration_seconds"] = seconds(n.duration);
+        namespaces.push_back(std::move(one));
+    }
+    nlohmann::json vanished = nlohmann::json::array();
+    for (const auto& ns : report.vanished) {
+        vanished.push_back(namespace_json(ns));
+    }
+    nlohmann::json errors = nlohmann::json::array();
+    for (const auto& failure : report.failed) {
+        nlohmann::json one = namespace_json(failure.ns);
+        one["error"] = failure.error.message;
+        errors.push_back(std::move(one));
+    }
+    return {{"namespaces", namespaces},
+            {"vanished", vanished},
+            {"errors", errors},
+            {"duration_seconds", seconds(report.duration)}};
+}
+
+std::string to_table(const NamespaceCensusReport& report, bool colour) {
+    std::vector<Column> columns = {{"NAMESPACE", Align::kLeft}, {"INODE", Align::kRight}};
+    for (TcpState state : kAllTcpStates) {
+        columns.push_back({std::string(state_name(state)), Align::kRight});
+    }
+    columns.push_back({"total", Align::kRight});
+    Table table(columns);
+    for (const auto& n : report.namespaces) {
+        std::vector<std::string> row = {n.ns.name, std::to_string(n.ns.id.inode)};
+        bool watched = false;
+        for (TcpState state : kAllTcpStates) {
+            row.push_back(std::to_string(n.counts[state]));
+            watched = watched || (is_watched(state) && n.counts[state] > 0);
+        }
+        row.push_back(std::to_string(n.counts.total()));
+        table.add_row(row, watched ? RowStyle::kWarn : RowStyle::kNormal);
+    }
+    std::string out = table.render(colour);
+    for (const auto& ns : report.vanished) {
+        out += fmt::format("{} (inode {}) vanished during the census\n", ns.name, ns.id.inode);
+    }
+    for (const auto& failure : report.failed) {
+        out += fmt::format("{} (inode {}): {}\n", failure.ns.name, failure.ns.id.inode,
+                           failure.error.message);
+    }
+    out += fmt::format("{} namespaces in {:.3f} ms\n", report.namespaces.size(),
+                       seconds(report.duration) * 1e3);
+    return out;
+}
+
+int run_namespaces_census(const CensusOptions& options) {
+    auto discovered = discover_namespaces();
+    if (!discovered) {
+        std::cerr << "tcptune census: " << discovered.error().message << "\n";
+        return kExitFailure;
+    }
+    auto selected = select_namespaces(*discovered, options.netns);
+    if (!selected) {
+        std::cerr << "tcptune census: " << selected.error().message << "\n";
+        return selected.error().code == ErrorCode::kPermissionDenied ? kExitPermissionDenied
+                                                                     : kExitFailure;
+    }
+    auto report = make_setns_census_engine()->count(*selected);
+    if (!report) {
+        std::cerr << "tcptune census: " << report.error().message << "\n";
+        return kExitFailure;
+    }
+    const int printed = print_json_or_text(
+        options.json, [&] { return to_json(*report); },
+        [&] { return to_table(*report, colour_enabled(STDOUT_FILENO)); });
+    if (report->failed.empty()) {
+        return printed;
+    }
+    bool denied = false;
+    for (const auto& failure : report->failed) {
+        std::cerr << "tcptune census: " << failure.error.message << "\n";
+        denied = denied || failure.error.code == ErrorCode::kPermissionDenied;
+    }
+    return denied ? kExitPermissionDenied : kExitFailure;
+}
+
 int run_census(const CensusOptions& options) {
+    if (!options.netns.empty()) {
+        return run_namespaces_census(options);
+    }
     auto source = make_netlink_census_source();
     if (!source) {
         std::cerr << "tcptune census: " << source.error().message << "\n";
@@ -122,15 +236,20 @@ int run_census(const CensusOptions& options) {
 }  // namespace
 
 void register_census_command(CLI::App& app, CommandContext& ctx) {
-    add_json_command<CensusOptions>(
+    auto [cmd, options] = add_json_command<CensusOptions>(
         app, ctx, "census",
         "Count this network namespace's TCP sockets per state (IPv4 and IPv6, exact, "
         "straight from the kernel; no daemon needed), with the TcpExt counters that "
-        "reveal listen-queue overflows and SYN floods.\n"
-        "Example: tcptune census --json",
+        "reveal listen-queue overflows and SYN floods. With --netns, the same per-state "
+        "counts for other network namespaces (entered from a worker thread; root).\n"
+        "Example: tcptune census --json; tcptune census --netns all",
         "Print {\"states\": {...}, \"duration_seconds\": X, \"netstat\": {...}, "
-        "\"sockstat\": {...}}",
+        "\"sockstat\": {...}}; with --netns {\"namespaces\": [{\"name\", \"inode\", "
+        "\"states\": {...}, ...}], \"duration_seconds\": X}",
         run_census);
+    cmd->add_option("--netns", options->netns,
+                    "Count other network namespaces: all, a name (ip netns, pod:UID, docker:ID, "
+                    "host...), a PID or a namespace file PATH");
 }
 
 }  // namespace tcptune::cli

@@ -75,5 +75,6 @@ void register_status_command(CLI::App& app, CommandContext& ctx);  // status (D-
 void register_control_commands(CLI::App& app,
                                CommandContext& ctx);              // apply, rollback, reload, resume
 void register_watch_command(CLI::App& app, CommandContext& ctx);  // watch (D-Bus)
+void register_namespaces_command(CLI::App& app, CommandContext& ctx);  // namespaces (D-Bus)
 
 }  // namespace tcptune::cli

@@ -161,6 +161,15 @@ DaemonCounts DaemonClient::counts() {
                         std::get<3>(t), std::get<4>(t)};
 }
 
+std::vector<NamespaceRow> DaemonClient::namespaces() {
+    std::vector<NamespaceRow> out;
+    for (auto& n : call([&] { return proxy_->ListNamespaces(); })) {
+        out.push_back(NamespaceRow{n.get<0>(), n.get<1>(), n.get<2>(), n.get<3>(), n.get<4>(),
+                                   std::move(n.get<5>())});
+    }
+    return out;
+}
+
 std::vector<SysctlRow> DaemonClient::sysctls() {
     std::vector<SysctlRow> out;
     for (const auto& s : call([&] { return proxy_->GetSysctls(); })) {

@@ -69,6 +69,16 @@ struct DaemonCounts {
     double age_seconds = 0;
 };
 
+// One row of ListNamespaces.
+struct NamespaceRow {
+    std::string name;
+    std::uint64_t inode = 0;
+    bool own = false;
+    std::uint32_t pid = 0;  // 0: no process known
+    std::string profile;
+    std::map<std::string, std::uint64_t> states;
+};
+
 struct SysctlRow {
     std::string key;
     std::string current;
@@ -119,6 +129,7 @@ class DaemonClient {
     // Every call throws DaemonError on failure.
     DaemonStatus status();
     DaemonCounts counts();
+    std::vector<NamespaceRow> namespaces();
     std::vector<SysctlRow> sysctls();
     std::vector<RuleRow> rules();
     std::vector<ChangeRecord> recent_changes(std::uint32_t limit);

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
     register_status_command(app, ctx);
     register_control_commands(app, ctx);
     register_watch_command(app, ctx);
+    register_namespaces_command(app, ctx);
 
     try {
         app.parse(argc, argv);

@@ -1,5 +1,7 @@
 #include "dbus_adaptor.hpp"
 
+#include "tcptune/config/namespace_config.hpp"
+
 #include <chrono>
 #include <cmath>
 #include <optional>
@@ -331,6 +333,37 @@ Manager1Adaptor::GetStatus() {
                                to_seconds(s.interval), s.polls, s.poll_errors,
                                s.last_poll_error ? s.last_poll_error->message : std::string(),
                                journal_error, std::string(kVersion));
+    });
+}
+
+std::vector<sdbus::Struct<std::string, std::uint64_t, bool, std::uint32_t, std::string,
+                          std::map<std::string, std::uint64_t>>>
+Manager1Adaptor::ListNamespaces() {
+    return guarded("ListNamespaces", [&] {
+        using Row = sdbus::Struct<std::string, std::uint64_t, bool, std::uint32_t, std::string,
+                                  std::map<std::string, std::uint64_t>>;
+        auto states_of = [](const StateCounts& counts) {
+            std::map<std::string, std::uint64_t> states;
+            for (TcpState state : kAllTcpStates) {
+                states.emplace(std::string(state_name(state)), counts[state]);
+            }
+            return states;
+        };
+        const ControllerStatus s = controller_.status();
+        const auto own = netns_id_of("/proc/thread-self/ns/net");
+        std::vector<Row> rows;
+        rows.emplace_back(std::string(kOwnNetnsName), own ? own->inode : 0, true,
+                          static_cast<std::uint32_t>(::getpid()), s.profile,
+                          states_of(s.last_snapshot ? s.last_snapshot->counts : StateCounts{}));
+        if (hooks_.namespaces) {
+            // Watched only: no profile is applied to other namespaces yet.
+            for (const auto& n : hooks_.namespaces()) {
+                rows.emplace_back(n.ns.name, n.ns.id.inode, false,
+                                  n.ns.pid ? static_cast<std::uint32_t>(*n.ns.pid) : 0U,
+                                  std::string(kNoProfile), states_of(n.counts));
+            }
+        }
+        return rows;
     });
 }
 

@@ -32,6 +32,7 @@
 #include "tcptune/apply/change_record.hpp"
 #include "tcptune/dbus/contract.hpp"
 #include "tcptune/engine/controller.hpp"
+#include "tcptune/netns/netns_census.hpp"
 #include "tcptune/profile/profile_cache.hpp"
 #include "tcptune/result.hpp"
 #include "top_service.hpp"
@@ -53,6 +54,9 @@ struct AdaptorHooks {
     // Test seam (env TCPTUNE_DBUS_FAULT=<Method>): that method throws a plain
     // std::runtime_error from inside its handler, to prove the edge translation.
     std::string fault_method;
+    // The other namespaces' latest counts (namespaces.watch: all); empty
+    // function: only the daemon's own namespace is watched.
+    std::function<std::vector<NamespaceCounts>()> namespaces;
     // Serves GetTop off the loop; owned by the service, outlives the adaptor.
     TopService* top = nullptr;
     // Called after a reply was sent outside the connection's own processing
@@ -80,6 +84,9 @@ class Manager1Adaptor final : public sdbus::AdaptorInterfaces<net::tcptune::Mana
     std::tuple<bool, std::map<std::string, std::uint64_t>, std::map<std::string, std::uint64_t>,
                double, double>
     GetCounts() override;
+    std::vector<sdbus::Struct<std::string, std::uint64_t, bool, std::uint32_t, std::string,
+                              std::map<std::string, std::uint64_t>>>
+    ListNamespaces() override;
     std::vector<
         sdbus::Struct<std::string, std::string, std::string, std::string, bool, bool, std::string>>
     ListProfiles() override;

@@ -219,15 +219,16 @@ void DbusService::on_profile_changed(const std::string& profile) {
     });
 }
 
-Result<std::unique_ptr<DbusService>> make_dbus_service(EventLoop& loop, Controller& controller,
-                                                       BusKind bus,
-                                                       std::function<Result<void>()> reload) {
+Result<std::unique_ptr<DbusService>> make_dbus_service(
+    EventLoop& loop, Controller& controller, BusKind bus, std::function<Result<void>()> reload,
+    std::function<std::vector<NamespaceCounts>()> namespaces) {
     if (bus == BusKind::kNone) {
         spdlog::info("D-Bus: disabled (--bus none)");
         return std::unique_ptr<DbusService>();
     }
     AdaptorHooks hooks;
     hooks.reload = std::move(reload);
+    hooks.namespaces = std::move(namespaces);
     auto service = DbusService::create(loop, controller, bus, std::move(hooks));
     if (!service) {
         return make_error(service.error().code, service.error().message +

@@ -70,9 +70,10 @@ class DbusService final : public ControllerObserver {
     bool disabled_ = false;
 };
 
-// What main() calls: nullptr for --bus none; `reload` is what SIGHUP does.
-Result<std::unique_ptr<DbusService>> make_dbus_service(EventLoop& loop, Controller& controller,
-                                                       BusKind bus,
-                                                       std::function<Result<void>()> reload);
+// What main() calls: nullptr for --bus none; `reload` is what SIGHUP does;
+// `namespaces` the other namespaces' latest counts (empty: watch host only).
+Result<std::unique_ptr<DbusService>> make_dbus_service(
+    EventLoop& loop, Controller& controller, BusKind bus, std::function<Result<void>()> reload,
+    std::function<std::vector<NamespaceCounts>()> namespaces = {});
 
 }  // namespace tcptune::daemon

@@ -14,6 +14,7 @@
 #include "event_loop.hpp"
 #include "logging.hpp"
 #include "metrics_exporter.hpp"
+#include "namespace_monitor.hpp"
 #include "sd_notify.hpp"
 #include "tcptune/apply/applier.hpp"
 #include "tcptune/apply/state_lock.hpp"
@@ -23,6 +24,7 @@
 #include "tcptune/clock.hpp"
 #include "tcptune/duration.hpp"
 #include "tcptune/engine/controller.hpp"
+#include "tcptune/netns/netns_census_bpf.hpp"
 #include "tcptune/version.hpp"
 
 namespace {
@@ -103,9 +105,46 @@ int run_daemon(const DaemonOverrides& flags) {
         return kExitFailure;
     }
 
+    // ---- namespaces.watch: all: every other namespace counted on its own thread.
+    std::unique_ptr<NamespaceMonitor> namespaces;
+    if (options->namespaces.watch == NetnsWatch::kAll) {
+        const auto& ns = options->namespaces;
+        if (ns.default_profile != kNoProfile || !ns.select.empty()) {
+            spdlog::warn(
+                "namespaces: per-namespace profiles are not applied yet; other namespaces are "
+                "watched (census and metrics), never written to");
+        }
+        // The same engine choice as the daemon's own census: bpf counts every
+        // namespace in the kernel (one seeding dump each), netlink walks them all.
+        auto engine =
+            open_namespace_census(options->census_engine, options->census_reconcile_interval);
+        if (!engine) {
+            spdlog::critical("cannot open the per-namespace census: {}", engine.error().message);
+            return kExitFailure;
+        }
+        if (!engine->fallback_reason.empty()) {
+            spdlog::warn(
+                "namespaces: bpf engine unavailable ({}), entering each namespace with "
+                "sock_diag instead",
+                engine->fallback_reason);
+        }
+        const std::string engine_name(engine->engine->name());
+        namespaces =
+            std::make_unique<NamespaceMonitor>(std::move(engine->engine), controller.interval());
+        spdlog::info(
+            "namespaces: watching every network namespace with the {} engine (this one is "
+            "\"host\")",
+            engine_name);
+    }
+
     // ---- D-Bus service (daemon/dbus_*): create it here, from options->bus, on **loop.
-    auto dbus = make_dbus_service(**loop, controller, options->bus,
-                                  [&runtime] { return runtime.reload(); });
+    std::function<std::vector<NamespaceCounts>()> other_namespaces;
+    if (namespaces) {
+        other_namespaces = [monitor = namespaces.get()] { return monitor->latest(); };
+    }
+    auto dbus = make_dbus_service(
+        **loop, controller, options->bus, [&runtime] { return runtime.reload(); },
+        other_namespaces);
     if (!dbus) {
         spdlog::critical("{}", dbus.error().message);
         return kExitFailure;
@@ -120,6 +159,9 @@ int run_daemon(const DaemonOverrides& flags) {
     }
     if (*metrics) {
         spdlog::info("serving metrics on http://{}/metrics", (*metrics)->listening_address());
+        if (namespaces) {
+            (*metrics)->watch_namespaces(namespaces.get());
+        }
     }
 
     return runtime.run();

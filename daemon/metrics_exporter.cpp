@@ -1,5 +1,7 @@
 #include "metrics_exporter.hpp"
 
+#include "namespace_monitor.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -168,9 +170,17 @@ void MetricsExporter::read_other_sysctls(const ControllerStatus& status) {
     model_.set_other_sysctl_values(std::move(values));
 }
 
+void MetricsExporter::watch_namespaces(const NamespaceMonitor* monitor) {
+    namespaces_ = monitor;
+    refresh(false);
+}
+
 void MetricsExporter::refresh(bool reread_sysctls) {
     const ControllerStatus status = controller_.status();
     model_.set_status(status);
+    if (namespaces_ != nullptr) {
+        model_.set_other_namespaces(namespaces_->latest(), kNetnsMetricsTopK);
+    }
     if (reread_sysctls) {
         read_other_sysctls(status);
     }

@@ -22,6 +22,11 @@
 namespace tcptune {
 
 class MetricsHttpServer;
+class NamespaceMonitor;
+
+// Namespaces (besides tcptuned's own) exported in full under namespaces.watch: all;
+// the others are summed under netns="_other".
+inline constexpr std::size_t kNetnsMetricsTopK = 50;
 
 // How long start() retries a port that a non-listening socket holds (a
 // client's TIME_WAIT lasts 60 s).
@@ -48,6 +53,11 @@ class MetricsExporter final : public ControllerObserver {
     // started on port 0).
     const std::string& listening_address() const { return listening_address_; }
 
+    // namespaces.watch: all: from now on every per-namespace series carries a netns
+    // label and each refresh adds the monitor's latest counts. `monitor` must outlive
+    // the exporter.
+    void watch_namespaces(const NamespaceMonitor* monitor);
+
     void on_poll(const CensusSnapshot& snapshot) override;
     void on_poll_error(const Error& error) override;
     void on_rule_changed(const RuleStatus& status) override;
@@ -66,6 +76,7 @@ class MetricsExporter final : public ControllerObserver {
     std::shared_ptr<PublishedMetrics> published_;
     std::unique_ptr<MetricsHttpServer> server_;
     std::string listening_address_;
+    const NamespaceMonitor* namespaces_ = nullptr;
 };
 
 }  // namespace tcptune

@@ -268,18 +268,6 @@ TEST_F(KubernetesManifestTest, TheConfigLoadsWithTheDaemonsOwnLoader) {
     ASSERT_FALSE(parse_args(flags));
     flags.config_file = file;  // the ConfigMap's copy instead of /etc/tcptune
     auto options = load_daemon_options(flags);
-    if (!options &&
-        options.error().message.find("unknown setting \"namespaces\"") != std::string::npos) {
-        // This tcptuned does not know `namespaces:` yet: everything else must load.
-        std::cout << "[   NOTE   ] this tcptuned does not accept `namespaces:` yet; the rest of "
-                     "the config was checked without it\n";
-        YAML::Node rest = YAML::Load(text);
-        rest.remove("namespaces");
-        YAML::Emitter out;
-        out << rest;
-        ASSERT_TRUE(write_text(file, out.c_str()));
-        options = load_daemon_options(flags);
-    }
     ASSERT_TRUE(options.has_value()) << options.error().message;
     EXPECT_EQ(options->bus, BusKind::kNone);
     EXPECT_EQ(options->state_dir, fs::path("/var/lib/tcptune"))
@@ -287,6 +275,10 @@ TEST_F(KubernetesManifestTest, TheConfigLoadsWithTheDaemonsOwnLoader) {
     EXPECT_EQ(options->stop_policy, StopPolicy::kRestore)
         << "with no bus, stopping the pod is the rollback";
     EXPECT_EQ(options->metrics_address, std::string(kExampleNodeIp) + ":9477");
+    // What the loader made of the namespaces block, not just its YAML shape.
+    EXPECT_EQ(options->namespaces.watch, NetnsWatch::kAll);
+    EXPECT_EQ(options->namespaces.default_profile, kNoProfile);
+    EXPECT_EQ(options->namespaces.select.size(), namespaces["select"].size());
 }
 
 // Every other key of the ConfigMap is a profile, installed under

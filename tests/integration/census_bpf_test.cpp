@@ -152,6 +152,55 @@ TEST(CensusBpfEngine, CountsAPopulationBuiltAfterAttachExactlyAndAfterTheClients
     EXPECT_EQ(reconciliations(*engine), 1U);
 }
 
+TEST(CensusBpfEngine, SourcesShareOneEngineAndDumpOnlyForTheSignalsAskedFor) {
+    TCPTUNE_REQUIRE_BPF_ENGINE();
+    auto loaded = BpfCensusEngine::load();
+    ASSERT_TRUE(loaded) << loaded.error().message;
+    std::shared_ptr<BpfCensusEngine> engine = std::move(*loaded);
+    BpfCensusOptions options;
+    options.reconcile_interval = 1h;
+    options.min_reconcile_spacing = 1h;
+    auto first = BpfCensusSource::attach(engine, options);
+    ASSERT_TRUE(first) << first.error().message;
+    options.netns = (*first)->netns();  // named by inode, as per-namespace work does
+    auto second = BpfCensusSource::attach(engine, options);
+    ASSERT_TRUE(second) << second.error().message;
+    ASSERT_EQ(poll_counts(**first).total(), 0U);
+    ASSERT_EQ(poll_counts(**second).total(), 0U);
+
+    SocketFactory factory;
+    build_full_sockets(factory);
+    if (HasFatalFailure()) {
+        return;
+    }
+    auto settled = test::wait_until_ss_shows(factory.expected());
+    ASSERT_TRUE(settled) << settled.error().message;
+    EXPECT_EQ(differences(poll_counts(**first), factory.expected()), "") << "first source";
+    EXPECT_EQ(differences(poll_counts(**second), factory.expected()), "") << "second source";
+
+    // No signals asked for: the counters only, no dump behind them.
+    auto plain = (*first)->poll_for(SignalRequest{});
+    ASSERT_TRUE(plain) << plain.error().message;
+    EXPECT_FALSE(plain->pressure.listeners.has_value());
+    EXPECT_FALSE(plain->segments.has_value());
+    // Listeners asked for: the same counts, and the listeners from a dump.
+    SignalRequest listeners;
+    listeners.listeners = true;
+    listeners.rates = true;
+    auto with_signals = (*first)->poll_for(listeners);
+    ASSERT_TRUE(with_signals) << with_signals.error().message;
+    EXPECT_EQ(differences(with_signals->counts, factory.expected()), "");
+    ASSERT_TRUE(with_signals->pressure.listeners.has_value());
+    EXPECT_EQ(with_signals->pressure.listeners->listeners, factory.expected()[TcpState::kListen]);
+    EXPECT_TRUE(with_signals->segments.has_value());
+    EXPECT_EQ(with_signals->engine.engine, CensusEngineKind::kBpf);
+
+    // A reconciliation of one source leaves the shared engine's other namespaces be.
+    auto drift = (*second)->reconcile();
+    ASSERT_TRUE(drift) << drift.error().message;
+    EXPECT_EQ(differences(poll_counts(**first), factory.expected()), "") << "after reconcile";
+}
+
 TEST(CensusBpfEngine, CountsRequestSocketsFromTheListenersSynQueues) {
     TCPTUNE_REQUIRE_BPF_ENGINE();
     auto engine = open_engine();

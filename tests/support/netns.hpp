@@ -1,5 +1,8 @@
 #pragma once
 
+#include <sys/types.h>
+
+#include <filesystem>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -11,6 +14,69 @@ namespace tcptune::test {
 // to the test and the host is never touched. Children forked afterwards inherit
 // it. Returns an empty string on success, otherwise why it could not be done.
 std::string enter_fresh_netns();
+
+// Sets the flags of the current namespace's "lo" to up; "" or why it failed.
+std::string bring_loopback_up();
+
+// More namespaces besides the test's own, for the per-namespace tests. Each one is
+// created in the constructor (ok() says whether it worked, why() why not) and gone
+// after the destructor, also when the test fails.
+
+// `ip netns add NAME` with loopback up; `ip netns delete NAME` on destruction.
+class IpNetns {
+  public:
+    explicit IpNetns(std::string name);
+    ~IpNetns();
+    IpNetns(const IpNetns&) = delete;
+    IpNetns& operator=(const IpNetns&) = delete;
+    bool ok() const { return why_.empty(); }
+    const std::string& why() const { return why_; }
+    const std::string& name() const { return name_; }
+    std::filesystem::path path() const { return "/run/netns/" + name_; }
+    // Deletes it now (the destructor then does nothing).
+    void remove();
+
+  private:
+    std::string name_;
+    std::string why_;
+    bool exists_ = false;
+};
+
+// A child process that unshare(CLONE_NEWNET)s, brings loopback up and waits; the
+// namespace lives while the child (or anything forked into the namespace) does.
+class UnsharedProcess {
+  public:
+    UnsharedProcess();
+    ~UnsharedProcess();
+    UnsharedProcess(const UnsharedProcess&) = delete;
+    UnsharedProcess& operator=(const UnsharedProcess&) = delete;
+    bool ok() const { return why_.empty(); }
+    const std::string& why() const { return why_; }
+    pid_t pid() const { return pid_; }
+    std::filesystem::path path() const { return "/proc/" + std::to_string(pid_) + "/ns/net"; }
+    // Kills and reaps it now.
+    void stop();
+
+  private:
+    pid_t pid_ = -1;
+    std::string why_;
+};
+
+// Moves the calling thread into the namespace at `path` for the scope's lifetime
+// (processes it forks meanwhile are born there), then back.
+class InsideNetns {
+  public:
+    explicit InsideNetns(const std::filesystem::path& path);
+    ~InsideNetns();
+    InsideNetns(const InsideNetns&) = delete;
+    InsideNetns& operator=(const InsideNetns&) = delete;
+    bool ok() const { return why_.empty(); }
+    const std::string& why() const { return why_; }
+
+  private:
+    int home_ = -1;
+    std::string why_;
+};
 
 }  // namespace tcptune::test
 

@@ -110,11 +110,11 @@ Result<std::chrono::milliseconds> parse_reconcile_interval(std::string_view text
 
 namespace {
 
-constexpr std::array<std::string_view, 13> kConfigKeys = {
+constexpr std::array<std::string_view, 14> kConfigKeys = {
     "profile",         "profile_dirs",  "state_dir",     "interval",
     "metrics_address", "bus",           "advise",        "log_level",
     "stop_policy",     "metrics_top_k", "census_engine", "census_reconcile_interval",
-    "safety"};
+    "safety",          "namespaces"};
 constexpr std::array<std::string_view, 2> kSafetyKeys = {"key_cooldown", "max_changes_per_minute"};
 
 template <std::size_t N>
@@ -278,6 +278,10 @@ Result<DaemonOptions> parse_daemon_config(std::string_view yaml_text, std::strin
                 dirs.emplace_back(std::move(path));
             }
             out.profile_dirs = std::move(dirs);
+            continue;
+        }
+        if (key == "namespaces") {
+            TRY_ASSIGN(out.namespaces, parse_namespace_settings(value, source));
             continue;
         }
         std::string text;

@@ -14,6 +14,7 @@
 
 #include "tcptune/apply/applier.hpp"
 #include "tcptune/census/census_engine.hpp"
+#include "tcptune/config/namespace_config.hpp"
 #include "tcptune/profile/profile_resolver.hpp"
 #include "tcptune/result.hpp"
 
@@ -69,6 +70,8 @@ struct DaemonOptions {
     std::size_t metrics_top_k = kDefaultMetricsTopK;
     // The safety gate's per-key cooldown and rate limit (config file only).
     GateLimits gate_limits{};
+    // Which network namespaces are watched, and their profiles (namespace_config.hpp).
+    NamespaceSettings namespaces;
 
     bool metrics_enabled() const { return metrics_address != "none"; }
     bool operator==(const DaemonOptions&) const = default;

@@ -90,7 +90,24 @@ void MetricsModel::set_other_sysctl_values(std::map<std::string, std::string> va
     other_sysctl_values_ = std::move(values);
 }
 
+void MetricsModel::set_other_namespaces(std::vector<NamespaceCounts> namespaces,
+                                        std::size_t top_k) {
+    netns_label_ = true;
+    std::stable_sort(namespaces.begin(), namespaces.end(),
+                     [](const NamespaceCounts& a, const NamespaceCounts& b) {
+                         return a.counts.total() > b.counts.total();
+                     });
+    other_namespaces_ = std::move(namespaces);
+    netns_top_k_ = top_k;
+}
+
 namespace {
+
+// Families about tcptuned itself, not about a namespace: never labelled with netns.
+bool is_process_wide(const std::string& name) {
+    return name == "tcptune_build_info" || name == "tcptune_poll_duration_seconds" ||
+           name == "tcptune_poll_errors_total";
+}
 
 prometheus::MetricFamily family(std::string name, prometheus::MetricType type, std::string help) {
     return prometheus::MetricFamily{std::move(name), std::move(help), type, {}};
@@ -226,7 +243,48 @@ std::vector<prometheus::MetricFamily> MetricsModel::families() const {
         out.push_back(std::move(engine_family));
     }
     append_pressure_families(out);
+    if (netns_label_) {
+        append_namespace_series(out);
+    }
     return out;
+}
+
+void MetricsModel::append_namespace_series(std::vector<prometheus::MetricFamily>& out) const {
+    for (auto& f : out) {
+        if (is_process_wide(f.name)) {
+            continue;
+        }
+        for (auto& metric : f.metric) {
+            metric.label.insert(metric.label.begin(), {"netns", std::string(kOwnNetnsName)});
+        }
+        if (f.name != "tcptune_tcp_sockets") {
+            continue;
+        }
+        StateCounts rest;
+        bool any_rest = false;
+        for (std::size_t i = 0; i < other_namespaces_.size(); ++i) {
+            const auto& ns = other_namespaces_[i];
+            if (i >= netns_top_k_) {
+                any_rest = true;
+                for (std::size_t s = 0; s < kTcpStateCount; ++s) {
+                    rest.by_state[s] += ns.counts.by_state[s];
+                }
+                continue;
+            }
+            for (const auto state : kAllTcpStates) {
+                f.metric.push_back(
+                    gauge({{"netns", ns.ns.name}, {"state", std::string(state_name(state))}},
+                          static_cast<double>(ns.counts[state])));
+            }
+        }
+        if (any_rest) {
+            for (const auto state : kAllTcpStates) {
+                f.metric.push_back(
+                    gauge({{"netns", "_other"}, {"state", std::string(state_name(state))}},
+                          static_cast<double>(rest[state])));
+            }
+        }
+    }
 }
 
 void MetricsModel::append_pressure_families(std::vector<prometheus::MetricFamily>& out) const {

@@ -27,6 +27,7 @@
 #include "tcptune/apply/change_record.hpp"
 #include "tcptune/census/census_snapshot.hpp"
 #include "tcptune/engine/controller.hpp"
+#include "tcptune/netns/netns_census.hpp"
 
 namespace tcptune {
 
@@ -67,12 +68,20 @@ class MetricsModel {
     // 0 exports none. Default 10 (the daemon's metrics_top_k).
     void set_top_k(std::size_t k) { top_k_ = k; }
 
+    // Series of the namespaces other than tcptuned's own (namespaces.watch: all). Once
+    // called, every per-namespace series carries netns="host" for tcptuned's own
+    // namespace, and tcptune_tcp_sockets gets {netns, state} series for the `top_k`
+    // namespaces with the most sockets; the rest are summed under netns="_other".
+    // Each call replaces the previous set: a namespace that is gone loses its series.
+    void set_other_namespaces(std::vector<NamespaceCounts> namespaces, std::size_t top_k);
+
     // The complete exposition, every family with HELP text, in a stable order.
     // Families that have nothing to report yet (no poll so far) have no samples.
     std::vector<prometheus::MetricFamily> families() const;
 
   private:
     void append_pressure_families(std::vector<prometheus::MetricFamily>& out) const;
+    void append_namespace_series(std::vector<prometheus::MetricFamily>& out) const;
 
     std::string version_;
     std::optional<CensusSnapshot> last_snapshot_;
@@ -85,6 +94,9 @@ class MetricsModel {
     // so `increase()` sees the first failure instead of a series appearing at 1.
     std::map<std::pair<std::string, ChangeResult>, std::uint64_t> changes_;
     std::size_t top_k_ = 10;
+    bool netns_label_ = false;
+    std::vector<NamespaceCounts> other_namespaces_;  // sorted, busiest first
+    std::size_t netns_top_k_ = 0;
 };
 
 }  // namespace tcptune

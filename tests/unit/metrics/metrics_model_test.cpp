@@ -486,3 +486,43 @@ TEST(MetricsModel, RuleSubjectAndDidNotHelp) {
 
 }  // namespace
 }  // namespace tcptune
+
+namespace tcptune {
+namespace {
+
+NamespaceCounts namespace_with(const std::string& name, std::uint64_t time_wait) {
+    NamespaceCounts n;
+    n.ns.name = name;
+    n.counts[TcpState::kTimeWait] = time_wait;
+    return n;
+}
+
+TEST(MetricsModelNamespaces, WatchAllLabelsPerNamespaceSeriesAndBoundsTheOthers) {
+    MetricsModel model("1");
+    model.observe_poll(snapshot_with(5, 1, milliseconds(1)));
+    model.set_other_namespaces({namespace_with("small", 1), namespace_with("big", 90),
+                                namespace_with("mid", 20), namespace_with("tiny", 2)},
+                               2);
+    const std::string text = exposition(model);
+    EXPECT_TRUE(has_line(text, R"(tcptune_tcp_sockets{netns="host",state="time_wait"} 5)")) << text;
+    // The two busiest in full, the rest summed.
+    EXPECT_TRUE(has_line(text, R"(tcptune_tcp_sockets{netns="big",state="time_wait"} 90)"));
+    EXPECT_TRUE(has_line(text, R"(tcptune_tcp_sockets{netns="mid",state="time_wait"} 20)"));
+    EXPECT_TRUE(has_line(text, R"(tcptune_tcp_sockets{netns="_other",state="time_wait"} 3)"));
+    EXPECT_EQ(text.find(R"(netns="small")"), std::string::npos);
+    EXPECT_EQ(series(text, "tcptune_tcp_sockets").size(), 4 * kTcpStateCount);
+    // Per-namespace counters get the label; the process-wide series do not.
+    EXPECT_TRUE(has_line(text, R"(tcptune_tcp_listen_overflows_total{netns="host"} 0)")) << text;
+    EXPECT_TRUE(has_line(text, R"(tcptune_poll_errors_total 0)"));
+    EXPECT_TRUE(has_line(text, R"(tcptune_build_info{version="1"} 1)"));
+
+    // A namespace that is gone loses its series with the next set.
+    model.set_other_namespaces({namespace_with("mid", 20)}, 2);
+    const std::string after = exposition(model);
+    EXPECT_EQ(after.find(R"(netns="big")"), std::string::npos);
+    EXPECT_EQ(after.find(R"(netns="_other")"), std::string::npos);
+    EXPECT_TRUE(has_line(after, R"(tcptune_tcp_sockets{netns="mid",state="time_wait"} 20)"));
+}
+
+}  // namespace
+}  // namespace tcptune

@@ -1,0 +1,94 @@
+// tcptune namespaces [--json]: the network namespaces tcptuned watches (D-Bus
+// ListNamespaces), each with its inode, profile and a one-line health summary.
+#include <unistd.h>
+
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "command.hpp"
+#include "dbus_client.hpp"
+#include "dbus_format.hpp"
+#include "table.hpp"
+
+namespace tcptune::cli {
+
+namespace {
+
+struct NamespacesOptions {
+    BusKind bus = BusKind::kSystem;
+    bool json = false;
+};
+
+std::uint64_t state(const NamespaceRow& row, const char* name) {
+    const auto it = row.states.find(name);
+    return it == row.states.end() ? 0 : it->second;
+}
+
+// The states that pile up when something is wrong, said in one line.
+std::string health(const NamespaceRow& row) {
+    std::uint64_t total = 0;
+    for (const auto& [name, n] : row.states) {
+        total += n;
+    }
+    std::string out = fmt::format("{} sockets", total);
+    for (const char* watched : {"time_wait", "close_wait", "syn_recv"}) {
+        if (const auto n = state(row, watched); n > 0) {
+            out += fmt::format(", {} {}", n, watched);
+        }
+    }
+    return out;
+}
+
+int run_namespaces(const NamespacesOptions& o) {
+    try {
+        DaemonClient client(o.bus);
+        const auto rows = client.namespaces();
+        return print_json_or_text(
+            o.json,
+            [&] {
+                nlohmann::json out = nlohmann::json::array();
+                for (const auto& row : rows) {
+                    out.push_back(
+                        {{"name", row.name},
+                         {"inode", row.inode},
+                         {"own", row.own},
+                         {"pid", row.pid == 0 ? nlohmann::json(nullptr) : nlohmann::json(row.pid)},
+                         {"profile", row.profile},
+                         {"states", row.states},
+                         {"health", health(row)}});
+                }
+                return nlohmann::json{{"namespaces", out}};
+            },
+            [&] {
+                Table table({{"NAMESPACE", Align::kLeft},
+                             {"INODE", Align::kRight},
+                             {"PROFILE", Align::kLeft},
+                             {"HEALTH", Align::kLeft}});
+                for (const auto& row : rows) {
+                    table.add_row({row.name, std::to_string(row.inode), row.profile, health(row)});
+                }
+                return table.render(colour_enabled(STDOUT_FILENO));
+            });
+    } catch (const DaemonError& e) {
+        return report_daemon_error("namespaces", e);
+    }
+}
+
+}  // namespace
+
+void register_namespaces_command(CLI::App& app, CommandContext& ctx) {
+    auto [cmd, options] = add_json_command<NamespacesOptions>(
+        app, ctx, "namespaces",
+        "List the network namespaces tcptuned watches (only its own, \"host\", unless the "
+        "config says namespaces: {watch: all}), each with its inode, profile and a one-line "
+        "health summary.\n"
+        "Example: tcptune namespaces",
+        "Print {\"namespaces\": [{\"name\", \"inode\", \"own\", \"pid\", \"profile\", "
+        "\"states\": {...}, \"health\"}]}",
+        run_namespaces);
+    add_bus_option(*cmd, options->bus);
+}
+
+}  // namespace tcptune::cli

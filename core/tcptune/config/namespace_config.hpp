@@ -1,0 +1,59 @@
+#pragma once
+
+// The `namespaces:` section of tcptune.yaml: which network namespaces the daemon
+// watches and which profile each one gets. Pure: parsed from YAML text, and the
+// selection is a function of the settings and one discovered namespace.
+//
+//   namespaces:
+//     watch: all                # host (default): only tcptuned's own namespace
+//     default_profile: none     # for namespaces no selector matches; none = watch only
+//     select:                   # first match wins
+//       - name: "edge-*"        # glob over the namespace's name (ip netns, pod:, docker:...)
+//         profile: web-frontend
+//       - cgroup: "*kubepods*"  # glob over the cgroup path of a process in it
+//         profile: reverse-proxy
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tcptune/netns/netns_discovery.hpp"
+#include "tcptune/result.hpp"
+
+namespace YAML {
+class Node;
+}
+
+namespace tcptune {
+
+enum class NetnsWatch { kHost, kAll };
+std::string_view to_string(NetnsWatch watch);
+Result<NetnsWatch> parse_netns_watch(std::string_view text);  // "host" | "all"
+
+// "none" as a profile: watch the namespace, never write to it.
+inline constexpr std::string_view kNoProfile = "none";
+
+struct NamespaceSelector {
+    enum class Field { kName, kCgroup };
+    Field field = Field::kName;
+    std::string glob;
+    std::string profile;  // a profile NAME or PATH, or "none"
+    bool operator==(const NamespaceSelector&) const = default;
+};
+
+struct NamespaceSettings {
+    NetnsWatch watch = NetnsWatch::kHost;
+    std::string default_profile{kNoProfile};
+    std::vector<NamespaceSelector> select;
+    bool operator==(const NamespaceSettings&) const = default;
+};
+
+// Parses the value of the `namespaces:` key; errors name source:line:col.
+Result<NamespaceSettings> parse_namespace_settings(const YAML::Node& node, std::string_view source);
+
+// The profile for `ns`: the first selector whose glob matches (name: the namespace's
+// name or its ip netns name; "host" for tcptuned's own; cgroup: the cgroup path of a
+// process in it), else default_profile. "none" means watch only.
+std::string select_namespace_profile(const NamespaceSettings& settings, const NetnsInfo& ns);
+
+}  // namespace tcptune

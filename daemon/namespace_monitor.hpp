@@ -1,0 +1,47 @@
+#pragma once
+
+// namespaces.watch: all — a census of every other network namespace, on a thread of
+// its own: discovery plus the per-namespace census engine, once per interval. With
+// the shared established hash a census of N namespaces walks the whole host table
+// 2N times (docs/performance.md), seconds on a busy node, so it never runs on the
+// event loop. The exporter takes the latest result on the loop thread (latest());
+// a namespace that vanished is simply absent from the next result.
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "tcptune/netns/netns_census.hpp"
+
+namespace tcptune {
+
+class NamespaceMonitor {
+  public:
+    NamespaceMonitor(std::unique_ptr<NamespaceCensusEngine> engine,
+                     std::chrono::milliseconds interval);
+    ~NamespaceMonitor();  // stops and joins the thread
+    NamespaceMonitor(const NamespaceMonitor&) = delete;
+    NamespaceMonitor& operator=(const NamespaceMonitor&) = delete;
+
+    // The other namespaces' counts from the last completed round (empty before).
+    std::vector<NamespaceCounts> latest() const;
+    // Rounds completed so far (tests wait on it).
+    std::uint64_t rounds() const;
+
+  private:
+    void run();
+
+    std::unique_ptr<NamespaceCensusEngine> engine_;
+    std::chrono::milliseconds interval_;
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
+    std::vector<NamespaceCounts> latest_;
+    std::uint64_t rounds_ = 0;
+    std::thread thread_;
+};
+
+}  // namespace tcptune
