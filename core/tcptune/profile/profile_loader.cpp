@@ -1,5 +1,6 @@
 #include "tcptune/profile/profile_loader.hpp"
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -139,6 +140,13 @@ std::optional<TextProblem> check_text(std::string_view text) {
                 return TextProblem{line, column, "not valid UTF-8 (profiles must be UTF-8 text)"};
             }
             line_start = false;
+        } else if ((byte < 0x20 && byte != '\t' && byte != '\n' && byte != '\r') || byte == 0x7F) {
+            // YAML streams hold printable characters only; yaml-cpp turns a NUL into
+            // bytes that are not UTF-8, which JSON and D-Bus strings then refuse.
+            return TextProblem{line, column,
+                               fmt::format("control character 0x{:02X} (YAML allows only tab, "
+                                           "line feed and carriage return)",
+                                           byte)};
         } else if (byte == '\n') {
             ++line;
             column = 0;

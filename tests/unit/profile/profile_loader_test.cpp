@@ -137,6 +137,24 @@ TEST(ProfileLoader, RejectsInvalidUtf8WithItsPosition) {
     EXPECT_EQ(good->description, "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80");
 }
 
+// Found by the fuzzer: yaml-cpp turned a NUL inside a scalar into bytes that are not
+// UTF-8, and `profile show --json` then failed on the loaded description.
+TEST(ProfileLoader, RejectsControlCharactersWithTheirPosition) {
+    std::string with_nul = "name: p\ndescription: ";
+    with_nul += '\0';
+    with_nul += "N\t)\n";
+    auto bad = parse_profile(with_nul, "p.yaml");
+    ASSERT_FALSE(bad.has_value());
+    EXPECT_EQ(bad.error()[0].to_string().substr(0, 13), "p.yaml:2:14: ");
+    EXPECT_NE(bad.error()[0].message.find("control character 0x00"), std::string::npos)
+        << bad.error()[0].message;
+    for (const char* text : {"name: p\ndescription: a\x01b\n", "name: p\ndescription: a\x7f\n"}) {
+        EXPECT_FALSE(parse_profile(text, "p.yaml").has_value()) << text;
+    }
+    // Tab, line feed and carriage return are YAML's own whitespace.
+    EXPECT_TRUE(parse_profile("name: p\r\ndescription: a\tb\r\n", "p.yaml").has_value());
+}
+
 TEST(ProfileLoader, RejectsNestingThatWouldExhaustTheStack) {
     const std::string deep_flow = "name: p\ndescription: d\nrules: " + std::string(100000, '[');
     auto flow = parse_profile(deep_flow, "p.yaml");
