@@ -62,8 +62,8 @@ std::string ChangeLogger::format_change(const ChangeRecord& record) {
 
 void ChangeLogger::on_poll(const CensusSnapshot& /*snapshot*/) {
     if (last_poll_error_) {
-        spdlog::info("census recovered after {} failed poll(s) ({})", repeated_poll_errors_ + 1,
-                     *last_poll_error_);
+        spdlog::info("{}census recovered after {} failed poll(s) ({})", prefix_,
+                     repeated_poll_errors_ + 1, *last_poll_error_);
         last_poll_error_.reset();
         repeated_poll_errors_ = 0;
     }
@@ -72,13 +72,13 @@ void ChangeLogger::on_poll(const CensusSnapshot& /*snapshot*/) {
 void ChangeLogger::on_poll_error(const Error& error) {
     if (last_poll_error_ == error.message) {
         ++repeated_poll_errors_;
-        spdlog::debug("census failed again: {}", error.message);
+        spdlog::debug("{}census failed again: {}", prefix_, error.message);
         return;
     }
     last_poll_error_ = error.message;
     repeated_poll_errors_ = 0;
-    spdlog::error("census failed: {} (retrying every poll; logged again when it changes)",
-                  error.message);
+    spdlog::error("{}census failed: {} (retrying every poll; logged again when it changes)",
+                  prefix_, error.message);
 }
 
 void ChangeLogger::on_rule_changed(const RuleStatus& status) {
@@ -88,11 +88,11 @@ void ChangeLogger::on_rule_changed(const RuleStatus& status) {
     const std::string where =
         status.subject.empty() ? std::string() : " on " + status.subject + ": " + status.reading;
     if (status.active) {
-        spdlog::warn("rule {} fired: {} is {} (threshold {}){}", status.name, status.metric,
-                     observed, status.threshold, where);
+        spdlog::warn("{}rule {} fired: {} is {} (threshold {}){}", prefix_, status.name,
+                     status.metric, observed, status.threshold, where);
     } else {
-        spdlog::info("rule {} cleared: {} is {} (threshold {})", status.name, status.metric,
-                     observed, status.threshold);
+        spdlog::info("{}rule {} cleared: {} is {} (threshold {})", prefix_, status.name,
+                     status.metric, observed, status.threshold);
     }
 }
 
@@ -113,7 +113,7 @@ void ChangeLogger::on_change(const ChangeRecord& record) {
     }
     const std::string line = format_change(record);
     if (repeat) {
-        spdlog::debug("{}", line);
+        spdlog::debug("{}{}", prefix_, line);
         return;
     }
     switch (record.result) {
@@ -121,23 +121,23 @@ void ChangeLogger::on_change(const ChangeRecord& record) {
         case ChangeResult::kRestored:
         case ChangeResult::kResumed:
         case ChangeResult::kAdvised:
-            spdlog::info("{}", line);
+            spdlog::info("{}{}", prefix_, line);
             break;
         case ChangeResult::kSkipped:
-            spdlog::debug("{}", line);
+            spdlog::debug("{}{}", prefix_, line);
             break;
         case ChangeResult::kRefused:
         case ChangeResult::kOverridden:
-            spdlog::warn("{}", line);
+            spdlog::warn("{}{}", prefix_, line);
             break;
         case ChangeResult::kFailed:
-            spdlog::error("{}", line);
+            spdlog::error("{}{}", prefix_, line);
             break;
     }
 }
 
 void ChangeLogger::on_profile_changed(const std::string& profile) {
-    spdlog::info("profile {} active", profile);
+    spdlog::info("{}profile {} active", prefix_, profile);
 }
 
 }  // namespace tcptune::daemon

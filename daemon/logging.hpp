@@ -23,6 +23,8 @@ void set_log_level(LogLevel level);
 // ends, not on every poll.
 class ChangeLogger final : public ControllerObserver {
   public:
+    // `prefix` starts every line: "netns edge: " for another namespace's controller.
+    explicit ChangeLogger(std::string prefix = {}) : prefix_(std::move(prefix)) {}
     void on_poll(const CensusSnapshot& snapshot) override;
     void on_poll_error(const Error& error) override;
     void on_rule_changed(const RuleStatus& status) override;
@@ -33,6 +35,7 @@ class ChangeLogger final : public ControllerObserver {
     static std::string format_change(const ChangeRecord& record);
 
   private:
+    std::string prefix_;
     // Last record logged per key, to recognise repeats.
     std::map<std::string, std::string> last_by_key_;
     std::optional<std::string> last_poll_error_;

@@ -14,6 +14,7 @@
 #include "event_loop.hpp"
 #include "logging.hpp"
 #include "metrics_exporter.hpp"
+#include "namespace_apply.hpp"
 #include "namespace_monitor.hpp"
 #include "sd_notify.hpp"
 #include "tcptune/apply/applier.hpp"
@@ -24,6 +25,7 @@
 #include "tcptune/clock.hpp"
 #include "tcptune/duration.hpp"
 #include "tcptune/engine/controller.hpp"
+#include "tcptune/engine/namespace_fleet.hpp"
 #include "tcptune/netns/netns_census_bpf.hpp"
 #include "tcptune/version.hpp"
 
@@ -108,12 +110,6 @@ int run_daemon(const DaemonOverrides& flags) {
     // ---- namespaces.watch: all: every other namespace counted on its own thread.
     std::unique_ptr<NamespaceMonitor> namespaces;
     if (options->namespaces.watch == NetnsWatch::kAll) {
-        const auto& ns = options->namespaces;
-        if (ns.default_profile != kNoProfile || !ns.select.empty()) {
-            spdlog::warn(
-                "namespaces: per-namespace profiles are not applied yet; other namespaces are "
-                "watched (census and metrics), never written to");
-        }
         // The same engine choice as the daemon's own census: bpf counts every
         // namespace in the kernel (one seeding dump each), netlink walks them all.
         auto engine =
@@ -135,6 +131,20 @@ int run_daemon(const DaemonOverrides& flags) {
             "namespaces: watching every network namespace with the {} engine (this one is "
             "\"host\")",
             engine_name);
+    }
+
+    // ---- Per-namespace profiles: a controller per selected namespace, fed by the monitor.
+    std::unique_ptr<NamespaceFleet> fleet;
+    std::unique_ptr<NamespaceApplier> fleet_driver;
+    if (namespaces) {
+        NamespaceFleetConfig fleet_config;
+        fleet_config.state_dir = options->state_dir;
+        fleet_config.settings = options->namespaces;
+        fleet_config.controller = controller_config(*options);
+        fleet_config.limits = options->gate_limits;
+        fleet = std::make_unique<NamespaceFleet>(std::move(fleet_config), clock);
+        fleet_driver = std::make_unique<NamespaceApplier>(*fleet, *namespaces);
+        controller.add_observer(fleet_driver.get());
     }
 
     // ---- D-Bus service (daemon/dbus_*): create it here, from options->bus, on **loop.
@@ -164,7 +174,13 @@ int run_daemon(const DaemonOverrides& flags) {
         }
     }
 
-    return runtime.run();
+    const int exit_code = runtime.run();
+    if (fleet) {
+        // The stop policy (keep | restore) holds for every managed namespace too.
+        (void)fleet->stop();
+        controller.remove_observer(fleet_driver.get());
+    }
+    return exit_code;
 }
 
 }  // namespace

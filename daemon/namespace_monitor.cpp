@@ -22,6 +22,11 @@ std::vector<NamespaceCounts> NamespaceMonitor::latest() const {
     return latest_;
 }
 
+NamespaceMonitor::Round NamespaceMonitor::latest_round() const {
+    std::lock_guard lock(mutex_);
+    return Round{rounds_, discovered_, latest_};
+}
+
 std::uint64_t NamespaceMonitor::rounds() const {
     std::lock_guard lock(mutex_);
     return rounds_;
@@ -30,10 +35,12 @@ std::uint64_t NamespaceMonitor::rounds() const {
 void NamespaceMonitor::run() {
     for (;;) {
         std::vector<NamespaceCounts> counted;
+        std::optional<std::vector<NetnsInfo>> all;
         auto discovered = discover_namespaces();
         if (!discovered) {
             spdlog::warn("namespaces: {}", discovered.error().message);
         } else {
+            all = *discovered;
             std::vector<NetnsInfo> others;
             for (auto& ns : *discovered) {
                 if (!ns.own) {
@@ -60,6 +67,7 @@ void NamespaceMonitor::run() {
         }
         std::unique_lock lock(mutex_);
         latest_ = std::move(counted);
+        discovered_ = std::move(all);
         ++rounds_;
         if (wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
             return;

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -31,6 +32,16 @@ class NamespaceMonitor {
     // Rounds completed so far (tests wait on it).
     std::uint64_t rounds() const;
 
+    // The last completed round as a whole: which namespaces exist (tcptuned's own
+    // included) and what was counted. discovered is nullopt when discovery failed
+    // that round (then nothing can be said to have vanished).
+    struct Round {
+        std::uint64_t number = 0;
+        std::optional<std::vector<NetnsInfo>> discovered;
+        std::vector<NamespaceCounts> counted;
+    };
+    Round latest_round() const;
+
   private:
     void run();
 
@@ -40,6 +51,7 @@ class NamespaceMonitor {
     std::condition_variable wake_;
     bool stopping_ = false;
     std::vector<NamespaceCounts> latest_;
+    std::optional<std::vector<NetnsInfo>> discovered_;
     std::uint64_t rounds_ = 0;
     std::thread thread_;
 };

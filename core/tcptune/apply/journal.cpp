@@ -39,9 +39,33 @@ Result<void> io_error(const std::string& what, int err) {
                       what + ": " + errno_text(err));
 }
 
-// temp file, fsync, rename over the target, fsync of the directory: after this
-// returns, the new content survives a crash or power loss; before the rename,
-// the old content is intact. There is never a moment with a partial journal.
+// A value recorded for `spec`'s key must have its shape (one integer, or two
+// for a pair). Bounds are not checked: an original may well lie outside what
+// tcptune itself would set, and it is the administrator's value to get back.
+bool has_shape_of(const SysctlSpec& spec, const std::string& value) {
+    const auto integers = parse_sysctl_integers(value);
+    if (!integers) {
+        return false;
+    }
+    return integers->size() == (spec.type == SysctlType::kIntPair ? 2U : 1U);
+}
+
+const json* require(const json& obj, const char* field, json::value_t type, std::string& why,
+                    const std::string& where) {
+    auto it = obj.find(field);
+    if (it == obj.end()) {
+        why = where + ": missing \"" + field + "\"";
+        return nullptr;
+    }
+    if (it->type() != type) {
+        why = where + ": \"" + field + "\" has the wrong type (" + it->type_name() + ")";
+        return nullptr;
+    }
+    return &*it;
+}
+
+}  // namespace
+
 Result<void> replace_file_atomically(const fs::path& dir, const fs::path& target,
                                      const std::string& content) {
     std::error_code ec;
@@ -85,33 +109,6 @@ Result<void> replace_file_atomically(const fs::path& dir, const fs::path& target
     }
     return {};
 }
-
-// A value recorded for `spec`'s key must have its shape (one integer, or two
-// for a pair). Bounds are not checked: an original may well lie outside what
-// tcptune itself would set, and it is the administrator's value to get back.
-bool has_shape_of(const SysctlSpec& spec, const std::string& value) {
-    const auto integers = parse_sysctl_integers(value);
-    if (!integers) {
-        return false;
-    }
-    return integers->size() == (spec.type == SysctlType::kIntPair ? 2U : 1U);
-}
-
-const json* require(const json& obj, const char* field, json::value_t type, std::string& why,
-                    const std::string& where) {
-    auto it = obj.find(field);
-    if (it == obj.end()) {
-        why = where + ": missing \"" + field + "\"";
-        return nullptr;
-    }
-    if (it->type() != type) {
-        why = where + ": \"" + field + "\" has the wrong type (" + it->type_name() + ")";
-        return nullptr;
-    }
-    return &*it;
-}
-
-}  // namespace
 
 std::string format_utc(std::chrono::system_clock::time_point t) {
     const std::time_t secs = std::chrono::system_clock::to_time_t(t);

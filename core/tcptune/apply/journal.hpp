@@ -53,6 +53,14 @@ Result<JournalEntries> parse_journal(std::string_view text);
 std::string format_utc(std::chrono::system_clock::time_point t);
 Result<std::chrono::system_clock::time_point> parse_utc(std::string_view text);
 
+// temp file, fsync, rename over the target, fsync of the directory (created if
+// missing): after this returns, the new content survives a crash or power loss;
+// before the rename, the old content is intact. The journal and the namespace
+// journals' identity files are written this way.
+Result<void> replace_file_atomically(const std::filesystem::path& dir,
+                                     const std::filesystem::path& target,
+                                     const std::string& content);
+
 // What to tell an operator whose journal cannot be used: where it is, that it
 // was kept, and how to recover.
 std::string journal_recovery_advice(const std::filesystem::path& journal_path);

@@ -51,16 +51,32 @@ std::set<std::string> writable_keys_of(const ResolvedProfile& profile) {
     return keys;
 }
 
+// Calls fn once for every setting the profile may write (baseline, then each
+// rule's apply), each key once, in profile order.
+template <typename Fn>
+void for_each_written_setting(const ResolvedProfile& profile, Fn&& fn) {
+    std::set<std::string> seen;
+    auto visit = [&](const SysctlSetting& s) {
+        if (seen.insert(s.key).second) {
+            fn(s);
+        }
+    };
+    for (const SysctlSetting& s : profile.sysctls) {
+        visit(s);
+    }
+    for (const Rule& rule : profile.rules) {
+        for (const SysctlSetting& s : rule.apply) {
+            visit(s);
+        }
+    }
+}
+
 // Every key the profile sets that has no /proc/sys file here, with the reason
 // from the registry: a host-wide key in a child network namespace, or a kernel
 // without it.
 ProfileDiagnostics keys_missing_here(const ResolvedProfile& profile, const SysctlStore& store) {
     ProfileDiagnostics out;
-    std::set<std::string> seen;
-    auto check = [&](const SysctlSetting& s) {
-        if (!seen.insert(s.key).second) {
-            return;
-        }
+    for_each_written_setting(profile, [&](const SysctlSetting& s) {
         auto live = store.read(s.key);
         if (live || live.error().code != ErrorCode::kNotFound) {
             return;
@@ -77,15 +93,25 @@ ProfileDiagnostics keys_missing_here(const ResolvedProfile& profile, const Sysct
             why += "this kernel does not have it";
         }
         out.push_back(ProfileDiagnostic{s.where, why});
-    };
-    for (const SysctlSetting& s : profile.sysctls) {
-        check(s);
-    }
-    for (const Rule& rule : profile.rules) {
-        for (const SysctlSetting& s : rule.apply) {
-            check(s);
+    });
+    return out;
+}
+
+// For a controller of another network namespace: every host-wide key the profile
+// sets, refused whether or not a file happens to exist (a namespace's own value is
+// what tcptune manages there; a host-wide value is not any one namespace's).
+ProfileDiagnostics global_keys_in(const ResolvedProfile& profile, const std::string& netns) {
+    ProfileDiagnostics out;
+    for_each_written_setting(profile, [&](const SysctlSetting& s) {
+        const SysctlSpec* spec = find_sysctl(s.key);
+        if (spec != nullptr && spec->scope == SysctlScope::kGlobal) {
+            out.push_back(ProfileDiagnostic{
+                s.where, s.key +
+                             " is host-wide: it exists only in the initial network namespace, "
+                             "so it is refused for namespace " +
+                             netns});
         }
-    }
+    });
     return out;
 }
 
@@ -134,6 +160,11 @@ struct Controller::Impl {
         auto resolved = resolve_profile(name_or_path, dirs);
         if (!resolved) {
             return tl::unexpected(to_error(resolved.error()));
+        }
+        if (!config.netns.empty()) {
+            if (auto global = global_keys_in(*resolved, config.netns); !global.empty()) {
+                return tl::unexpected(to_error(global));
+            }
         }
         if (check_keys) {
             if (auto missing = keys_missing_here(*resolved, store); !missing.empty()) {

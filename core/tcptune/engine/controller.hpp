@@ -47,6 +47,10 @@ struct ControllerConfig {
     // Refuse a profile that sets a key this system has no /proc/sys file for (a
     // host-wide key in a container's namespace, a kernel without it), at load.
     bool check_keys_exist = false;
+    // Set for the controller of another (non-initial) network namespace, to its
+    // name: a profile that sets a host-wide key (registry scope "global") is
+    // refused at load, with file:line:col.
+    std::string netns;
 };
 
 // Who decides a key's value right now.

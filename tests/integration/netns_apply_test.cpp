@@ -1,0 +1,220 @@
+// namespaces.watch: all with per-namespace profiles, end to end with the real daemon:
+// several `ip netns` namespaces and an unshared process, each with its own sockets.
+// A selected profile changes that namespace's sysctl only (read back inside each; the
+// daemon's own namespace and an unselected one untouched), an override inside a
+// namespace is detected and respected, a host-wide key is refused, a namespace
+// deleted mid-run has its controller dropped and its journal closed while the daemon
+// stays healthy, and rollback restores one namespace's original.
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "dbus_fixture.hpp"
+#include "fakes/applier_fakes.hpp"
+#include "metrics_scrape.hpp"
+#include "support/daemon_process.hpp"
+#include "support/files.hpp"
+#include "support/netns.hpp"
+#include "support/socket_factory.hpp"
+#include "tcptune/netns/netns_discovery.hpp"
+#include "tcptune/netns/netns_journal.hpp"
+
+namespace tcptune::test {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+constexpr const char* kFinTimeout = "net.ipv4.tcp_fin_timeout";
+constexpr const char* kKeepalive = "net.ipv4.tcp_keepalive_time";
+
+fs::path proc_sys(const std::string& key) {
+    std::string path = key;
+    std::replace(path.begin(), path.end(), '.', '/');
+    return fs::path("/proc/sys") / path;
+}
+
+// The value of `key` as seen from inside the namespace at `ns_path`.
+std::string read_inside(const fs::path& ns_path, const std::string& key) {
+    InsideNetns inside(ns_path);
+    EXPECT_TRUE(inside.ok()) << inside.why();
+    std::string value = read_text(proc_sys(key));
+    while (!value.empty() && value.back() == '\n') {
+        value.pop_back();
+    }
+    return value;
+}
+
+void write_inside(const fs::path& ns_path, const std::string& key, const std::string& value) {
+    InsideNetns inside(ns_path);
+    ASSERT_TRUE(inside.ok()) << inside.why();
+    std::ofstream out(proc_sys(key));
+    out << value << "\n";
+    out.close();
+    ASSERT_TRUE(out.good()) << "cannot write " << key;
+}
+
+// Polls `check` every 50 ms until it holds or 20 s passed.
+bool eventually(const std::function<bool()>& check) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (check()) {
+            return true;
+        }
+        std::this_thread::sleep_for(50ms);
+    }
+    return check();
+}
+
+// The name discovery gives the namespace at `path` (e.g. "pid:<N>").
+std::string discovered_name(const fs::path& path) {
+    auto id = netns_id_of(path);
+    auto all = discover_namespaces();
+    if (id && all) {
+        for (const auto& ns : *all) {
+            if (ns.id == *id) {
+                return ns.name;
+            }
+        }
+    }
+    return "";
+}
+
+std::unique_ptr<SocketFactory> sockets_in(const fs::path& ns_path, std::size_t time_wait) {
+    InsideNetns inside(ns_path);
+    EXPECT_TRUE(inside.ok()) << inside.why();
+    auto factory = std::make_unique<SocketFactory>();
+    EXPECT_TRUE(factory->add_listeners(IpFamily::kV4, 2));
+    EXPECT_TRUE(factory->add_time_wait(IpFamily::kV4, time_wait));
+    return factory;
+}
+
+struct Fixture {
+    TempDir dir;
+    fs::path state() const { return dir.path() / "state"; }
+    void profile(const std::string& name, const std::string& body) {
+        fs::create_directories(dir.path() / "profiles");
+        ASSERT_TRUE(write_text(dir.path() / "profiles" / (name + ".yaml"),
+                               "name: " + name + "\ndescription: test profile " + name +
+                                   "\ninterval: 200ms\n" + body));
+    }
+};
+
+TEST(NetnsApplyIntegration, EachNamespaceGetsItsOwnProfileAndIsNeverFought) {
+    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+    const std::string prefix = fmt::format("tcptune-it-{}-apply", ::getpid());
+    IpNetns edge(prefix + "-edge");
+    IpNetns plain(prefix + "-plain");
+    IpNetns global(prefix + "-global");
+    UnsharedProcess worker;
+    ASSERT_TRUE(edge.ok()) << edge.why();
+    ASSERT_TRUE(plain.ok()) << plain.why();
+    ASSERT_TRUE(global.ok()) << global.why();
+    ASSERT_TRUE(worker.ok()) << worker.why();
+    auto edge_sockets = sockets_in(edge.path(), 6);
+    auto plain_sockets = sockets_in(plain.path(), 2);
+    auto worker_sockets = sockets_in(worker.path(), 1);
+    const std::string worker_name = discovered_name(worker.path());
+    ASSERT_FALSE(worker_name.empty());
+
+    Fixture f;
+    f.profile("observe", "");
+    // edge: a baseline and a rule driven by edge's own TIME_WAIT count (6 > 4).
+    f.profile("edge-tune",
+              fmt::format("sysctls:\n  {}: 33\nrules:\n  - name: tw\n"
+                          "    when: {{ state: time_wait, above: 4 }}\n"
+                          "    apply:\n      {}: 900\n    why: probe dead peers sooner\n",
+                          kFinTimeout, kKeepalive));
+    f.profile("worker-tune", fmt::format("sysctls:\n  {}: 41\n", kFinTimeout));
+    f.profile("orphans", "sysctls:\n  net.ipv4.tcp_max_orphans: 8192\n");
+    ASSERT_TRUE(write_text(f.dir.path() / "tcptune.yaml",
+                           fmt::format("namespaces:\n  watch: all\n  default_profile: none\n"
+                                       "  select:\n"
+                                       "    - name: \"{}\"\n      profile: edge-tune\n"
+                                       "    - name: \"{}\"\n      profile: worker-tune\n"
+                                       "    - name: \"{}\"\n      profile: orphans\n",
+                                       edge.name(), worker_name, global.name())));
+    const std::string host_fin = read_text(proc_sys(kFinTimeout));
+    const std::string host_keepalive = read_text(proc_sys(kKeepalive));
+    const std::string plain_fin = read_inside(plain.path(), kFinTimeout);
+    const std::string edge_fin = read_inside(edge.path(), kFinTimeout);
+
+    DaemonProcess daemon(isolated_launch({.dir = f.dir.path(), .profile = "observe"}));
+    ASSERT_TRUE(daemon.start());
+
+    // Each selected namespace gets its own values, read back inside it.
+    ASSERT_TRUE(eventually([&] { return read_inside(edge.path(), kFinTimeout) == "33"; }))
+        << daemon.log();
+    ASSERT_TRUE(eventually([&] { return read_inside(edge.path(), kKeepalive) == "900"; }))
+        << daemon.log();
+    ASSERT_TRUE(eventually([&] { return read_inside(worker.path(), kFinTimeout) == "41"; }))
+        << daemon.log();
+    EXPECT_EQ(read_inside(worker.path(), kKeepalive), "7200") << "the rule is edge's only";
+    EXPECT_EQ(read_inside(plain.path(), kFinTimeout), plain_fin);
+    EXPECT_EQ(read_text(proc_sys(kFinTimeout)), host_fin) << "the daemon's namespace changed";
+    EXPECT_EQ(read_text(proc_sys(kKeepalive)), host_keepalive);
+
+    // The host-wide key is refused for its namespace, with the reason.
+    EXPECT_TRUE(daemon.wait_for_log("net.ipv4.tcp_max_orphans is host-wide", 10s)) << daemon.log();
+    EXPECT_NE(daemon.log().find(fmt::format("namespace {}", global.name())), std::string::npos);
+
+    // edge's journal: its identity and the original, written before the change.
+    const auto edge_id = netns_id_of(edge.path());
+    ASSERT_TRUE(edge_id);
+    const fs::path edge_dir = netns_journal_dir(f.state(), edge_id->inode);
+    auto identity = read_netns_identity(edge_dir);
+    ASSERT_TRUE(identity) << identity.error().message;
+    EXPECT_EQ(identity->inode, edge_id->inode);
+    EXPECT_EQ(identity->name, edge.name());
+    EXPECT_NE(identity->cookie, 0U);
+    const auto journal = nlohmann::json::parse(read_text(edge_dir / "journal.json"));
+    EXPECT_EQ(journal.at("entries").at(kFinTimeout).at("original"), edge_fin) << journal.dump();
+    EXPECT_EQ(journal.at("entries").at(kFinTimeout).at("last_written"), "33");
+    EXPECT_FALSE(fs::exists(netns_journal_dir(f.state(), netns_id_of(plain.path())->inode)));
+    EXPECT_FALSE(fs::exists(f.state() / "journal.json")) << "the host's journal was written";
+
+    // Someone else writes edge's sysctl: it is theirs from then on.
+    write_inside(edge.path(), kFinTimeout, "44");
+    EXPECT_TRUE(daemon.wait_for_log(fmt::format("netns {}: ", edge.name()), 10s));
+    ASSERT_TRUE(eventually([&] {
+        const auto j = nlohmann::json::parse(read_text(edge_dir / "journal.json"));
+        return j.at("entries").at(kFinTimeout).at("overridden").get<bool>();
+    })) << daemon.log();
+    const std::uint64_t rounds_before = daemon.count_in_log("overridden");
+    std::this_thread::sleep_for(1s);  // five more rounds: none may write it back
+    EXPECT_EQ(read_inside(edge.path(), kFinTimeout), "44");
+    EXPECT_EQ(daemon.count_in_log("overridden"), rounds_before) << "reported more than once";
+
+    // Deleted mid-run: the controller goes, the journal is closed, the daemon stays.
+    worker_sockets.reset();
+    const auto worker_id = netns_id_of(worker.path());
+    ASSERT_TRUE(worker_id);
+    const fs::path worker_dir = netns_journal_dir(f.state(), worker_id->inode);
+    ASSERT_TRUE(fs::exists(worker_dir / "journal.json"));
+    worker.stop();
+    ASSERT_TRUE(eventually([&] { return !fs::exists(worker_dir); })) << daemon.log();
+    EXPECT_TRUE(daemon.wait_for_log(
+        fmt::format("namespace {} (inode {}) vanished", worker_name, worker_id->inode), 5s))
+        << daemon.log();
+    bool closed = false;
+    for (const auto& entry : fs::directory_iterator(closed_netns_journals_dir(f.state()))) {
+        closed = closed || (entry.path().filename().string().rfind(
+                                std::to_string(worker_id->inode) + "-", 0) == 0 &&
+                            fs::exists(entry.path() / "journal.json"));
+    }
+    EXPECT_TRUE(closed) << "no closed journal of the vanished namespace";
+    EXPECT_TRUE(daemon.running()) << daemon.log();
+    EXPECT_EQ(read_inside(edge.path(), kKeepalive), "900");
+    EXPECT_EQ(read_text(proc_sys(kFinTimeout)), host_fin);
+}
+
+}  // namespace
+}  // namespace tcptune::test
