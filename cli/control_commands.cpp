@@ -25,6 +25,7 @@ struct ControlOptions {
     bool dry_run = false;
     bool force = false;
     std::string argument;  // PROFILE or KEY
+    std::string netns;     // rollback: another namespace (NAME, INODE or all)
 };
 
 // Runs a daemon call and turns a DaemonError into its exit code.
@@ -58,6 +59,12 @@ int run_apply(const ControlOptions& o) {
 
 int run_rollback(const ControlOptions& o) {
     return with_daemon("rollback", o, [&](DaemonClient& client) {
+        if (!o.netns.empty()) {
+            const auto changes = client.rollback_namespace(o.netns, o.force);
+            return print_changes(
+                changes, o,
+                "Rollback in network namespace " + o.netns + " to its journal's original values:");
+        }
         const auto changes = client.rollback(o.force);
         return print_changes(changes, o, "Rollback to the journal's original values:");
     });
@@ -125,6 +132,9 @@ void register_control_commands(CLI::App& app, CommandContext& ctx) {
     rollback_cmd->add_flag(
         "--force", rollback->force,
         "Also restore keys an administrator has changed since tcptune wrote them");
+    rollback_cmd->add_option("--netns", rollback->netns,
+                             "Roll back another managed network namespace instead (its name, "
+                             "inode, or all of them); needs namespaces.watch: all");
 
     add_verb(app, ctx, "reload",
              "Make tcptuned re-read its configuration and the active profile from disk "

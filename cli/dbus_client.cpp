@@ -230,6 +230,14 @@ std::vector<ChangeRecord> DaemonClient::rollback(bool force) {
     return from_dbus(call([&] { return proxy_->Rollback(force); }));
 }
 
+std::string DaemonClient::namespace_status(const std::string& netns) {
+    return call([&] { return proxy_->GetNamespaceStatus(netns); });
+}
+
+std::vector<ChangeRecord> DaemonClient::rollback_namespace(const std::string& netns, bool force) {
+    return from_dbus(call([&] { return proxy_->RollbackNamespace(netns, force); }));
+}
+
 void DaemonClient::reload() {
     call([&] { proxy_->Reload(); });
 }

@@ -137,6 +137,10 @@ class DaemonClient {
     DaemonProperties properties();
     std::vector<ChangeRecord> set_profile(const std::string& name, bool dry_run);
     std::vector<ChangeRecord> rollback(bool force);
+    // Another namespace (namespaces.watch: all): GetNamespaceStatus's JSON text,
+    // and RollbackNamespace (NAME, INODE or "all").
+    std::string namespace_status(const std::string& netns);
+    std::vector<ChangeRecord> rollback_namespace(const std::string& netns, bool force);
     void reload();
     ChangeRecord resume(const std::string& key);
 

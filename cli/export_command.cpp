@@ -1,6 +1,7 @@
 // tcptune export: the sysctls tcptune has applied, as an /etc/sysctl.d/ snippet,
 // so an operator can make a decision permanent. Reads the journal directly: no
 // daemon needed, nothing is changed.
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -11,6 +12,7 @@
 #include "tcptune/apply/journal.hpp"
 #include "tcptune/apply/sysctl_export.hpp"
 #include "tcptune/clock.hpp"
+#include "tcptune/netns/netns_journal.hpp"
 
 namespace tcptune::cli {
 
@@ -19,7 +21,22 @@ namespace {
 struct ExportOptions {
     std::string state_dir = "/var/lib/tcptune";
     bool json = false;
+    std::string netns;  // another namespace's journal (NAME or INODE)
 };
+
+// The journal directory of another namespace: <state-dir>/netns/<inode>/, found by
+// its inode or by the name its identity file recorded.
+Result<std::filesystem::path> namespace_journal_dir(const ExportOptions& options) {
+    for (const StoredNetnsJournal& stored : list_netns_journals(options.state_dir)) {
+        if (std::to_string(stored.inode) == options.netns ||
+            (stored.identity && stored.identity->name == options.netns)) {
+            return stored.dir;
+        }
+    }
+    return make_error(ErrorCode::kNotFound,
+                      "no journal of a network namespace named or numbered " + options.netns +
+                          " in " + (std::filesystem::path(options.state_dir) / "netns").string());
+}
 
 nlohmann::json to_json(const Journal& journal) {
     nlohmann::json sysctls = nlohmann::json::array();
@@ -35,7 +52,16 @@ nlohmann::json to_json(const Journal& journal) {
 }
 
 int run_export(const ExportOptions& options) {
-    auto journal = Journal::open(options.state_dir);
+    std::filesystem::path dir = options.state_dir;
+    if (!options.netns.empty()) {
+        auto found = namespace_journal_dir(options);
+        if (!found) {
+            std::cerr << "tcptune export: " << found.error().message << "\n";
+            return kExitFailure;
+        }
+        dir = *found;
+    }
+    auto journal = Journal::open(dir);
     if (!journal) {
         std::cerr << "tcptune export: " << journal.error().message << "\n";
         return journal.error().code == ErrorCode::kPermissionDenied ? kExitPermissionDenied
@@ -57,6 +83,9 @@ void register_export_command(CLI::App& app, CommandContext& ctx) {
         "Print the applied set as JSON instead", run_export);
     cmd->add_option("--state-dir", options->state_dir,
                     "Directory holding journal.json (default /var/lib/tcptune)");
+    cmd->add_option("--netns", options->netns,
+                    "Export another network namespace's journal (its name or inode), from "
+                    "<state-dir>/netns/<inode>/");
 }
 
 }  // namespace tcptune::cli

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "bounded_options.hpp"
@@ -30,6 +31,7 @@ struct StatusOptions {
     std::uint32_t changes = 10;
     std::string profile;  // for the local view; default: the configured one
     std::string config = "/etc/tcptune/tcptune.yaml";
+    std::string netns;  // another namespace's status (NAME or INODE)
 };
 
 // What the daemon would run with: its config file read by the daemon's own
@@ -69,6 +71,56 @@ int run_daemon_status(const StatusOptions& o, DaemonClient& client) {
             return render_daemon_header(status, colour) + "\n" + render_counts(counts, colour) +
                    "\n" + render_rules(rules, colour) + "\n" + render_sysctls(sysctls, colour) +
                    "\nRecent changes:\n" + render_changes(changes, colour);
+        });
+}
+
+// Another namespace's status: the daemon's JSON as it is, or a text view of it
+// through the same renderers as the daemon's own status.
+int run_namespace_status(const StatusOptions& o, DaemonClient& client) {
+    const nlohmann::json doc = nlohmann::json::parse(client.namespace_status(o.netns));
+    return print_json_or_text(
+        o.json, [&] { return doc; },
+        [&] {
+            const bool colour = colour_enabled(STDOUT_FILENO);
+            std::string out = fmt::format(
+                "Namespace {} (inode {}): {}, profile {}", doc.at("name").get<std::string>(),
+                doc.at("inode").get<std::uint64_t>(), doc.at("state").get<std::string>(),
+                doc.at("profile").get<std::string>());
+            if (doc.value("selected_profile", "none") != doc.at("profile")) {
+                out +=
+                    fmt::format(" (selected: {})", doc.at("selected_profile").get<std::string>());
+            }
+            out += "\n";
+            if (doc.contains("reason")) {
+                out += "  refused: " + doc.at("reason").get<std::string>() + "\n";
+            }
+            if (doc.contains("journal")) {
+                out += "  journal: " + doc.at("journal").get<std::string>() + "\n";
+            }
+            if (doc.contains("unavailable_rules") && !doc.at("unavailable_rules").empty()) {
+                out +=
+                    "  rules that never fire here (socket-table signals and counters are "
+                    "computed in tcptuned's own namespace only): " +
+                    doc.at("unavailable_rules").dump() + "\n";
+            }
+            DaemonCounts counts;
+            counts.valid = doc.contains("states");
+            if (counts.valid) {
+                counts.states = doc.at("states").get<std::map<std::string, std::uint64_t>>();
+            }
+            out += "\n" + render_counts(counts, colour);
+            std::vector<SysctlRow> sysctls;
+            for (const auto& row : doc.value("sysctls", nlohmann::json::array())) {
+                const auto text = [&](const char* field) {
+                    return row.at(field).is_string() ? row.at(field).get<std::string>() : "";
+                };
+                sysctls.push_back(SysctlRow{text("key"), text("current"), text("original"),
+                                            text("desired"), text("owner")});
+            }
+            if (!sysctls.empty()) {
+                out += "\n" + render_sysctls(sysctls, colour);
+            }
+            return out;
         });
 }
 
@@ -149,9 +201,12 @@ int run_local_status(const StatusOptions& o, const DaemonError& why) {
 int run_status(const StatusOptions& o) {
     try {
         DaemonClient client(o.bus);
+        if (!o.netns.empty()) {
+            return run_namespace_status(o, client);
+        }
         return run_daemon_status(o, client);
     } catch (const DaemonError& e) {
-        if (e.unreachable()) {
+        if (e.unreachable() && o.netns.empty()) {
             return run_local_status(o, e);
         }
         return report_daemon_error("status", e);
@@ -175,6 +230,10 @@ void register_status_command(CLI::App& app, CommandContext& ctx) {
                     "(default: the one in the config file, else 'default')");
     cmd->add_option("--config", o->config, "Local view only: daemon config file to read")
         ->capture_default_str();
+    cmd->add_option("--netns", o->netns,
+                    "Another network namespace's view instead (its name or inode): state, "
+                    "profile in force, counts, sysctls with owners; needs the daemon with "
+                    "namespaces.watch: all");
     add_bus_option(*cmd, o->bus);
 }
 

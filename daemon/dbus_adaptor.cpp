@@ -13,6 +13,7 @@
 #include "dbus_arguments.hpp"
 #include "tcptune/diagnosis/breakdown.hpp"
 #include "tcptune/diagnosis/diagnosis.hpp"
+#include "tcptune/engine/namespace_status.hpp"
 #include "tcptune/profile/profile_catalog.hpp"
 #include "tcptune/profile/profile_resolver.hpp"
 #include "tcptune/profile/profile_writer.hpp"
@@ -36,6 +37,10 @@ double to_seconds(std::chrono::nanoseconds d) {
 std::string mode_name(ApplyMode mode) {
     return mode == ApplyMode::kAdvise ? "advise" : "apply";
 }
+
+constexpr std::string_view kNotWatchingAll =
+    "tcptuned manages only its own network namespace (namespaces.watch: host); set "
+    "namespaces.watch: all in tcptune.yaml for per-namespace profiles";
 
 [[noreturn]] void throw_error(const Error& error) {
     throw sdbus::Error(dbus::error_name(error.code), error.message);
@@ -356,14 +361,31 @@ Manager1Adaptor::ListNamespaces() {
                           static_cast<std::uint32_t>(::getpid()), s.profile,
                           states_of(s.last_snapshot ? s.last_snapshot->counts : StateCounts{}));
         if (hooks_.namespaces) {
-            // Watched only: no profile is applied to other namespaces yet.
+            // The profile in force: a managed namespace's, else none (watched only,
+            // or refused: GetNamespaceStatus says why).
             for (const auto& n : hooks_.namespaces()) {
+                const ManagedNamespace* managed =
+                    hooks_.fleet != nullptr ? hooks_.fleet->find(std::to_string(n.ns.id.inode))
+                                            : nullptr;
                 rows.emplace_back(n.ns.name, n.ns.id.inode, false,
                                   n.ns.pid ? static_cast<std::uint32_t>(*n.ns.pid) : 0U,
-                                  std::string(kNoProfile), states_of(n.counts));
+                                  managed != nullptr ? managed->controller().profile().name
+                                                     : std::string(kNoProfile),
+                                  states_of(n.counts));
             }
         }
         return rows;
+    });
+}
+
+std::string Manager1Adaptor::GetNamespaceStatus(const std::string& netns) {
+    return guarded("GetNamespaceStatus", [&] {
+        if (hooks_.fleet == nullptr) {
+            throw_error(Error{ErrorCode::kNotFound, std::string(kNotWatchingAll)});
+        }
+        const std::vector<NamespaceCounts> latest =
+            hooks_.namespaces ? hooks_.namespaces() : std::vector<NamespaceCounts>{};
+        return value_or_throw(namespace_status_json(*hooks_.fleet, netns, latest)).dump();
     });
 }
 
@@ -595,6 +617,16 @@ void Manager1Adaptor::SetProfile(sdbus::Result<Changes>&& result, std::string na
 void Manager1Adaptor::Rollback(sdbus::Result<Changes>&& result, bool force) {
     authorized("Rollback", std::move(result),
                [this, force] { return to_wire_list(value_or_throw(controller_.rollback(force))); });
+}
+
+void Manager1Adaptor::RollbackNamespace(sdbus::Result<Changes>&& result, std::string netns,
+                                        bool force) {
+    authorized("RollbackNamespace", std::move(result), [this, netns = std::move(netns), force] {
+        if (hooks_.fleet == nullptr) {
+            throw_error(Error{ErrorCode::kNotFound, std::string(kNotWatchingAll)});
+        }
+        return to_wire_list(value_or_throw(rollback_namespaces(*hooks_.fleet, netns, force)));
+    });
 }
 
 void Manager1Adaptor::Reload(sdbus::Result<>&& result) {

@@ -32,6 +32,7 @@
 #include "tcptune/apply/change_record.hpp"
 #include "tcptune/dbus/contract.hpp"
 #include "tcptune/engine/controller.hpp"
+#include "tcptune/engine/namespace_fleet.hpp"
 #include "tcptune/netns/netns_census.hpp"
 #include "tcptune/profile/profile_cache.hpp"
 #include "tcptune/result.hpp"
@@ -57,6 +58,8 @@ struct AdaptorHooks {
     // The other namespaces' latest counts (namespaces.watch: all); empty
     // function: only the daemon's own namespace is watched.
     std::function<std::vector<NamespaceCounts>()> namespaces;
+    // The per-namespace controllers (namespaces.watch: all); null otherwise.
+    NamespaceFleet* fleet = nullptr;
     // Serves GetTop off the loop; owned by the service, outlives the adaptor.
     TopService* top = nullptr;
     // Called after a reply was sent outside the connection's own processing
@@ -87,6 +90,7 @@ class Manager1Adaptor final : public sdbus::AdaptorInterfaces<net::tcptune::Mana
     std::vector<sdbus::Struct<std::string, std::uint64_t, bool, std::uint32_t, std::string,
                               std::map<std::string, std::uint64_t>>>
     ListNamespaces() override;
+    std::string GetNamespaceStatus(const std::string& netns) override;
     std::vector<
         sdbus::Struct<std::string, std::string, std::string, std::string, bool, bool, std::string>>
     ListProfiles() override;
@@ -104,6 +108,7 @@ class Manager1Adaptor final : public sdbus::AdaptorInterfaces<net::tcptune::Mana
         std::string state, std::string by, std::uint32_t limit) override;
     void SetProfile(sdbus::Result<Changes>&& result, std::string name, bool dry_run) override;
     void Rollback(sdbus::Result<Changes>&& result, bool force) override;
+    void RollbackNamespace(sdbus::Result<Changes>&& result, std::string netns, bool force) override;
     void Reload(sdbus::Result<>&& result) override;
     void Resume(sdbus::Result<ChangeStruct>&& result, std::string key) override;
 

@@ -221,7 +221,7 @@ void DbusService::on_profile_changed(const std::string& profile) {
 
 Result<std::unique_ptr<DbusService>> make_dbus_service(
     EventLoop& loop, Controller& controller, BusKind bus, std::function<Result<void>()> reload,
-    std::function<std::vector<NamespaceCounts>()> namespaces) {
+    std::function<std::vector<NamespaceCounts>()> namespaces, NamespaceFleet* fleet) {
     if (bus == BusKind::kNone) {
         spdlog::info("D-Bus: disabled (--bus none)");
         return std::unique_ptr<DbusService>();
@@ -229,6 +229,7 @@ Result<std::unique_ptr<DbusService>> make_dbus_service(
     AdaptorHooks hooks;
     hooks.reload = std::move(reload);
     hooks.namespaces = std::move(namespaces);
+    hooks.fleet = fleet;
     auto service = DbusService::create(loop, controller, bus, std::move(hooks));
     if (!service) {
         return make_error(service.error().code, service.error().message +

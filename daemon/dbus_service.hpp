@@ -71,9 +71,10 @@ class DbusService final : public ControllerObserver {
 };
 
 // What main() calls: nullptr for --bus none; `reload` is what SIGHUP does;
-// `namespaces` the other namespaces' latest counts (empty: watch host only).
+// `namespaces` the other namespaces' latest counts (empty: watch host only),
+// `fleet` their controllers.
 Result<std::unique_ptr<DbusService>> make_dbus_service(
     EventLoop& loop, Controller& controller, BusKind bus, std::function<Result<void>()> reload,
-    std::function<std::vector<NamespaceCounts>()> namespaces = {});
+    std::function<std::vector<NamespaceCounts>()> namespaces = {}, NamespaceFleet* fleet = nullptr);
 
 }  // namespace tcptune::daemon

@@ -153,8 +153,8 @@ int run_daemon(const DaemonOverrides& flags) {
         other_namespaces = [monitor = namespaces.get()] { return monitor->latest(); };
     }
     auto dbus = make_dbus_service(
-        **loop, controller, options->bus, [&runtime] { return runtime.reload(); },
-        other_namespaces);
+        **loop, controller, options->bus, [&runtime] { return runtime.reload(); }, other_namespaces,
+        fleet.get());
     if (!dbus) {
         spdlog::critical("{}", dbus.error().message);
         return kExitFailure;

@@ -216,5 +216,83 @@ TEST(NetnsApplyIntegration, EachNamespaceGetsItsOwnProfileAndIsNeverFought) {
     EXPECT_EQ(read_text(proc_sys(kFinTimeout)), host_fin);
 }
 
+TEST(NetnsApplyIntegration, StatusRollbackAndExportOfOneNamespace) {
+    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+    const std::string prefix = fmt::format("tcptune-it-{}-rb", ::getpid());
+    IpNetns first(prefix + "-first");
+    IpNetns second(prefix + "-second");
+    ASSERT_TRUE(first.ok()) << first.why();
+    ASSERT_TRUE(second.ok()) << second.why();
+    auto first_sockets = sockets_in(first.path(), 3);
+    const std::string original = read_inside(first.path(), kFinTimeout);
+
+    auto bus = start_system_bus(BusPolicy::kProject);
+    ASSERT_TRUE(bus) << bus.error().message;
+    const std::vector<std::string> env = {"DBUS_SYSTEM_BUS_ADDRESS=" + (*bus)->address()};
+    Fixture f;
+    f.profile("observe", "");
+    f.profile("tune", fmt::format("sysctls:\n  {}: 37\n", kFinTimeout));
+    ASSERT_TRUE(write_text(f.dir.path() / "tcptune.yaml",
+                           fmt::format("namespaces:\n  watch: all\n  select:\n"
+                                       "    - name: \"{}\"\n      profile: tune\n"
+                                       "    - name: \"{}\"\n      profile: tune\n",
+                                       first.name(), second.name())));
+    DaemonProcess daemon(
+        isolated_launch({.dir = f.dir.path(), .profile = "observe", .bus = "system"}));
+    ASSERT_TRUE(daemon.start());
+    ASSERT_TRUE(eventually([&] { return read_inside(first.path(), kFinTimeout) == "37"; }))
+        << daemon.log();
+    ASSERT_TRUE(eventually([&] { return read_inside(second.path(), kFinTimeout) == "37"; }))
+        << daemon.log();
+
+    // status --netns is a read: open to everyone.
+    auto status =
+        run_process(as_nobody({bin("tcptune"), "status", "--netns", first.name(), "--json"}), env);
+    ASSERT_EQ(status.exit_code, 0) << status.out << status.err;
+    auto doc = nlohmann::json::parse(status.out);
+    EXPECT_EQ(doc.at("state"), "managed");
+    EXPECT_EQ(doc.at("profile"), "tune");
+    EXPECT_EQ(doc.at("states").at("time_wait").get<std::uint64_t>(), 3U) << doc.dump();
+    bool owned = false;
+    for (const auto& row : doc.at("sysctls")) {
+        owned = owned || (row.at("key") == kFinTimeout && row.at("owner") == "tcptune" &&
+                          row.at("original") == original && row.at("current") == "37");
+    }
+    EXPECT_TRUE(owned) << doc.dump();
+    auto listed = run_process({bin("tcptune"), "namespaces", "--json"}, env);
+    ASSERT_EQ(listed.exit_code, 0) << listed.err;
+    for (const auto& row : nlohmann::json::parse(listed.out).at("namespaces")) {
+        if (row.at("name") == first.name()) {
+            EXPECT_EQ(row.at("profile"), "tune") << "the profile in force";
+        }
+    }
+
+    // export --netns reads that namespace's journal.
+    auto exported = run_process({bin("tcptune"), "export", "--netns", first.name(), "--state-dir",
+                                 f.state().string(), "--json"},
+                                env);
+    ASSERT_EQ(exported.exit_code, 0) << exported.out << exported.err;
+    const auto exported_doc = nlohmann::json::parse(exported.out);
+    ASSERT_EQ(exported_doc.at("sysctls").size(), 1U) << exported.out;
+    EXPECT_EQ(exported_doc.at("sysctls")[0].at("original"), original);
+
+    // rollback --netns is mutating: nobody is refused, root restores that namespace only.
+    auto denied =
+        run_process(as_nobody({bin("tcptune"), "rollback", "--netns", first.name()}), env);
+    EXPECT_EQ(denied.exit_code, 4) << denied.out << denied.err;
+    EXPECT_EQ(read_inside(first.path(), kFinTimeout), "37");
+    auto rolled = run_process({bin("tcptune"), "rollback", "--netns", first.name(), "--json"}, env);
+    ASSERT_EQ(rolled.exit_code, 0) << rolled.out << rolled.err << daemon.log();
+    EXPECT_EQ(read_inside(first.path(), kFinTimeout), original);
+    EXPECT_EQ(read_inside(second.path(), kFinTimeout), "37")
+        << "the other namespace was rolled back";
+    auto unknown = run_process({bin("tcptune"), "rollback", "--netns", "no-such-namespace"}, env);
+    EXPECT_NE(unknown.exit_code, 0);
+    auto all = run_process({bin("tcptune"), "rollback", "--netns", "all"}, env);
+    ASSERT_EQ(all.exit_code, 0) << all.out << all.err;
+    EXPECT_EQ(read_inside(second.path(), kFinTimeout), original);
+    EXPECT_TRUE(daemon.running()) << daemon.log();
+}
+
 }  // namespace
 }  // namespace tcptune::test
