@@ -171,6 +171,7 @@ int run_daemon(const DaemonOverrides& flags) {
         spdlog::info("serving metrics on http://{}/metrics", (*metrics)->listening_address());
         if (namespaces) {
             (*metrics)->watch_namespaces(namespaces.get());
+            fleet_driver->set_metrics(metrics->get());
         }
     }
 

@@ -175,6 +175,38 @@ void MetricsExporter::watch_namespaces(const NamespaceMonitor* monitor) {
     refresh(false);
 }
 
+class MetricsExporter::NamespaceObserver final : public ControllerObserver {
+  public:
+    NamespaceObserver(MetricsExporter& exporter, std::string netns, const Controller& controller)
+        : exporter_(exporter), netns_(std::move(netns)), controller_(controller) {}
+    void on_poll(const CensusSnapshot& /*snapshot*/) override { update(); }
+    void on_rule_changed(const RuleStatus& /*status*/) override { update(); }
+    void on_change(const ChangeRecord& record) override {
+        exporter_.model_.count_namespace_change(netns_, record);
+        update();
+    }
+    void on_profile_changed(const std::string& /*profile*/) override { update(); }
+
+  private:
+    void update() {
+        exporter_.model_.set_namespace_status(netns_, controller_.status());
+        exporter_.published_->publish(exporter_.model_.families());
+    }
+    MetricsExporter& exporter_;
+    std::string netns_;
+    const Controller& controller_;
+};
+
+std::unique_ptr<ControllerObserver> MetricsExporter::namespace_observer(
+    const std::string& netns, const Controller& controller) {
+    return std::make_unique<NamespaceObserver>(*this, netns, controller);
+}
+
+void MetricsExporter::forget_namespace(const std::string& netns) {
+    model_.forget_namespace(netns);
+    published_->publish(model_.families());
+}
+
 void MetricsExporter::refresh(bool reread_sysctls) {
     const ControllerStatus status = controller_.status();
     model_.set_status(status);

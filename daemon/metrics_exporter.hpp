@@ -58,6 +58,13 @@ class MetricsExporter final : public ControllerObserver {
     // the exporter.
     void watch_namespaces(const NamespaceMonitor* monitor);
 
+    // Per-namespace profiles: an observer for one managed namespace's controller
+    // (which must outlive it); its rules, sysctls and changes become series labelled
+    // netns="<name>". forget_namespace drops them when the namespace goes.
+    std::unique_ptr<ControllerObserver> namespace_observer(const std::string& netns,
+                                                           const Controller& controller);
+    void forget_namespace(const std::string& netns);
+
     void on_poll(const CensusSnapshot& snapshot) override;
     void on_poll_error(const Error& error) override;
     void on_rule_changed(const RuleStatus& status) override;
@@ -65,6 +72,7 @@ class MetricsExporter final : public ControllerObserver {
     void on_profile_changed(const std::string& profile) override;
 
   private:
+    class NamespaceObserver;
     MetricsExporter(Controller& controller, const SysctlStore& sysctls);
     void read_other_sysctls(const ControllerStatus& status);
     // Re-reads the status, optionally re-reads allowlisted keys, and publishes.

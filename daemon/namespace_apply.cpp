@@ -30,11 +30,19 @@ void NamespaceApplier::tick() {
     }
 }
 
-void NamespaceApplier::add_namespace_observer(ControllerObserver* observer) {
-    observers_.push_back(observer);
+void NamespaceApplier::set_metrics(MetricsExporter* metrics) {
+    metrics_ = metrics;
     for (ManagedNamespace* managed : fleet_.managed()) {
-        managed->controller().add_observer(observer);
+        attach_metrics(*managed, attached_[managed->ns().id.inode]);
     }
+}
+
+void NamespaceApplier::attach_metrics(ManagedNamespace& managed, Attached& attached) {
+    if (metrics_ == nullptr || attached.metrics) {
+        return;
+    }
+    attached.metrics = metrics_->namespace_observer(managed.ns().name, managed.controller());
+    managed.controller().add_observer(attached.metrics.get());
 }
 
 void NamespaceApplier::on_poll(const CensusSnapshot& /*snapshot*/) {
@@ -46,22 +54,23 @@ void NamespaceApplier::on_poll_error(const Error& /*error*/) {
 }
 
 void NamespaceApplier::on_opened(ManagedNamespace& managed) {
-    auto logger = std::make_unique<ChangeLogger>("netns " + managed.ns().name + ": ");
-    managed.controller().add_observer(logger.get());
-    loggers_[managed.ns().id.inode] = std::move(logger);
-    for (ControllerObserver* observer : observers_) {
-        managed.controller().add_observer(observer);
-    }
+    Attached& attached = attached_[managed.ns().id.inode];
+    attached.logger = std::make_unique<ChangeLogger>("netns " + managed.ns().name + ": ");
+    managed.controller().add_observer(attached.logger.get());
+    attach_metrics(managed, attached);
 }
 
 void NamespaceApplier::on_closing(ManagedNamespace& managed) {
-    for (ControllerObserver* observer : observers_) {
-        managed.controller().remove_observer(observer);
+    auto it = attached_.find(managed.ns().id.inode);
+    if (it == attached_.end()) {
+        return;
     }
-    if (auto it = loggers_.find(managed.ns().id.inode); it != loggers_.end()) {
-        managed.controller().remove_observer(it->second.get());
-        loggers_.erase(it);
+    managed.controller().remove_observer(it->second.logger.get());
+    if (it->second.metrics) {
+        managed.controller().remove_observer(it->second.metrics.get());
+        metrics_->forget_namespace(managed.ns().name);
     }
+    attached_.erase(it);
 }
 
 }  // namespace tcptune::daemon

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "logging.hpp"
+#include "metrics_exporter.hpp"
 #include "namespace_monitor.hpp"
 #include "tcptune/engine/controller.hpp"
 #include "tcptune/engine/namespace_fleet.hpp"
@@ -28,8 +29,8 @@ class NamespaceApplier final : public ControllerObserver, public NamespaceFleetO
     // Runs the fleet on the monitor's newest round, once per round.
     void tick();
 
-    // Observers every managed namespace's controller gets (the metrics exporter).
-    void add_namespace_observer(ControllerObserver* observer);
+    // Every managed namespace's rules, sysctls and changes as netns-labelled series.
+    void set_metrics(MetricsExporter* metrics);
 
     // ControllerObserver of the daemon's own controller: each poll drives a tick.
     void on_poll(const CensusSnapshot& snapshot) override;
@@ -43,8 +44,14 @@ class NamespaceApplier final : public ControllerObserver, public NamespaceFleetO
     NamespaceFleet& fleet_;
     const NamespaceMonitor& monitor_;
     std::uint64_t last_round_ = 0;
-    std::map<std::uint64_t, std::unique_ptr<ChangeLogger>> loggers_;
-    std::vector<ControllerObserver*> observers_;
+    MetricsExporter* metrics_ = nullptr;
+    // Per managed namespace (by inode): its log prefixer and its metrics observer.
+    struct Attached {
+        std::unique_ptr<ChangeLogger> logger;
+        std::unique_ptr<ControllerObserver> metrics;
+    };
+    std::map<std::uint64_t, Attached> attached_;
+    void attach_metrics(ManagedNamespace& managed, Attached& attached);
 };
 
 }  // namespace tcptune::daemon

@@ -33,6 +33,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
+constexpr auto kWait = 20s;
 constexpr const char* kFinTimeout = "net.ipv4.tcp_fin_timeout";
 constexpr const char* kKeepalive = "net.ipv4.tcp_keepalive_time";
 
@@ -60,18 +61,6 @@ void write_inside(const fs::path& ns_path, const std::string& key, const std::st
     out << value << "\n";
     out.close();
     ASSERT_TRUE(out.good()) << "cannot write " << key;
-}
-
-// Polls `check` every 50 ms until it holds or 20 s passed.
-bool eventually(const std::function<bool()>& check) {
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (check()) {
-            return true;
-        }
-        std::this_thread::sleep_for(50ms);
-    }
-    return check();
 }
 
 // The name discovery gives the namespace at `path` (e.g. "pid:<N>").
@@ -147,20 +136,35 @@ TEST(NetnsApplyIntegration, EachNamespaceGetsItsOwnProfileAndIsNeverFought) {
     const std::string plain_fin = read_inside(plain.path(), kFinTimeout);
     const std::string edge_fin = read_inside(edge.path(), kFinTimeout);
 
-    DaemonProcess daemon(isolated_launch({.dir = f.dir.path(), .profile = "observe"}));
+    const std::uint16_t port = free_loopback_port();
+    DaemonProcess daemon(isolated_launch(
+        {.dir = f.dir.path(), .profile = "observe", .metrics = fmt::format("127.0.0.1:{}", port)}));
     ASSERT_TRUE(daemon.start());
 
     // Each selected namespace gets its own values, read back inside it.
-    ASSERT_TRUE(eventually([&] { return read_inside(edge.path(), kFinTimeout) == "33"; }))
+    ASSERT_TRUE(eventually([&] { return read_inside(edge.path(), kFinTimeout) == "33"; }, kWait))
         << daemon.log();
-    ASSERT_TRUE(eventually([&] { return read_inside(edge.path(), kKeepalive) == "900"; }))
+    ASSERT_TRUE(eventually([&] { return read_inside(edge.path(), kKeepalive) == "900"; }, kWait))
         << daemon.log();
-    ASSERT_TRUE(eventually([&] { return read_inside(worker.path(), kFinTimeout) == "41"; }))
+    ASSERT_TRUE(eventually([&] { return read_inside(worker.path(), kFinTimeout) == "41"; }, kWait))
         << daemon.log();
     EXPECT_EQ(read_inside(worker.path(), kKeepalive), "7200") << "the rule is edge's only";
     EXPECT_EQ(read_inside(plain.path(), kFinTimeout), plain_fin);
     EXPECT_EQ(read_text(proc_sys(kFinTimeout)), host_fin) << "the daemon's namespace changed";
     EXPECT_EQ(read_text(proc_sys(kKeepalive)), host_keepalive);
+
+    // Its rule and changes are series labelled with its name; promtool accepts them.
+    const std::string edge_rule =
+        fmt::format("tcptune_rule_active{{netns=\"{}\",rule=\"tw\"}}", edge.name());
+    EXPECT_EQ(wait_for_series("127.0.0.1", port, edge_rule, 1.0, kWait), 1.0);
+    const std::string worker_applied =
+        fmt::format("tcptune_sysctl_changes_total{{netns=\"{}\",key=\"{}\",result=\"applied\"}}",
+                    worker_name, kFinTimeout);
+    EXPECT_EQ(wait_for_series("127.0.0.1", port, worker_applied, 1.0, kWait), 1.0);
+    auto text = scrape_metrics("127.0.0.1", port);
+    ASSERT_TRUE(text);
+    auto checked = promtool_check_metrics(*text, f.dir.path() / "scrape.txt");
+    EXPECT_EQ(checked.exit_code, 0) << checked.out;
 
     // The host-wide key is refused for its namespace, with the reason.
     EXPECT_TRUE(daemon.wait_for_log("net.ipv4.tcp_max_orphans is host-wide", 10s)) << daemon.log();
@@ -184,10 +188,13 @@ TEST(NetnsApplyIntegration, EachNamespaceGetsItsOwnProfileAndIsNeverFought) {
     // Someone else writes edge's sysctl: it is theirs from then on.
     write_inside(edge.path(), kFinTimeout, "44");
     EXPECT_TRUE(daemon.wait_for_log(fmt::format("netns {}: ", edge.name()), 10s));
-    ASSERT_TRUE(eventually([&] {
-        const auto j = nlohmann::json::parse(read_text(edge_dir / "journal.json"));
-        return j.at("entries").at(kFinTimeout).at("overridden").get<bool>();
-    })) << daemon.log();
+    ASSERT_TRUE(eventually(
+        [&] {
+            const auto j = nlohmann::json::parse(read_text(edge_dir / "journal.json"));
+            return j.at("entries").at(kFinTimeout).at("overridden").get<bool>();
+        },
+        kWait))
+        << daemon.log();
     const std::uint64_t rounds_before = daemon.count_in_log("overridden");
     std::this_thread::sleep_for(1s);  // five more rounds: none may write it back
     EXPECT_EQ(read_inside(edge.path(), kFinTimeout), "44");
@@ -200,7 +207,7 @@ TEST(NetnsApplyIntegration, EachNamespaceGetsItsOwnProfileAndIsNeverFought) {
     const fs::path worker_dir = netns_journal_dir(f.state(), worker_id->inode);
     ASSERT_TRUE(fs::exists(worker_dir / "journal.json"));
     worker.stop();
-    ASSERT_TRUE(eventually([&] { return !fs::exists(worker_dir); })) << daemon.log();
+    ASSERT_TRUE(eventually([&] { return !fs::exists(worker_dir); }, kWait)) << daemon.log();
     EXPECT_TRUE(daemon.wait_for_log(
         fmt::format("namespace {} (inode {}) vanished", worker_name, worker_id->inode), 5s))
         << daemon.log();
@@ -211,6 +218,13 @@ TEST(NetnsApplyIntegration, EachNamespaceGetsItsOwnProfileAndIsNeverFought) {
                             fs::exists(entry.path() / "journal.json"));
     }
     EXPECT_TRUE(closed) << "no closed journal of the vanished namespace";
+    EXPECT_TRUE(eventually(
+        [&] {
+            auto now = scrape_metrics("127.0.0.1", port);
+            return now && now->find(fmt::format("netns=\"{}\"", worker_name)) == std::string::npos;
+        },
+        kWait))
+        << "series of the vanished namespace are still exported";
     EXPECT_TRUE(daemon.running()) << daemon.log();
     EXPECT_EQ(read_inside(edge.path(), kKeepalive), "900");
     EXPECT_EQ(read_text(proc_sys(kFinTimeout)), host_fin);
@@ -240,9 +254,9 @@ TEST(NetnsApplyIntegration, StatusRollbackAndExportOfOneNamespace) {
     DaemonProcess daemon(
         isolated_launch({.dir = f.dir.path(), .profile = "observe", .bus = "system"}));
     ASSERT_TRUE(daemon.start());
-    ASSERT_TRUE(eventually([&] { return read_inside(first.path(), kFinTimeout) == "37"; }))
+    ASSERT_TRUE(eventually([&] { return read_inside(first.path(), kFinTimeout) == "37"; }, kWait))
         << daemon.log();
-    ASSERT_TRUE(eventually([&] { return read_inside(second.path(), kFinTimeout) == "37"; }))
+    ASSERT_TRUE(eventually([&] { return read_inside(second.path(), kFinTimeout) == "37"; }, kWait))
         << daemon.log();
 
     // status --netns is a read: open to everyone.

@@ -68,22 +68,51 @@ void MetricsModel::observe_poll(const CensusSnapshot& snapshot) {
     poll_duration_.Observe(std::chrono::duration<double>(snapshot.duration).count());
 }
 
+namespace {
+
+// Profiles only name registry keys, but the label must stay bounded even if a
+// record ever carries something else.
+std::string bounded_key(const std::string& key) {
+    return find_sysctl(key) != nullptr ? key : "other";
+}
+
+// Every managed key starts at 0 for every result, so `increase()` sees the first
+// failure instead of a series appearing at 1.
+template <typename Counts>
+void seed_changes(Counts& changes, const std::vector<SysctlView>& sysctls) {
+    for (const auto& view : sysctls) {
+        for (const auto& [result, name] : kChangeResultNames) {
+            changes.try_emplace({view.key, result}, 0);
+        }
+    }
+}
+
+}  // namespace
+
 void MetricsModel::count_change(const ChangeRecord& record) {
-    // Profiles only name registry keys, but the label must stay bounded even if
-    // a record ever carries something else.
-    const std::string key = find_sysctl(record.key) != nullptr ? record.key : "other";
-    ++changes_[{key, record.result}];
+    ++changes_[{bounded_key(record.key), record.result}];
 }
 
 void MetricsModel::set_status(const ControllerStatus& status) {
     poll_errors_ = status.poll_errors;
     rules_ = status.rules;
     sysctls_ = status.sysctls;
-    for (const auto& view : sysctls_) {
-        for (const auto& [result, name] : kChangeResultNames) {
-            changes_.try_emplace({view.key, result}, 0);
-        }
-    }
+    seed_changes(changes_, sysctls_);
+}
+
+void MetricsModel::set_namespace_status(const std::string& netns, const ControllerStatus& status) {
+    ManagedSeries& series = managed_[netns];
+    series.rules = status.rules;
+    series.sysctls = status.sysctls;
+    seed_changes(series.changes, series.sysctls);
+}
+
+void MetricsModel::count_namespace_change(const std::string& netns, const ChangeRecord& record) {
+    ++managed_[netns].changes[{bounded_key(record.key), record.result}];
+}
+
+void MetricsModel::forget_namespace(const std::string& netns) {
+    managed_.erase(netns);
 }
 
 void MetricsModel::set_other_sysctl_values(std::map<std::string, std::string> values) {
@@ -245,8 +274,58 @@ std::vector<prometheus::MetricFamily> MetricsModel::families() const {
     append_pressure_families(out);
     if (netns_label_) {
         append_namespace_series(out);
+        append_managed_namespace_series(out);
     }
     return out;
+}
+
+void MetricsModel::append_managed_namespace_series(
+    std::vector<prometheus::MetricFamily>& out) const {
+    auto find = [&](std::string_view name) -> prometheus::MetricFamily* {
+        for (auto& f : out) {
+            if (f.name == name) {
+                return &f;
+            }
+        }
+        return nullptr;
+    };
+    auto* active = find("tcptune_rule_active");
+    auto* triggers = find("tcptune_rule_triggers_total");
+    auto* values = find("tcptune_sysctl_value");
+    auto* overridden = find("tcptune_sysctl_overridden");
+    auto* changes = find("tcptune_sysctl_changes_total");
+    if (active == nullptr || triggers == nullptr || values == nullptr || overridden == nullptr ||
+        changes == nullptr) {
+        return;
+    }
+    for (const auto& [netns, series] : managed_) {
+        for (const auto& rule : series.rules) {
+            active->metric.push_back(
+                gauge({{"netns", netns}, {"rule", rule.name}}, rule.active ? 1.0 : 0.0));
+            triggers->metric.push_back(counter({{"netns", netns}, {"rule", rule.name}},
+                                               static_cast<double>(rule.trigger_count)));
+        }
+        std::set<std::string> seen;
+        for (const auto& view : series.sysctls) {
+            if (!seen.insert(view.key).second) {
+                continue;
+            }
+            for (auto& sample : sysctl_value_samples(view.key, view.current)) {
+                sample.label.insert(sample.label.begin(), {"netns", netns});
+                values->metric.push_back(std::move(sample));
+            }
+            overridden->metric.push_back(
+                gauge({{"netns", netns}, {"key", view.key}},
+                      view.owner == SysctlOwner::kAdministrator ? 1.0 : 0.0));
+        }
+        for (const auto& [key_result, count] : series.changes) {
+            changes->metric.push_back(
+                counter({{"netns", netns},
+                         {"key", key_result.first},
+                         {"result", std::string(to_string(key_result.second))}},
+                        static_cast<double>(count)));
+        }
+    }
 }
 
 void MetricsModel::append_namespace_series(std::vector<prometheus::MetricFamily>& out) const {

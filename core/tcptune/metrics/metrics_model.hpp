@@ -75,6 +75,13 @@ class MetricsModel {
     // Each call replaces the previous set: a namespace that is gone loses its series.
     void set_other_namespaces(std::vector<NamespaceCounts> namespaces, std::size_t top_k);
 
+    // A managed namespace's controller (per-namespace profiles): its rules, sysctls
+    // and changes are series of the same families as tcptuned's own, labelled
+    // netns="<name>". forget_namespace drops them all (gone, or no longer managed).
+    void set_namespace_status(const std::string& netns, const ControllerStatus& status);
+    void count_namespace_change(const std::string& netns, const ChangeRecord& record);
+    void forget_namespace(const std::string& netns);
+
     // The complete exposition, every family with HELP text, in a stable order.
     // Families that have nothing to report yet (no poll so far) have no samples.
     std::vector<prometheus::MetricFamily> families() const;
@@ -82,6 +89,14 @@ class MetricsModel {
   private:
     void append_pressure_families(std::vector<prometheus::MetricFamily>& out) const;
     void append_namespace_series(std::vector<prometheus::MetricFamily>& out) const;
+    void append_managed_namespace_series(std::vector<prometheus::MetricFamily>& out) const;
+
+    using ChangeCounts = std::map<std::pair<std::string, ChangeResult>, std::uint64_t>;
+    struct ManagedSeries {
+        std::vector<RuleStatus> rules;
+        std::vector<SysctlView> sysctls;
+        ChangeCounts changes;
+    };
 
     std::string version_;
     std::optional<CensusSnapshot> last_snapshot_;
@@ -92,11 +107,12 @@ class MetricsModel {
     std::map<std::string, std::string> other_sysctl_values_;
     // (key, result) -> count; pre-seeded with 0 for every managed key and result
     // so `increase()` sees the first failure instead of a series appearing at 1.
-    std::map<std::pair<std::string, ChangeResult>, std::uint64_t> changes_;
+    ChangeCounts changes_;
     std::size_t top_k_ = 10;
     bool netns_label_ = false;
     std::vector<NamespaceCounts> other_namespaces_;  // sorted, busiest first
     std::size_t netns_top_k_ = 0;
+    std::map<std::string, ManagedSeries> managed_;  // by namespace name
 };
 
 }  // namespace tcptune
