@@ -524,5 +524,39 @@ TEST(MetricsModelNamespaces, WatchAllLabelsPerNamespaceSeriesAndBoundsTheOthers)
     EXPECT_TRUE(has_line(after, R"(tcptune_tcp_sockets{netns="mid",state="time_wait"} 20)"));
 }
 
+TEST(MetricsModel, ManagedNamespacesAreLabelledAndForgotten) {
+    MetricsModel model("1.2.3");
+    model.set_other_namespaces({}, 10);
+    ControllerStatus status;
+    RuleStatus rule;
+    rule.name = "tw";
+    rule.active = true;
+    rule.trigger_count = 2;
+    status.rules = {rule};
+    status.sysctls = {
+        SysctlView{"net.ipv4.tcp_fin_timeout", "33", "60", "33", SysctlOwner::kTcptune}};
+    model.set_namespace_status("edge", status);
+    ChangeRecord applied;
+    applied.key = "net.ipv4.tcp_fin_timeout";
+    applied.result = ChangeResult::kApplied;
+    model.count_namespace_change("edge", applied);
+    const std::string text = exposition(model);
+    EXPECT_TRUE(has_line(text, R"(tcptune_rule_active{netns="edge",rule="tw"} 1)")) << text;
+    EXPECT_TRUE(has_line(text, R"(tcptune_rule_triggers_total{netns="edge",rule="tw"} 2)"));
+    EXPECT_TRUE(
+        has_line(text, R"(tcptune_sysctl_value{netns="edge",key="net.ipv4.tcp_fin_timeout"} 33)"));
+    EXPECT_TRUE(has_line(
+        text,
+        R"(tcptune_sysctl_changes_total{netns="edge",key="net.ipv4.tcp_fin_timeout",result="applied"} 1)"));
+    EXPECT_TRUE(has_line(
+        text,
+        R"(tcptune_sysctl_changes_total{netns="edge",key="net.ipv4.tcp_fin_timeout",result="failed"} 0)"));
+    EXPECT_TRUE(has_line(
+        text, R"(tcptune_sysctl_overridden{netns="edge",key="net.ipv4.tcp_fin_timeout"} 0)"));
+
+    model.forget_namespace("edge");
+    EXPECT_EQ(exposition(model).find("netns=\"edge\""), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tcptune
