@@ -24,6 +24,7 @@
 #include "support/files.hpp"
 #include "support/netns.hpp"
 #include "support/socket_factory.hpp"
+#include "tcptune/apply/journal.hpp"
 #include "tcptune/netns/netns_discovery.hpp"
 #include "tcptune/netns/netns_journal.hpp"
 
@@ -187,13 +188,15 @@ TEST(NetnsApplyIntegration, EachNamespaceGetsItsOwnProfileAndIsNeverFought) {
 
     // Someone else writes edge's sysctl: it is theirs from then on.
     write_inside(edge.path(), kFinTimeout, "44");
-    EXPECT_TRUE(daemon.wait_for_log(fmt::format("netns {}: ", edge.name()), 10s));
     ASSERT_TRUE(eventually(
         [&] {
             const auto j = nlohmann::json::parse(read_text(edge_dir / "journal.json"));
             return j.at("entries").at(kFinTimeout).at("overridden").get<bool>();
         },
         kWait))
+        << daemon.log();
+    // Logged with the namespace's name, once.
+    ASSERT_TRUE(daemon.wait_for_log(fmt::format("netns {}: overridden", edge.name()), 10s))
         << daemon.log();
     const std::uint64_t rounds_before = daemon.count_in_log("overridden");
     std::this_thread::sleep_for(1s);  // five more rounds: none may write it back
@@ -251,6 +254,23 @@ TEST(NetnsApplyIntegration, StatusRollbackAndExportOfOneNamespace) {
                                        "    - name: \"{}\"\n      profile: tune\n"
                                        "    - name: \"{}\"\n      profile: tune\n",
                                        first.name(), second.name())));
+    // Journals left from before: one for an inode that now holds another namespace
+    // (the cookie differs), one for a namespace that is gone. Both are closed at
+    // start, never applied (the stale original 99 must never be restored).
+    const auto first_id = netns_id_of(first.path());
+    ASSERT_TRUE(first_id);
+    auto stale = [&](std::uint64_t inode) {
+        const fs::path dir = netns_journal_dir(f.state(), inode);
+        ASSERT_TRUE(write_netns_identity(
+            dir, NetnsIdentity{inode, first_id->device, 1, current_boot_id(), "old"}));
+        auto journal = Journal::open(dir);
+        ASSERT_TRUE(journal);
+        ASSERT_TRUE(journal->record_write(kFinTimeout, "99", "37", std::chrono::system_clock::now(),
+                                          "tune", "", "stale"));
+    };
+    stale(first_id->inode);
+    stale(1);
+
     DaemonProcess daemon(
         isolated_launch({.dir = f.dir.path(), .profile = "observe", .bus = "system"}));
     ASSERT_TRUE(daemon.start());
@@ -258,6 +278,13 @@ TEST(NetnsApplyIntegration, StatusRollbackAndExportOfOneNamespace) {
         << daemon.log();
     ASSERT_TRUE(eventually([&] { return read_inside(second.path(), kFinTimeout) == "37"; }, kWait))
         << daemon.log();
+
+    std::size_t closed_at_start = 0;
+    for (const auto& entry : fs::directory_iterator(closed_netns_journals_dir(f.state()))) {
+        closed_at_start += fs::exists(entry.path() / "journal.json") ? 1U : 0U;
+    }
+    EXPECT_EQ(closed_at_start, 2U) << daemon.log();
+    EXPECT_FALSE(fs::exists(netns_journal_dir(f.state(), 1)));
 
     // status --netns is a read: open to everyone.
     auto status =

@@ -58,6 +58,26 @@ ApplierOptions namespace_applier_options(const NamespaceFleetConfig& config,
     return out;
 }
 
+// Closes a namespace's journal directory: moved aside when it journaled anything,
+// removed when it holds only the identity (a watch-only profile, a namespace nothing
+// was written in), so pod churn leaves no pile of empty directories. Returns what
+// happened, for the log line.
+Result<std::string> retire_journal_dir(const fs::path& state_dir, const fs::path& dir,
+                                       std::chrono::system_clock::time_point now) {
+    std::error_code ec;
+    if (!fs::exists(dir / std::string(kJournalFileName), ec)) {
+        fs::remove_all(dir, ec);
+        if (ec) {
+            return make_error(ErrorCode::kIo,
+                              fmt::format("cannot remove {}: {}", dir.string(), ec.message()));
+        }
+        return std::string("removed (nothing was journaled)");
+    }
+    fs::path closed;
+    TRY_ASSIGN(closed, close_netns_journal(state_dir, dir, now));
+    return "closed as " + closed.string();
+}
+
 std::string describe(const NetnsInfo& ns) {
     return fmt::format("namespace {} (inode {})", ns.name, ns.id.inode);
 }
@@ -195,7 +215,7 @@ void NamespaceFleet::open(const NetnsInfo& ns, const std::string& profile,
     if (fs::exists(dir, ec)) {
         auto stored = read_netns_identity(dir);
         if (!stored || !same_namespace(*stored, *identity)) {
-            auto closed = close_netns_journal(config_.state_dir, dir, clock_.wall_now());
+            auto closed = retire_journal_dir(config_.state_dir, dir, clock_.wall_now());
             if (!closed) {
                 refuse(closed.error());
                 return;
@@ -203,10 +223,10 @@ void NamespaceFleet::open(const NetnsInfo& ns, const std::string& profile,
             notes.push_back(
                 {FleetNote::Level::kWarning,
                  fmt::format("{}: the journal in {} was written for another namespace "
-                             "with this inode ({}); closed as {}, not applied",
+                             "with this inode ({}); {}, not applied",
                              describe(ns), dir.string(),
                              stored ? "a different cookie or boot" : stored.error().message,
-                             closed->string())});
+                             *closed)});
         }
     }
     if (auto written = write_netns_identity(dir, *identity); !written) {
@@ -230,7 +250,7 @@ void NamespaceFleet::open(const NetnsInfo& ns, const std::string& profile,
     notes.push_back({FleetNote::Level::kInfo, fmt::format("{}: profile {} in force, journal {}",
                                                           describe(ns), profile, dir.string())});
     if (!managed->unavailable_rules_.empty()) {
-        notes.push_back({FleetNote::Level::kWarning,
+        notes.push_back({FleetNote::Level::kInfo,
                          fmt::format("{}: rules {} read socket-table signals or kernel counters, "
                                      "which tcptune computes only in its own namespace: they "
                                      "never fire here",
@@ -264,8 +284,8 @@ void NamespaceFleet::drop(std::uint64_t inode, bool close_journal, const std::st
     if (close_journal) {
         std::error_code ec;
         if (fs::exists(dir, ec)) {
-            auto closed = close_netns_journal(config_.state_dir, dir, clock_.wall_now());
-            message += closed ? fmt::format(", journal closed as {}", closed->string())
+            auto closed = retire_journal_dir(config_.state_dir, dir, clock_.wall_now());
+            message += closed ? ", journal " + *closed
                               : fmt::format(", journal NOT closed: {}", closed.error().message);
         }
     }
@@ -297,14 +317,13 @@ void NamespaceFleet::close_stale_journals(const std::vector<NetnsInfo>& discover
         } else {
             continue;  // still the same namespace: kept, reopened if selected
         }
-        auto closed = close_netns_journal(config_.state_dir, stored.dir, clock_.wall_now());
+        auto closed = retire_journal_dir(config_.state_dir, stored.dir, clock_.wall_now());
         notes.push_back(
             {FleetNote::Level::kInfo,
-             closed
-                 ? fmt::format("namespace journal {} closed as {}: {}; its entries are not applied",
-                               stored.dir.string(), closed->string(), why)
-                 : fmt::format("namespace journal {} should be closed ({}) but: {}",
-                               stored.dir.string(), why, closed.error().message)});
+             closed ? fmt::format("namespace journal {} {}: {}; its entries are not applied",
+                                  stored.dir.string(), *closed, why)
+                    : fmt::format("namespace journal {} should be closed ({}) but: {}",
+                                  stored.dir.string(), why, closed.error().message)});
     }
 }
 
