@@ -22,31 +22,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::uint32_t kTimeWaitBit = 1U << static_cast<unsigned>(TcpState::kTimeWait);
 
-// Opens the namespace file and checks it is still the namespace discovery saw (a pid
-// reused by another process in another namespace counts as vanished).
-Result<std::optional<UniqueFd>> open_namespace(const NetnsInfo& ns) {
-    UniqueFd fd(::open(ns.handle.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-        const int err = errno;
-        if (err == ENOENT || err == ESRCH || err == ENOTDIR) {
-            return std::optional<UniqueFd>{};
-        }
-        return make_error(ErrorCode::kIo,
-                          fmt::format("{}: {}", ns.handle.string(), errno_text(err)));
-    }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) {
-        const int err = errno;
-        return make_error(ErrorCode::kIo,
-                          fmt::format("{}: {}", ns.handle.string(), errno_text(err)));
-    }
-    if (NetnsId{static_cast<std::uint64_t>(st.st_ino), static_cast<std::uint64_t>(st.st_dev)} !=
-        ns.id) {
-        return std::optional<UniqueFd>{};
-    }
-    return std::optional<UniqueFd>{std::move(fd)};
-}
-
 class SetnsCensusEngine final : public NamespaceCensusEngine {
   public:
     explicit SetnsCensusEngine(SetnsCensusOptions options) : options_(std::move(options)) {}

@@ -1,6 +1,7 @@
 #include "tcptune/netns/netns_discovery.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -215,6 +216,31 @@ Result<std::vector<NetnsInfo>> select_namespaces(const std::vector<NetnsInfo>& d
     ns.id = id;
     ns.handle = path;
     return std::vector<NetnsInfo>{ns};
+}
+
+// Opens the namespace file and checks it is still the namespace discovery saw (a pid
+// reused by another process in another namespace counts as vanished).
+Result<std::optional<UniqueFd>> open_namespace(const NetnsInfo& ns) {
+    UniqueFd fd(::open(ns.handle.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        const int err = errno;
+        if (err == ENOENT || err == ESRCH || err == ENOTDIR) {
+            return std::optional<UniqueFd>{};
+        }
+        return make_error(ErrorCode::kIo,
+                          fmt::format("{}: {}", ns.handle.string(), errno_text(err)));
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) {
+        const int err = errno;
+        return make_error(ErrorCode::kIo,
+                          fmt::format("{}: {}", ns.handle.string(), errno_text(err)));
+    }
+    if (NetnsId{static_cast<std::uint64_t>(st.st_ino), static_cast<std::uint64_t>(st.st_dev)} !=
+        ns.id) {
+        return std::optional<UniqueFd>{};
+    }
+    return std::optional<UniqueFd>{std::move(fd)};
 }
 
 }  // namespace tcptune

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "tcptune/result.hpp"
+#include "tcptune/unique_fd.hpp"
 
 namespace tcptune {
 
@@ -70,5 +71,10 @@ Result<std::vector<NetnsInfo>> select_namespaces(const std::vector<NetnsInfo>& d
 
 // The identity of the namespace file at `path` (stat, following the /proc link).
 Result<NetnsId> netns_id_of(const std::filesystem::path& path);
+
+// Opens ns.handle to enter it, and checks it is still the namespace discovery saw:
+// nullopt when the handle is gone or leads to another namespace (a pid reused by a
+// process elsewhere, a recycled name); an error for anything else.
+Result<std::optional<UniqueFd>> open_namespace(const NetnsInfo& ns);
 
 }  // namespace tcptune

@@ -54,23 +54,23 @@ Result<NetnsIdentity> parse_netns_identity(std::string_view text) {
     if (doc.is_discarded() || !doc.is_object()) {
         return make_error(ErrorCode::kCorruptJournal, "namespace identity is not a JSON object");
     }
-    auto number = [&](const char* field) -> Result<std::uint64_t> {
-        auto it = doc.find(field);
-        if (it == doc.end() || !it->is_number_unsigned()) {
+    // A field of the expected JSON type, converted; kCorruptJournal otherwise.
+    auto field = [&]<typename T>(const char* name, bool (json::*is_type)() const noexcept,
+                                 const char* what) -> Result<T> {
+        auto it = doc.find(name);
+        if (it == doc.end() || !((*it).*is_type)()) {
             return make_error(
                 ErrorCode::kCorruptJournal,
-                fmt::format("namespace identity: \"{}\" missing or not a number", field));
+                fmt::format("namespace identity: \"{}\" missing or not {}", name, what));
         }
-        return it->get<std::uint64_t>();
+        return it->template get<T>();
     };
-    auto text_field = [&](const char* field) -> Result<std::string> {
-        auto it = doc.find(field);
-        if (it == doc.end() || !it->is_string()) {
-            return make_error(
-                ErrorCode::kCorruptJournal,
-                fmt::format("namespace identity: \"{}\" missing or not a string", field));
-        }
-        return it->get<std::string>();
+    auto number = [&](const char* name) {
+        return field.template operator()<std::uint64_t>(name, &json::is_number_unsigned,
+                                                        "a number");
+    };
+    auto text_field = [&](const char* name) {
+        return field.template operator()<std::string>(name, &json::is_string, "a string");
     };
     std::uint64_t version = 0;
     TRY_ASSIGN(version, number("format_version"));

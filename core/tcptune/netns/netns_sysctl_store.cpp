@@ -30,27 +30,13 @@ Error gone(const NetnsInfo& ns, std::string_view why) {
 }  // namespace
 
 Result<void> run_in_namespace(const NetnsInfo& ns, const std::function<Result<void>()>& body) {
-    UniqueFd fd(::open(ns.handle.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-        const int err = errno;
-        if (err == ENOENT || err == ESRCH || err == ENOTDIR) {
-            return tl::unexpected(gone(ns, "is gone"));
-        }
-        return make_error(ErrorCode::kIo,
-                          fmt::format("{}: {}", ns.handle.string(), errno_text(err)));
+    std::optional<UniqueFd> opened;
+    TRY_ASSIGN(opened, open_namespace(ns));
+    if (!opened) {
+        return tl::unexpected(
+            gone(ns, fmt::format("is gone ({} no longer leads to it)", ns.handle.string())));
     }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) {
-        const int err = errno;
-        return make_error(ErrorCode::kIo,
-                          fmt::format("{}: {}", ns.handle.string(), errno_text(err)));
-    }
-    const NetnsId seen{static_cast<std::uint64_t>(st.st_ino),
-                       static_cast<std::uint64_t>(st.st_dev)};
-    if (seen != ns.id) {
-        return tl::unexpected(gone(
-            ns, fmt::format("is gone: {} now leads to inode {}", ns.handle.string(), seen.inode)));
-    }
+    const UniqueFd fd = std::move(*opened);
     Result<void> result = make_error(ErrorCode::kInternal, "namespace worker did not run");
     std::thread worker([&] {
         try {
