@@ -229,9 +229,12 @@ void NamespaceFleet::open(const NetnsInfo& ns, const std::string& profile,
                              *closed)});
         }
     }
-    if (auto written = write_netns_identity(dir, *identity); !written) {
-        refuse(written.error());
-        return;
+    // Advice mode never touches a journal, so it writes no identity either.
+    if (config_.controller.mode == ApplyMode::kEnforce) {
+        if (auto written = write_netns_identity(dir, *identity); !written) {
+            refuse(written.error());
+            return;
+        }
     }
     auto managed = std::make_unique<ManagedNamespace>(ns, *identity, clock_, config_, profile);
     if (auto started = managed->controller_.start(); !started) {

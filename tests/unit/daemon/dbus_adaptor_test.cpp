@@ -118,6 +118,10 @@ TEST_F(AdaptorTest, CoreErrorsReachTheCallerUnderTheirDocumentedNames) {
               dbus::error::kInvalidArgs);
     EXPECT_EQ(error_of("GetTop", std::string("time_wait"), std::string("colour"), 5u),
               dbus::error::kInvalidArgs);
+    // watch: host: no other namespace has a status or a journal.
+    EXPECT_EQ(error_of("GetNamespaceStatus", std::string("edge")), dbus::error::kNotFound);
+    EXPECT_NE(last_message_.find("namespaces.watch: all"), std::string::npos) << last_message_;
+    EXPECT_EQ(error_of("RollbackNamespace", std::string("all"), false), dbus::error::kNotFound);
     EXPECT_EQ(active_profile(), "web") << "failed calls change nothing";
     EXPECT_EQ(error_of("SetProfile", std::string("web"), true), "") << last_message_;
 }
@@ -132,6 +136,7 @@ TEST_F(AdaptorTest, MutatingCallsFromAnotherUidAreAccessDenied) {
     EXPECT_EQ(error_of("SetProfile", std::string("web"), false), dbus::error::kAccessDenied);
     EXPECT_NE(last_message_.find("SetProfile requires root"), std::string::npos) << last_message_;
     EXPECT_EQ(error_of("Rollback", false), dbus::error::kAccessDenied);
+    EXPECT_EQ(error_of("RollbackNamespace", std::string("all"), false), dbus::error::kAccessDenied);
     EXPECT_EQ(error_of("Reload"), dbus::error::kAccessDenied);
     EXPECT_EQ(error_of("Resume", std::string("net.ipv4.tcp_fin_timeout")),
               dbus::error::kAccessDenied);
