@@ -140,9 +140,12 @@ std::vector<FleetNote> NamespaceFleet::update(const std::vector<NetnsInfo>& disc
             to_drop.emplace_back(inode, "vanished");
             continue;
         }
-        // The handle may have changed (the pid it was reached through exited).
-        managed->ns_ = *it->second;
-        managed->store_.set_ns(*it->second);
+        // The handle may have changed (the pid it was reached through exited); the
+        // name stays the one it was opened under (logs, metrics and journal agree).
+        NetnsInfo fresh = *it->second;
+        fresh.name = managed->ns_.name;
+        managed->ns_ = fresh;
+        managed->store_.set_ns(std::move(fresh));
         auto cookie = read_netns_cookie(*it->second);
         if (!cookie) {
             if (cookie.error().code == ErrorCode::kNotFound) {
@@ -207,6 +210,9 @@ void NamespaceFleet::open(const NetnsInfo& ns, const std::string& profile,
     };
     auto identity = live_identity(ns);
     if (!identity) {
+        if (identity.error().code == ErrorCode::kNotFound) {
+            return;  // gone since discovery: nothing to say; the next round knows
+        }
         refuse(identity.error());
         return;
     }
