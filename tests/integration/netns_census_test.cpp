@@ -48,12 +48,14 @@ std::vector<NetnsInfo> ours(const std::vector<NetnsInfo>& all, const std::set<Ne
     return picked;
 }
 
+// Each test makes its namespaces inside a private one of its own.
+class NetnsCensusIntegration : public test::PrivateNetnsTest {};
+
 std::string unique_name(const char* tag) {
     return fmt::format("tcptune-it-{}-{}", ::getpid(), tag);
 }
 
-TEST(NetnsCensusIntegration, ExactPerNamespaceCountsFromOutside) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+TEST_F(NetnsCensusIntegration, ExactPerNamespaceCountsFromOutside) {
     IpNetns edge(unique_name("edge"));
     ASSERT_TRUE(edge.ok()) << edge.why();
     IpNetns backend(unique_name("backend"));
@@ -63,30 +65,29 @@ TEST(NetnsCensusIntegration, ExactPerNamespaceCountsFromOutside) {
 
     // Each namespace its own population; the test's own ("host") one too.
     std::vector<std::unique_ptr<SocketFactory>> factories;
-    auto build = [&](const std::filesystem::path& where, auto&& fill) {
-        InsideNetns inside(where);
-        ASSERT_TRUE(inside.ok()) << inside.why();
-        factories.push_back(std::make_unique<SocketFactory>());
-        fill(*factories.back());
+    auto build = [&](const std::filesystem::path& where,
+                     const std::function<Result<void>(SocketFactory&)>& fill) {
+        auto factory = test::sockets_in(where, fill);
+        ASSERT_TRUE(factory) << factory.error().message;
+        factories.push_back(std::move(*factory));
     };
-    auto ok = [](Result<void> r) { ASSERT_TRUE(r) << r.error().message; };
     build("/proc/thread-self/ns/net",
-          [&](SocketFactory& f) { ok(f.add_listeners(IpFamily::kV4, 2)); });
-    build(edge.path(), [&](SocketFactory& f) {
-        ok(f.add_listeners(IpFamily::kV4, 3));
-        ok(f.add_established(IpFamily::kV4, 5));
-        ok(f.add_time_wait(IpFamily::kV4, 4));
-        ok(f.add_time_wait(IpFamily::kV6, 2));
+          [](SocketFactory& f) { return f.add_listeners(IpFamily::kV4, 2); });
+    build(edge.path(), [](SocketFactory& f) -> Result<void> {
+        TRY(f.add_listeners(IpFamily::kV4, 3));
+        TRY(f.add_established(IpFamily::kV4, 5));
+        TRY(f.add_time_wait(IpFamily::kV4, 4));
+        return f.add_time_wait(IpFamily::kV6, 2);
     });
-    build(backend.path(), [&](SocketFactory& f) {
-        ok(f.add_close_wait(IpFamily::kV6, 6));
-        ok(f.add_time_wait(IpFamily::kV6, 7));
-        ok(f.add_established(IpFamily::kV6, 1));
+    build(backend.path(), [](SocketFactory& f) -> Result<void> {
+        TRY(f.add_close_wait(IpFamily::kV6, 6));
+        TRY(f.add_time_wait(IpFamily::kV6, 7));
+        return f.add_established(IpFamily::kV6, 1);
     });
-    build(worker.path(), [&](SocketFactory& f) {
-        ok(f.add_established(IpFamily::kV4, 8));
-        ok(f.add_close_wait(IpFamily::kV4, 2));
-        ok(f.add_time_wait(IpFamily::kV4, 9));
+    build(worker.path(), [](SocketFactory& f) -> Result<void> {
+        TRY(f.add_established(IpFamily::kV4, 8));
+        TRY(f.add_close_wait(IpFamily::kV4, 2));
+        return f.add_time_wait(IpFamily::kV4, 9);
     });
     ASSERT_FALSE(HasFatalFailure());
 
@@ -156,8 +157,7 @@ TEST(NetnsCensusIntegration, ExactPerNamespaceCountsFromOutside) {
     }
 }
 
-TEST(NetnsCensusIntegration, NamespacesComeAndGoDuringARun) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+TEST_F(NetnsCensusIntegration, NamespacesComeAndGoDuringARun) {
     IpNetns stays(unique_name("stays"));
     ASSERT_TRUE(stays.ok()) << stays.why();
     IpNetns goes(unique_name("goes"));
@@ -207,8 +207,7 @@ TEST(NetnsCensusIntegration, NamespacesComeAndGoDuringARun) {
 // The bpf engine behind the same interface: seeded by one dump inside each namespace,
 // then counting state changes; it must agree with the setns engine exactly, also
 // after sockets were added between rounds.
-TEST(NetnsCensusIntegration, BpfEngineAgreesWithTheSetnsEngine) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+TEST_F(NetnsCensusIntegration, BpfEngineAgreesWithTheSetnsEngine) {
     auto opened = open_namespace_census(CensusEngineChoice::kBpf, std::chrono::minutes(5));
     if (!opened) {
         GTEST_SKIP() << "the bpf census engine does not load here: " << opened.error().message;
@@ -219,11 +218,12 @@ TEST(NetnsCensusIntegration, BpfEngineAgreesWithTheSetnsEngine) {
     ASSERT_TRUE(b.ok()) << b.why();
     std::vector<std::unique_ptr<SocketFactory>> factories;
     for (const auto& where : {a.path(), b.path()}) {
-        InsideNetns inside(where);
-        ASSERT_TRUE(inside.ok()) << inside.why();
-        factories.push_back(std::make_unique<SocketFactory>());
-        ASSERT_TRUE(factories.back()->add_listeners(IpFamily::kV4, 2));
-        ASSERT_TRUE(factories.back()->add_established(IpFamily::kV6, 3));
+        auto factory = test::sockets_in(where, [](SocketFactory& f) -> Result<void> {
+            TRY(f.add_listeners(IpFamily::kV4, 2));
+            return f.add_established(IpFamily::kV6, 3);
+        });
+        ASSERT_TRUE(factory) << factory.error().message;
+        factories.push_back(std::move(*factory));
     }
     auto all = discover_namespaces();
     ASSERT_TRUE(all) << all.error().message;
@@ -266,20 +266,15 @@ TEST(NetnsCensusIntegration, BpfEngineAgreesWithTheSetnsEngine) {
     EXPECT_EQ(opened->engine->name(), "bpf");
 }
 
-TEST(NetnsCensusIntegration, CliCountsOneOrAllNamespacesAsJson) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+TEST_F(NetnsCensusIntegration, CliCountsOneOrAllNamespacesAsJson) {
     IpNetns edge(unique_name("cli"));
     ASSERT_TRUE(edge.ok()) << edge.why();
-    SocketFactory* factory = nullptr;
-    std::unique_ptr<SocketFactory> owner;
-    {
-        InsideNetns inside(edge.path());
-        ASSERT_TRUE(inside.ok()) << inside.why();
-        owner = std::make_unique<SocketFactory>();
-        factory = owner.get();
-        ASSERT_TRUE(factory->add_listeners(IpFamily::kV6, 4));
-        ASSERT_TRUE(factory->add_time_wait(IpFamily::kV4, 3));
-    }
+    auto owner = test::sockets_in(edge.path(), [](SocketFactory& f) -> Result<void> {
+        TRY(f.add_listeners(IpFamily::kV6, 4));
+        return f.add_time_wait(IpFamily::kV4, 3);
+    });
+    ASSERT_TRUE(owner) << owner.error().message;
+    const SocketFactory* factory = owner->get();
     const std::string cli = std::string(TCPTUNE_BIN_DIR) + "/tcptune";
     const auto inode = netns_id_of(edge.path())->inode;
 
