@@ -236,17 +236,7 @@ int run_census(const CensusOptions& options) {
 }  // namespace
 
 void register_census_command(CLI::App& app, CommandContext& ctx) {
-    auto [cmd, options] = add_json_command<CensusOptions>(
-        app, ctx, "census",
-        "Count this network namespace's TCP sockets per state (IPv4 and IPv6, exact, "
-        "straight from the kernel; no daemon needed), with the TcpExt counters that "
-        "reveal listen-queue overflows and SYN floods. With --netns, the same per-state "
-        "counts for other network namespaces (entered from a worker thread; root).\n"
-        "Example: tcptune census --json; tcptune census --netns all",
-        "Print {\"states\": {...}, \"duration_seconds\": X, \"netstat\": {...}, "
-        "\"sockstat\": {...}}; with --netns {\"namespaces\": [{\"name\", \"inode\", "
-        "\"states\": {...}, ...}], \"duration_seconds\": X}",
-        run_census);
+    auto [cmd, options] = add_json_command<CensusOptions>(app, ctx, verb_help::kCensus, run_census);
     cmd->add_option("--netns", options->netns,
                     "Count other network namespaces: all, a name (ip netns, pod:UID, docker:ID, "
                     "host...), a PID or a namespace file PATH");

@@ -331,19 +331,7 @@ int run_top(const TopOptions& o) {
 }  // namespace
 
 void register_top_command(CLI::App& app, CommandContext& ctx) {
-    auto [cmd, options] = add_json_command<TopOptions>(
-        app, ctx, "top",
-        "Who holds the sockets of a state, and why: top local ports, peers (and /24 or /64 "
-        "prefixes), owning processes, with counts and shares, plus every listener whose SYN "
-        "or accept queue holds something (with its backlog) and the ListenOverflows counter; "
-        "`top destinations` shows the ephemeral ports held towards each destination. One "
-        "streaming pass over the kernel's socket table with bounded memory; no daemon "
-        "needed.\n"
-        "Examples: tcptune top time_wait --by peer -n 5\n"
-        "          tcptune top listen --json\n"
-        "          tcptune top destinations\n"
-        "          tcptune top close_wait --by process --json",
-        "Print the breakdown as JSON (see docs/diagnosis.md)", run_top);
+    auto [cmd, options] = add_json_command<TopOptions>(app, ctx, verb_help::kTop, run_top);
     cmd->add_option("STATE", options->state,
                     "time_wait, close_wait, syn_recv, established, listen, ..., 'focus' "
                     "(time_wait + close_wait + syn_recv, the default) or 'destinations' "

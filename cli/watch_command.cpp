@@ -214,12 +214,7 @@ int run_watch(const WatchOptions& o) {
 }  // namespace
 
 void register_watch_command(CLI::App& app, CommandContext& ctx) {
-    auto [cmd, o] = add_command<WatchOptions>(
-        app, ctx, "watch",
-        "Live view of tcptuned, refreshed like top: counts, rules, managed sysctls and the "
-        "latest changes. q or Ctrl-C quits; any other key refreshes now.\n"
-        "Example: tcptune watch --interval 1",
-        run_watch);
+    auto [cmd, o] = add_command<WatchOptions>(app, ctx, verb_help::kWatch, run_watch);
     add_bounded_seconds(*cmd, "--interval", o->interval_seconds, 0.1, 3600,
                         "Seconds between refreshes (default 2)");
     add_bounded_integer(*cmd, "--iterations", o->iterations, 0, 1'000'000,
