@@ -1,5 +1,7 @@
 #include "tcptune/config/namespace_config.hpp"
 
+#include <charconv>
+
 #include <fnmatch.h>
 #include <yaml-cpp/yaml.h>
 
@@ -84,8 +86,9 @@ Result<NetnsWatch> parse_netns_watch(std::string_view text) {
 Result<NamespaceSettings> parse_namespace_settings(const YAML::Node& node,
                                                    std::string_view source) {
     if (!node.IsMap()) {
-        return error_at(source, node,
-                        "namespaces must be a mapping (watch, default_profile, select)");
+        return error_at(
+            source, node,
+            "namespaces must be a mapping (watch, metrics_top_k, default_profile, select)");
     }
     NamespaceSettings out;
     for (const auto& item : node) {
@@ -99,6 +102,20 @@ Result<NamespaceSettings> parse_namespace_settings(const YAML::Node& node,
                 return error_at(source, value, watch.error().message);
             }
             out.watch = *watch;
+        } else if (key == "metrics_top_k") {
+            std::string text;
+            TRY_ASSIGN(text, non_empty_scalar(source, value, "namespaces.metrics_top_k"));
+            std::size_t k = 0;
+            const char* end = text.data() + text.size();
+            const auto [ptr, ec] = std::from_chars(text.data(), end, k);
+            if (ec != std::errc{} || ptr != end || k < 1 || k > kMaxNetnsMetricsTopK) {
+                return error_at(source, value,
+                                "namespaces.metrics_top_k must be a whole number 1.." +
+                                    std::to_string(kMaxNetnsMetricsTopK) +
+                                    " (namespaces exported by name; the rest are summed "
+                                    "under netns=\"_other\")");
+            }
+            out.metrics_top_k = k;
         } else if (key == "default_profile") {
             TRY_ASSIGN(out.default_profile,
                        non_empty_scalar(source, value, "namespaces.default_profile"));
@@ -114,7 +131,7 @@ Result<NamespaceSettings> parse_namespace_settings(const YAML::Node& node,
         } else {
             return error_at(source, item.first,
                             "unknown setting \"namespaces." + key +
-                                "\" (known: watch, default_profile, select)");
+                                "\" (known: watch, metrics_top_k, default_profile, select)");
         }
     }
     return out;

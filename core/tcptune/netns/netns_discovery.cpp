@@ -37,6 +37,19 @@ std::optional<pid_t> parse_pid(std::string_view s) {
     return pid;
 }
 
+// The largest pid_max the kernel accepts (PID_MAX_LIMIT on 64-bit).
+constexpr std::uint64_t kMaxPid = 1U << 22;
+
+std::optional<std::uint64_t> parse_inode(std::string_view s) {
+    std::uint64_t inode = 0;
+    const auto* end = s.data() + s.size();
+    const auto [ptr, ec] = std::from_chars(s.data(), end, inode);
+    if (s.empty() || ec != std::errc() || ptr != end || inode == 0) {
+        return std::nullopt;
+    }
+    return inode;
+}
+
 Result<NetnsId> stat_id(const std::filesystem::path& path) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
@@ -183,6 +196,20 @@ Result<std::vector<NetnsInfo>> select_namespaces(const std::vector<NetnsInfo>& d
         if (ns.name == spec || (!ns.ip_netns_name.empty() && ns.ip_netns_name == spec)) {
             return std::vector<NetnsInfo>{ns};
         }
+    }
+    // An inode (as `lsns` and `ip netns identify` print it) before a pid: nsfs inodes
+    // are far above any pid (pid_max is at most 2^22).
+    if (const auto inode = parse_inode(spec)) {
+        for (const auto& ns : discovered) {
+            if (ns.id.inode == *inode) {
+                return std::vector<NetnsInfo>{ns};
+            }
+        }
+    }
+    if (const auto inode = parse_inode(spec); inode && *inode > kMaxPid) {
+        return make_error(
+            ErrorCode::kNotFound,
+            fmt::format("no network namespace has inode {} (see tcptune namespaces)", *inode));
     }
     std::filesystem::path path;
     std::string name;
