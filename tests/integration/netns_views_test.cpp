@@ -235,22 +235,6 @@ TEST_F(NetnsViews, GetNamespaceTopAnswersAsTopNetnsDoesAndOpenToEveryone) {
     EXPECT_TRUE(daemon.running()) << daemon.log();
 }
 
-std::string scrape_until(std::uint16_t port, const std::function<bool(const std::string&)>& ready) {
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    std::string text;
-    while (std::chrono::steady_clock::now() < deadline) {
-        auto got = http_get("127.0.0.1", port, "/metrics");
-        if (got && got->status == 200) {
-            text = got->body;
-            if (ready(text)) {
-                break;
-            }
-        }
-        std::this_thread::sleep_for(50ms);
-    }
-    return text;
-}
-
 std::string series(const char* family, const std::string& netns, const char* state = nullptr) {
     return state == nullptr ? fmt::format("{}{{netns=\"{}\"}}", family, netns)
                             : fmt::format("{}{{netns=\"{}\",state=\"{}\"}}", family, netns, state);

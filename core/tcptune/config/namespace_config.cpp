@@ -1,10 +1,9 @@
 #include "tcptune/config/namespace_config.hpp"
 
-#include <charconv>
-
 #include <fnmatch.h>
 #include <yaml-cpp/yaml.h>
 
+#include "tcptune/config/whole_number.hpp"
 #include "tcptune/enum_names.hpp"
 
 namespace tcptune {
@@ -105,17 +104,15 @@ Result<NamespaceSettings> parse_namespace_settings(const YAML::Node& node,
         } else if (key == "metrics_top_k") {
             std::string text;
             TRY_ASSIGN(text, non_empty_scalar(source, value, "namespaces.metrics_top_k"));
-            std::size_t k = 0;
-            const char* end = text.data() + text.size();
-            const auto [ptr, ec] = std::from_chars(text.data(), end, k);
-            if (ec != std::errc{} || ptr != end || k < 1 || k > kMaxNetnsMetricsTopK) {
+            const auto k = parse_whole_number<std::size_t>(text, 1, kMaxNetnsMetricsTopK);
+            if (!k) {
                 return error_at(source, value,
                                 "namespaces.metrics_top_k must be a whole number 1.." +
                                     std::to_string(kMaxNetnsMetricsTopK) +
                                     " (namespaces exported by name; the rest are summed "
                                     "under netns=\"_other\")");
             }
-            out.metrics_top_k = k;
+            out.metrics_top_k = *k;
         } else if (key == "default_profile") {
             TRY_ASSIGN(out.default_profile,
                        non_empty_scalar(source, value, "namespaces.default_profile"));
