@@ -235,6 +235,42 @@ TEST_F(NetnsViews, GetNamespaceTopAnswersAsTopNetnsDoesAndOpenToEveryone) {
     EXPECT_TRUE(daemon.running()) << daemon.log();
 }
 
+TEST_F(NetnsViews, WatchNetnsShowsTheNamespacesCountsFromTheDaemon) {
+    auto bus = start_system_bus(BusPolicy::kProject);
+    ASSERT_TRUE(bus) << bus.error().message;
+    TempDir dir;
+    std::filesystem::create_directories(dir.path() / "profiles");
+    ASSERT_TRUE(write_text(dir.path() / "profiles" / "observe.yaml", kProfile));
+    ASSERT_TRUE(write_text(dir.path() / "tcptune.yaml", "namespaces:\n  watch: all\n"));
+    DaemonProcess daemon(
+        isolated_launch({.dir = dir.path(), .profile = "observe", .bus = "system"}));
+    ASSERT_TRUE(daemon.start());
+    const std::string inode = std::to_string(netns_id_of(backend_->path())->inode);
+    CommandOutput out;
+    const bool shown = eventually(
+        [&] {
+            out = run_process(
+                as_nobody({bin("tcptune"), "watch", "--iterations", "1", "--netns", inode}),
+                {"DBUS_SYSTEM_BUS_ADDRESS=" + (*bus)->address()});
+            return out.out.find("Network namespace " + backend_->name() + " (inode " + inode +
+                                ")") != std::string::npos;
+        },
+        20s);
+    ASSERT_TRUE(shown) << describe(out) << daemon.log();
+    EXPECT_NE(out.out.find("close_wait"), std::string::npos);
+    // One table: the namespace's, not the daemon's own (4 TIME_WAIT there).
+    const auto tw = out.out.find("time_wait");
+    ASSERT_NE(tw, std::string::npos);
+    const auto line = out.out.substr(tw, out.out.find('\n', tw) - tw);
+    EXPECT_NE(line.find(" 3"), std::string::npos) << line;
+    const auto unknown =
+        run_process({bin("tcptune"), "watch", "--iterations", "1", "--netns", unique_name("nope")},
+                    {"DBUS_SYSTEM_BUS_ADDRESS=" + (*bus)->address()});
+    EXPECT_EQ(unknown.exit_code, 0) << describe(unknown);
+    EXPECT_NE(unknown.out.find("not among the namespaces tcptuned watches"), std::string::npos)
+        << describe(unknown);
+}
+
 std::string series(const char* family, const std::string& netns, const char* state = nullptr) {
     return state == nullptr ? fmt::format("{}{{netns=\"{}\"}}", family, netns)
                             : fmt::format("{}{{netns=\"{}\",state=\"{}\"}}", family, netns, state);
