@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
 
 #include <fmt/format.h>
 
+#include "tcptune/config/whole_number.hpp"
 #include "tcptune/netns/cgroup_name.hpp"
 #include "tcptune/read_file.hpp"
 
@@ -39,16 +41,6 @@ std::optional<pid_t> parse_pid(std::string_view s) {
 
 // The largest pid_max the kernel accepts (PID_MAX_LIMIT on 64-bit).
 constexpr std::uint64_t kMaxPid = 1U << 22;
-
-std::optional<std::uint64_t> parse_inode(std::string_view s) {
-    std::uint64_t inode = 0;
-    const auto* end = s.data() + s.size();
-    const auto [ptr, ec] = std::from_chars(s.data(), end, inode);
-    if (s.empty() || ec != std::errc() || ptr != end || inode == 0) {
-        return std::nullopt;
-    }
-    return inode;
-}
 
 Result<NetnsId> stat_id(const std::filesystem::path& path) {
     struct stat st {};
@@ -199,17 +191,18 @@ Result<std::vector<NetnsInfo>> select_namespaces(const std::vector<NetnsInfo>& d
     }
     // An inode (as `lsns` and `ip netns identify` print it) before a pid: nsfs inodes
     // are far above any pid (pid_max is at most 2^22).
-    if (const auto inode = parse_inode(spec)) {
+    if (const auto inode =
+            parse_whole_number<std::uint64_t>(spec, 1, std::numeric_limits<std::uint64_t>::max())) {
         for (const auto& ns : discovered) {
             if (ns.id.inode == *inode) {
                 return std::vector<NetnsInfo>{ns};
             }
         }
-    }
-    if (const auto inode = parse_inode(spec); inode && *inode > kMaxPid) {
-        return make_error(
-            ErrorCode::kNotFound,
-            fmt::format("no network namespace has inode {} (see tcptune namespaces)", *inode));
+        if (*inode > kMaxPid) {
+            return make_error(
+                ErrorCode::kNotFound,
+                fmt::format("no network namespace has inode {} (see tcptune namespaces)", *inode));
+        }
     }
     std::filesystem::path path;
     std::string name;
