@@ -78,6 +78,8 @@ std::uint64_t breakdown_total(const nlohmann::json& doc, const char* state) {
     return 0;
 }
 
+constexpr const char* kProfile = "name: observe\ndescription: Observes only\ninterval: 200ms\n";
+
 // Two namespaces and the test's own, each with a different TIME_WAIT population
 // towards a different server address: each view names its own servers only.
 class NetnsViews : public ::testing::Test {
@@ -115,6 +117,20 @@ class NetnsViews : public ::testing::Test {
         return out.exit_code == 0 ? nlohmann::json::parse(out.out) : nlohmann::json();
     }
 
+    // An observing tcptuned (profile "observe": no rules, 200 ms polls) with `config`
+    // as its tcptune.yaml; `launch` says which bus and metrics address it serves.
+    std::unique_ptr<DaemonProcess> start_observer(const std::string& config, Isolated launch) {
+        std::filesystem::create_directories(dir_.path() / "profiles");
+        EXPECT_TRUE(write_text(dir_.path() / "profiles" / "observe.yaml", kProfile));
+        EXPECT_TRUE(write_text(dir_.path() / "tcptune.yaml", config));
+        launch.dir = dir_.path();
+        launch.profile = "observe";
+        auto daemon = std::make_unique<DaemonProcess>(isolated_launch(launch));
+        EXPECT_TRUE(daemon->start());
+        return daemon;
+    }
+
+    TempDir dir_;
     std::unique_ptr<IpNetns> edge_;
     std::unique_ptr<IpNetns> backend_;
     // Declared after the namespaces: destroyed (holders killed) before they go.
@@ -161,8 +177,6 @@ TEST_F(NetnsViews, TopNetnsRefusesAllAndUnknownNamespaces) {
     EXPECT_NE(unknown.err.find("no network namespace"), std::string::npos) << describe(unknown);
 }
 
-constexpr const char* kProfile = "name: observe\ndescription: Observes only\ninterval: 200ms\n";
-
 // The rows of GetNamespaceTop as busctl prints them: key -> count.
 std::map<std::string, std::uint64_t> dbus_rows(const std::string& address,
                                                const std::string& netns) {
@@ -197,13 +211,8 @@ std::map<std::string, std::uint64_t> cli_rows(const nlohmann::json& doc) {
 TEST_F(NetnsViews, GetNamespaceTopAnswersAsTopNetnsDoesAndOpenToEveryone) {
     auto bus = start_system_bus(BusPolicy::kProject);
     ASSERT_TRUE(bus) << bus.error().message;
-    TempDir dir;
-    std::filesystem::create_directories(dir.path() / "profiles");
-    ASSERT_TRUE(write_text(dir.path() / "profiles" / "observe.yaml", kProfile));
-    DaemonProcess daemon(
-        isolated_launch({.dir = dir.path(), .profile = "observe", .bus = "system"}));
-    ASSERT_TRUE(daemon.start());
-    ASSERT_TRUE(daemon.wait_for_log("D-Bus: serving", 20s)) << daemon.log();
+    auto daemon = start_observer("", {.bus = "system"});
+    ASSERT_TRUE(daemon->wait_for_log("D-Bus: serving", 20s)) << daemon->log();
 
     const auto over_dbus = dbus_rows((*bus)->address(), edge_->name());
     const auto from_cli =
@@ -232,19 +241,13 @@ TEST_F(NetnsViews, GetNamespaceTopAnswersAsTopNetnsDoesAndOpenToEveryone) {
     const auto path = call(edge_->path().string());
     EXPECT_NE(path.err.find("org.freedesktop.DBus.Error.InvalidArgs"), std::string::npos)
         << describe(path);
-    EXPECT_TRUE(daemon.running()) << daemon.log();
+    EXPECT_TRUE(daemon->running()) << daemon->log();
 }
 
 TEST_F(NetnsViews, WatchNetnsShowsTheNamespacesCountsFromTheDaemon) {
     auto bus = start_system_bus(BusPolicy::kProject);
     ASSERT_TRUE(bus) << bus.error().message;
-    TempDir dir;
-    std::filesystem::create_directories(dir.path() / "profiles");
-    ASSERT_TRUE(write_text(dir.path() / "profiles" / "observe.yaml", kProfile));
-    ASSERT_TRUE(write_text(dir.path() / "tcptune.yaml", "namespaces:\n  watch: all\n"));
-    DaemonProcess daemon(
-        isolated_launch({.dir = dir.path(), .profile = "observe", .bus = "system"}));
-    ASSERT_TRUE(daemon.start());
+    auto daemon = start_observer("namespaces:\n  watch: all\n", {.bus = "system"});
     const std::string inode = std::to_string(netns_id_of(backend_->path())->inode);
     CommandOutput out;
     const bool shown = eventually(
@@ -256,7 +259,7 @@ TEST_F(NetnsViews, WatchNetnsShowsTheNamespacesCountsFromTheDaemon) {
                                 ")") != std::string::npos;
         },
         20s);
-    ASSERT_TRUE(shown) << describe(out) << daemon.log();
+    ASSERT_TRUE(shown) << describe(out) << daemon->log();
     EXPECT_NE(out.out.find("close_wait"), std::string::npos);
     // One table: the namespace's, not the daemon's own (4 TIME_WAIT there).
     const auto tw = out.out.find("time_wait");
@@ -293,18 +296,9 @@ std::set<std::string> exported_namespaces(const std::string& text) {
 class NetnsViewsMetrics : public NetnsViews {
   protected:
     std::unique_ptr<DaemonProcess> start_daemon(const std::string& config) {
-        std::filesystem::create_directories(dir_.path() / "profiles");
-        EXPECT_TRUE(write_text(dir_.path() / "profiles" / "observe.yaml", kProfile));
-        EXPECT_TRUE(write_text(dir_.path() / "tcptune.yaml", config));
         port_ = free_loopback_port();
-        auto daemon = std::make_unique<DaemonProcess>(
-            isolated_launch({.dir = dir_.path(),
-                             .profile = "observe",
-                             .metrics = fmt::format("127.0.0.1:{}", port_)}));
-        EXPECT_TRUE(daemon->start());
-        return daemon;
+        return start_observer(config, {.metrics = fmt::format("127.0.0.1:{}", port_)});
     }
-    TempDir dir_;
     std::uint16_t port_ = 0;
 };
 
