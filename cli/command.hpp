@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tcptune/result.hpp"
 #include "verb_help.hpp"
 
 namespace tcptune::cli {
@@ -65,6 +66,18 @@ int print_json_or_text(bool json, MakeJson&& make_json, MakeText&& make_text) {
         std::cout << make_text();
     }
     return kExitOk;
+}
+
+// The exit code of a local failure: 2 for a usage error, 4 for a permission, else 1.
+inline int exit_code_for(const Error& error) {
+    switch (error.code) {
+        case ErrorCode::kParse:
+            return kExitUsage;
+        case ErrorCode::kPermissionDenied:
+            return kExitPermissionDenied;
+        default:
+            return kExitFailure;
+    }
 }
 
 // Each verb family registers its subcommands on the app; the callback sets ctx.exit_code.

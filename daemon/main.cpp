@@ -160,7 +160,7 @@ int run_daemon(const DaemonOverrides& flags) {
     if (*metrics) {
         spdlog::info("serving metrics on http://{}/metrics", (*metrics)->listening_address());
         if (namespaces) {
-            (*metrics)->watch_namespaces(namespaces.get());
+            (*metrics)->watch_namespaces(namespaces.get(), options->namespaces.metrics_top_k);
         }
     }
 

@@ -30,23 +30,6 @@ using namespace std::chrono_literals;
 
 constexpr const char* kProfile = "name: observe\ndescription: Observes only\ninterval: 200ms\n";
 
-// Scrapes until `ready(text)` or the deadline; the last scrape either way.
-std::string scrape_until(std::uint16_t port, const std::function<bool(const std::string&)>& ready) {
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    std::string text;
-    while (std::chrono::steady_clock::now() < deadline) {
-        auto got = http_get("127.0.0.1", port, "/metrics");
-        if (got && got->status == 200) {
-            text = got->body;
-            if (ready(text)) {
-                break;
-            }
-        }
-        std::this_thread::sleep_for(100ms);
-    }
-    return text;
-}
-
 std::string sockets_series(const std::string& netns, const char* state) {
     return fmt::format("tcptune_tcp_sockets{{netns=\"{}\",state=\"{}\"}}", netns, state);
 }

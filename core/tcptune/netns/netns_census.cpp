@@ -12,6 +12,7 @@
 
 #include "tcptune/census/netlink_diag_socket.hpp"
 #include "tcptune/census/proc_net.hpp"
+#include "tcptune/netns/netns_enter.hpp"
 #include "tcptune/unique_fd.hpp"
 
 namespace tcptune {
@@ -21,31 +22,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::uint32_t kTimeWaitBit = 1U << static_cast<unsigned>(TcpState::kTimeWait);
-
-// Opens the namespace file and checks it is still the namespace discovery saw (a pid
-// reused by another process in another namespace counts as vanished).
-Result<std::optional<UniqueFd>> open_namespace(const NetnsInfo& ns) {
-    UniqueFd fd(::open(ns.handle.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-        const int err = errno;
-        if (err == ENOENT || err == ESRCH || err == ENOTDIR) {
-            return std::optional<UniqueFd>{};
-        }
-        return make_error(ErrorCode::kIo,
-                          fmt::format("{}: {}", ns.handle.string(), errno_text(err)));
-    }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) {
-        const int err = errno;
-        return make_error(ErrorCode::kIo,
-                          fmt::format("{}: {}", ns.handle.string(), errno_text(err)));
-    }
-    if (NetnsId{static_cast<std::uint64_t>(st.st_ino), static_cast<std::uint64_t>(st.st_dev)} !=
-        ns.id) {
-        return std::optional<UniqueFd>{};
-    }
-    return std::optional<UniqueFd>{std::move(fd)};
-}
 
 class SetnsCensusEngine final : public NamespaceCensusEngine {
   public:
@@ -84,18 +60,14 @@ class SetnsCensusEngine final : public NamespaceCensusEngine {
     Result<std::optional<NamespaceCounts>> count_one(const NetnsInfo& ns,
                                                      const UniqueFd& home) const {
         const auto started = Clock::now();
-        if (ns.own) {
-            TRY(enter(home.get(), ns));
-        } else {
-            std::optional<UniqueFd> fd;
-            TRY_ASSIGN(fd, open_namespace(ns));
-            if (!fd) {
-                return std::optional<NamespaceCounts>{};
-            }
-            TRY(enter(fd->get(), ns));
+        bool entered = false;
+        TRY_ASSIGN(entered, enter_namespace(ns, home.get()));
+        if (!entered) {
+            return std::optional<NamespaceCounts>{};
         }
         NamespaceCounts out;
         out.ns = ns;
+        out.ns.cookie = current_netns_cookie();
         // Without entering when a process is known (the cheap path the daemon can poll
         // on its own); if that process is gone, this thread is in the namespace anyway.
         auto sockstat = ns.pid && !ns.own ? read_namespace_sockstat(ns, options_.proc_dir)
@@ -125,16 +97,6 @@ class SetnsCensusEngine final : public NamespaceCensusEngine {
         return std::optional<NamespaceCounts>{std::move(out)};
     }
 
-    static Result<void> enter(int fd, const NetnsInfo& ns) {
-        if (::setns(fd, CLONE_NEWNET) != 0) {
-            const int err = errno;
-            return make_error(err == EPERM ? ErrorCode::kPermissionDenied : ErrorCode::kIo,
-                              fmt::format("cannot enter network namespace {} (inode {}): {}",
-                                          ns.name, ns.id.inode, errno_text(err)));
-        }
-        return {};
-    }
-
     SetnsCensusOptions options_;
 };
 
@@ -142,17 +104,7 @@ class SetnsCensusEngine final : public NamespaceCensusEngine {
 
 Result<NamespaceCensusReport> run_on_census_thread(
     const std::function<Result<NamespaceCensusReport>()>& round) {
-    Result<NamespaceCensusReport> result = make_error(ErrorCode::kInternal, "worker did not run");
-    std::thread worker([&] {
-        try {
-            result = round();
-        } catch (const std::exception& e) {
-            result =
-                make_error(ErrorCode::kInternal, fmt::format("namespace census: {}", e.what()));
-        }
-    });
-    worker.join();
-    return result;
+    return run_on_worker_thread<NamespaceCensusReport>(round, "namespace census");
 }
 
 std::unique_ptr<NamespaceCensusEngine> make_setns_census_engine(SetnsCensusOptions options) {

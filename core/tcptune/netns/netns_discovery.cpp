@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
 
 #include <fmt/format.h>
 
+#include "tcptune/config/whole_number.hpp"
 #include "tcptune/netns/cgroup_name.hpp"
 #include "tcptune/read_file.hpp"
 
@@ -36,6 +38,9 @@ std::optional<pid_t> parse_pid(std::string_view s) {
     }
     return pid;
 }
+
+// The largest pid_max the kernel accepts (PID_MAX_LIMIT on 64-bit).
+constexpr std::uint64_t kMaxPid = 1U << 22;
 
 Result<NetnsId> stat_id(const std::filesystem::path& path) {
     struct stat st {};
@@ -182,6 +187,21 @@ Result<std::vector<NetnsInfo>> select_namespaces(const std::vector<NetnsInfo>& d
     for (const auto& ns : discovered) {
         if (ns.name == spec || (!ns.ip_netns_name.empty() && ns.ip_netns_name == spec)) {
             return std::vector<NetnsInfo>{ns};
+        }
+    }
+    // An inode (as `lsns` and `ip netns identify` print it) before a pid: nsfs inodes
+    // are far above any pid (pid_max is at most 2^22).
+    if (const auto inode =
+            parse_whole_number<std::uint64_t>(spec, 1, std::numeric_limits<std::uint64_t>::max())) {
+        for (const auto& ns : discovered) {
+            if (ns.id.inode == *inode) {
+                return std::vector<NetnsInfo>{ns};
+            }
+        }
+        if (*inode > kMaxPid) {
+            return make_error(
+                ErrorCode::kNotFound,
+                fmt::format("no network namespace has inode {} (see tcptune namespaces)", *inode));
         }
     }
     std::filesystem::path path;

@@ -46,6 +46,10 @@ struct NetnsInfo {
     std::string cgroup;         // cgroup path of `pid` ("" if unknown)
     // What to open to enter it: /run/netns/<name> or /proc/<pid>/ns/net.
     std::filesystem::path handle;
+    // Its SO_NETNS_COOKIE, known once something entered it (a census), else 0. Never
+    // reused while the system runs: (id, cookie) tells a namespace that got an old
+    // one's inode from the old one.
+    std::uint64_t cookie = 0;
 };
 
 struct NetnsDiscoveryOptions {
@@ -60,9 +64,9 @@ struct NetnsDiscoveryOptions {
 // tcptune's own namespace or the /proc directory cannot be read.
 Result<std::vector<NetnsInfo>> discover_namespaces(const NetnsDiscoveryOptions& options = {});
 
-// `--netns` on the command line: "all", an `ip netns`/workload name (or "host"), a pid
-// or a path to a namespace file. A pid or path that discovery did not list (a bind
-// mount elsewhere) is returned as a namespace of its own. kNotFound when nothing
+// `--netns` on the command line: "all", an `ip netns`/workload name (or "host"), an
+// inode (as lsns prints it), a pid or a path to a namespace file. A pid or path that discovery did
+// not list (a bind mount elsewhere) is returned as a namespace of its own. kNotFound when nothing
 // matches.
 Result<std::vector<NetnsInfo>> select_namespaces(const std::vector<NetnsInfo>& discovered,
                                                  std::string_view spec,
