@@ -51,12 +51,11 @@ int main(int argc, char** argv) {
     tcptune::bench::add_run_options(app, run, "Interleaved rounds of every variant");
     CLI11_PARSE(app, argc, argv);
 
-    auto census = tcptune::NetlinkCensus::open();
+    auto census = tcptune::bench::open_census("tcptune-bench-breakdown");
     if (!census) {
-        std::cerr << "tcptune-bench-breakdown: " << census.error().message << "\n";
         return 1;
     }
-    tcptune::NetlinkCensus& c = **census;
+    tcptune::NetlinkCensus& c = *census;
 
     auto population = [&c]() -> std::uint64_t {
         auto counts = c.count_with(tcptune::NoSocketVisitor{});

@@ -93,9 +93,8 @@ int main(int argc, char** argv) {
     tcptune::bench::add_run_options(app, run, "Rounds of the fast methods (census, floor)");
     CLI11_PARSE(app, argc, argv);
 
-    auto census = tcptune::NetlinkCensus::open();
+    auto census = tcptune::bench::open_census("tcptune-bench-census");
     if (!census) {
-        std::cerr << "tcptune-bench-census: " << census.error().message << "\n";
         return 1;
     }
     const int floor_fd = raw_floor_open();
@@ -104,17 +103,17 @@ int main(int argc, char** argv) {
         return 1;
     }
     auto population = [&]() -> std::uint64_t {
-        auto s = (*census)->poll();
+        auto s = census->poll();
         return s ? s->counts.total() : 0;
     };
     const std::uint64_t population_before = population();
-    auto before_snapshot = (*census)->poll();
+    auto before_snapshot = census->poll();
 
     long census_rss_kib = 0;
     std::vector<Method> methods;
     methods.push_back({"census (library poll)", "lib", false, [&] {
                            const auto start = Clock::now();
-                           auto s = (*census)->poll();
+                           auto s = census->poll();
                            const double t = seconds_since(start);
                            return s ? t : -1.0;
                        }});

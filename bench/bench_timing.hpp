@@ -1,18 +1,21 @@
 #pragma once
 
-// What the benchmarks share: a steady clock, the median of samples, and the
-// round loop that stops once the population under test has shrunk (TIME_WAITs
-// expire after 60 s, so a long run can outlive its population).
+// What the benchmarks share: a steady clock, the median of samples, the census
+// they time, and the round loop that stops once the population under test has
+// shrunk (TIME_WAITs expire after 60 s, so a long run can outlive its population).
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+
+#include "tcptune/census/census_netlink.hpp"
 
 namespace tcptune::bench {
 
@@ -47,6 +50,17 @@ inline void add_run_options(CLI::App& app, RunOptions& options, const std::strin
     app.add_option("--min-population", options.min_population,
                    "Start a round only while the namespace holds at least this many sockets "
                    "(TIME_WAITs expire after 60 s)");
+}
+
+// The sock_diag census of the current namespace, or null after printing
+// "program: why" (no permission, no sock_diag).
+inline std::unique_ptr<NetlinkCensus> open_census(const char* program) {
+    auto census = NetlinkCensus::open();
+    if (!census) {
+        std::fprintf(stderr, "%s: %s\n", program, census.error().message.c_str());
+        return nullptr;
+    }
+    return std::move(*census);
 }
 
 struct RoundsDone {

@@ -17,6 +17,7 @@
 #include "tcptune/census/tcp_state.hpp"
 #include "tcptune/netns/netns_census.hpp"
 #include "tcptune/netns/netns_discovery.hpp"
+#include "tcptune/netns/netns_enter.hpp"
 
 namespace tcptune::cli {
 
@@ -184,16 +185,10 @@ std::string to_table(const NamespaceCensusReport& report, bool colour) {
 }
 
 int run_namespaces_census(const CensusOptions& options) {
-    auto discovered = discover_namespaces();
-    if (!discovered) {
-        std::cerr << "tcptune census: " << discovered.error().message << "\n";
-        return kExitFailure;
-    }
-    auto selected = select_namespaces(*discovered, options.netns);
+    auto selected = resolve_namespaces(options.netns);
     if (!selected) {
         std::cerr << "tcptune census: " << selected.error().message << "\n";
-        return selected.error().code == ErrorCode::kPermissionDenied ? kExitPermissionDenied
-                                                                     : kExitFailure;
+        return exit_code_for(selected.error());
     }
     auto report = make_setns_census_engine()->count(*selected);
     if (!report) {
@@ -236,20 +231,10 @@ int run_census(const CensusOptions& options) {
 }  // namespace
 
 void register_census_command(CLI::App& app, CommandContext& ctx) {
-    auto [cmd, options] = add_json_command<CensusOptions>(
-        app, ctx, "census",
-        "Count this network namespace's TCP sockets per state (IPv4 and IPv6, exact, "
-        "straight from the kernel; no daemon needed), with the TcpExt counters that "
-        "reveal listen-queue overflows and SYN floods. With --netns, the same per-state "
-        "counts for other network namespaces (entered from a worker thread; root).\n"
-        "Example: tcptune census --json; tcptune census --netns all",
-        "Print {\"states\": {...}, \"duration_seconds\": X, \"netstat\": {...}, "
-        "\"sockstat\": {...}}; with --netns {\"namespaces\": [{\"name\", \"inode\", "
-        "\"states\": {...}, ...}], \"duration_seconds\": X}",
-        run_census);
+    auto [cmd, options] = add_json_command<CensusOptions>(app, ctx, verb_help::kCensus, run_census);
     cmd->add_option("--netns", options->netns,
                     "Count other network namespaces: all, a name (ip netns, pod:UID, docker:ID, "
-                    "host...), a PID or a namespace file PATH");
+                    "host...), an INODE, a PID or a namespace file PATH");
 }
 
 }  // namespace tcptune::cli

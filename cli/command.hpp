@@ -8,6 +8,9 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tcptune/result.hpp"
+#include "verb_help.hpp"
+
 namespace tcptune::cli {
 
 // Exit codes are a contract (docs/man/tcptune.1.scd, EXIT STATUS).
@@ -26,29 +29,30 @@ struct CommandContext {
     int exit_code = kExitOk;
 };
 
-// Adds the subcommand `name` to `parent`: its options live in a shared Options the
-// callback keeps alive, and the callback records run(options) in ctx.exit_code.
-// Returns the subcommand and the options, to bind flags to.
+// Adds the verb `help.name` to `parent`, described by `help` (verb_help.hpp): its
+// options live in a shared Options the callback keeps alive, and the callback
+// records run(options) in ctx.exit_code. Returns the subcommand and the options,
+// to bind flags to.
 template <typename Options>
 std::pair<CLI::App*, std::shared_ptr<Options>> add_command(CLI::App& parent, CommandContext& ctx,
-                                                           const std::string& name,
-                                                           const std::string& help,
+                                                           const VerbHelp& help,
                                                            int (*run)(const Options&)) {
     auto options = std::make_shared<Options>();
-    CLI::App* cmd = parent.add_subcommand(name, help);
+    CLI::App* cmd = parent.add_subcommand(std::string(help.name), std::string(help.description));
     cmd->callback([options, &ctx, run] { ctx.exit_code = run(*options); });
     return {cmd, options};
 }
 
 // Adds a verb that prints JSON with --json (every read verb, and the control
-// verbs' change records): add_command plus its --json flag, bound to
-// Options::json, which the verb hands to print_json_or_text.
+// verbs' change records): add_command plus its --json flag, described by
+// help.json and bound to Options::json, which the verb hands to print_json_or_text.
 template <typename Options>
-std::pair<CLI::App*, std::shared_ptr<Options>> add_json_command(
-    CLI::App& parent, CommandContext& ctx, const std::string& name, const std::string& help,
-    const std::string& json_help, int (*run)(const Options&)) {
-    auto verb = add_command<Options>(parent, ctx, name, help, run);
-    verb.first->add_flag("--json", verb.second->json, json_help);
+std::pair<CLI::App*, std::shared_ptr<Options>> add_json_command(CLI::App& parent,
+                                                                CommandContext& ctx,
+                                                                const VerbHelp& help,
+                                                                int (*run)(const Options&)) {
+    auto verb = add_command<Options>(parent, ctx, help, run);
+    verb.first->add_flag("--json", verb.second->json, std::string(help.json));
     return verb;
 }
 
@@ -62,6 +66,18 @@ int print_json_or_text(bool json, MakeJson&& make_json, MakeText&& make_text) {
         std::cout << make_text();
     }
     return kExitOk;
+}
+
+// The exit code of a local failure: 2 for a usage error, 4 for a permission, else 1.
+inline int exit_code_for(const Error& error) {
+    switch (error.code) {
+        case ErrorCode::kParse:
+            return kExitUsage;
+        case ErrorCode::kPermissionDenied:
+            return kExitPermissionDenied;
+        default:
+            return kExitFailure;
+    }
 }
 
 // Each verb family registers its subcommands on the app; the callback sets ctx.exit_code.

@@ -101,7 +101,7 @@ std::pair<CLI::App*, std::shared_ptr<ControlOptions>> add_verb(CLI::App& app, Co
                                                                const std::string& help,
                                                                const std::string& json_help,
                                                                int (*run)(const ControlOptions&)) {
-    auto verb = add_json_command<ControlOptions>(app, ctx, name, help, json_help, run);
+    auto verb = add_json_command<ControlOptions>(app, ctx, {name, help, json_help}, run);
     add_bus_option(*verb.first, verb.second->bus);
     return verb;
 }

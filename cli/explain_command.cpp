@@ -43,12 +43,8 @@ int run_explain(const ExplainOptions& o) {
 }  // namespace
 
 void register_explain_command(CLI::App& app, CommandContext& ctx) {
-    auto [cmd, options] = add_json_command<ExplainOptions>(
-        app, ctx, "explain",
-        "Explain a TCP state or a sysctl: what it means, what moves it, the common myths. "
-        "`explain sysctls` lists every key tcptune may change with its safe bounds.\n"
-        "Example: tcptune explain time_wait",
-        "Print as JSON", run_explain);
+    auto [cmd, options] =
+        add_json_command<ExplainOptions>(app, ctx, verb_help::kExplain, run_explain);
     cmd->add_option("topic", options->topic,
                     "A state (time_wait), a sysctl (net.ipv4.tcp_tw_reuse or tcp_tw_reuse), "
                     "so_linger, tcp_user_timeout, tcp_retries1, 'states' or 'sysctls'; omit to "

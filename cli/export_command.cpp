@@ -75,12 +75,7 @@ int run_export(const ExportOptions& options) {
 }  // namespace
 
 void register_export_command(CLI::App& app, CommandContext& ctx) {
-    auto [cmd, options] = add_json_command<ExportOptions>(
-        app, ctx, "export",
-        "Print the sysctls tcptune has applied as an /etc/sysctl.d/ snippet, one comment per key "
-        "saying why.\n"
-        "Example: tcptune export > /etc/sysctl.d/90-tcptune.conf && sysctl --system",
-        "Print the applied set as JSON instead", run_export);
+    auto [cmd, options] = add_json_command<ExportOptions>(app, ctx, verb_help::kExport, run_export);
     cmd->add_option("--state-dir", options->state_dir,
                     "Directory holding journal.json (default /var/lib/tcptune)");
     cmd->add_option("--netns", options->netns,

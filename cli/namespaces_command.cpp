@@ -79,15 +79,8 @@ int run_namespaces(const NamespacesOptions& o) {
 }  // namespace
 
 void register_namespaces_command(CLI::App& app, CommandContext& ctx) {
-    auto [cmd, options] = add_json_command<NamespacesOptions>(
-        app, ctx, "namespaces",
-        "List the network namespaces tcptuned watches (only its own, \"host\", unless the "
-        "config says namespaces: {watch: all}), each with its inode, profile and a one-line "
-        "health summary.\n"
-        "Example: tcptune namespaces",
-        "Print {\"namespaces\": [{\"name\", \"inode\", \"own\", \"pid\", \"profile\", "
-        "\"states\": {...}, \"health\"}]}",
-        run_namespaces);
+    auto [cmd, options] =
+        add_json_command<NamespacesOptions>(app, ctx, verb_help::kNamespaces, run_namespaces);
     add_bus_option(*cmd, options->bus);
 }
 

@@ -154,37 +154,23 @@ void add_dir_option(CLI::App* cmd, ProfileOptions& o) {
 }  // namespace
 
 void register_profile_commands(CLI::App& app, CommandContext& ctx) {
-    auto [profiles, list] = add_json_command<ProfileOptions>(
-        app, ctx, "profiles",
-        "List the profiles in the search path, with the ones shadowed by an earlier directory "
-        "and the invalid ones.\n"
-        "Example: tcptune profiles --profile-dir ./my-profiles",
-        "Print as JSON", run_list);
+    auto [profiles, list] =
+        add_json_command<ProfileOptions>(app, ctx, verb_help::kProfiles, run_list);
     add_dir_option(profiles, *list);
 
     CLI::App* profile = app.add_subcommand("profile", "Show or check profiles");
     profile->require_subcommand(1);
 
-    auto [show_cmd, show] = add_json_command<ProfileOptions>(
-        *profile, ctx, "show",
-        "Print a profile with its inheritance merged, as YAML (or JSON).\n"
-        "Example: tcptune profile show web-frontend --origins\n"
-        "To customize a shipped profile, put a file of the same name in "
-        "/etc/tcptune/profiles/\nwith `extends: <its own name>`: it builds "
-        "on the shipped one and keeps its fixes.",
-        "Print as JSON", run_show);
+    auto [show_cmd, show] =
+        add_json_command<ProfileOptions>(*profile, ctx, verb_help::kProfileShow, run_show);
     show_cmd->add_option("profile", show->targets, "Profile NAME or PATH")->required()->expected(1);
     add_dir_option(show_cmd, *show);
     show_cmd->add_flag("--origins", show->origins,
                        "Say where every sysctl and rule came from (file:line), for overrides "
                        "that extend a profile of the same name");
 
-    auto [check_cmd, check] = add_json_command<ProfileOptions>(
-        *profile, ctx, "check",
-        "Validate profile files; every problem is printed as FILE:LINE:COL: message. Exit "
-        "status 6 when any file is invalid.\n"
-        "Example: tcptune profile check /etc/tcptune/profiles/*.yaml",
-        "Print results as JSON", run_check);
+    auto [check_cmd, check] =
+        add_json_command<ProfileOptions>(*profile, ctx, verb_help::kProfileCheck, run_check);
     check_cmd->add_option("file", check->targets, "Profile files")->required();
     add_dir_option(check_cmd, *check);
 }

@@ -216,13 +216,7 @@ int run_status(const StatusOptions& o) {
 }  // namespace
 
 void register_status_command(CLI::App& app, CommandContext& ctx) {
-    auto [cmd, o] = add_json_command<StatusOptions>(
-        app, ctx, "status",
-        "Show what tcptuned is doing: active profile and mode, socket counts, rules, "
-        "managed sysctls (current / original / desired / owner) and recent changes. "
-        "Without a running daemon, shows a local read-only view and says so.\n"
-        "Example: tcptune status --json | jq '.sysctls[] | select(.owner==\"administrator\")'",
-        "Machine-readable output (see docs/dbus-api.md)", run_status);
+    auto [cmd, o] = add_json_command<StatusOptions>(app, ctx, verb_help::kStatus, run_status);
     add_bounded_integer(*cmd, "--changes", o->changes, 0, 1000,
                         "How many recent changes to show (0 = all kept; default 10)");
     cmd->add_option("--profile", o->profile,

@@ -23,6 +23,8 @@
 #include "tcptune/diagnosis/breakdown_json.hpp"
 #include "tcptune/diagnosis/diagnosis.hpp"
 #include "tcptune/duration.hpp"
+#include "tcptune/netns/netns_breakdown.hpp"
+#include "tcptune/netns/netns_enter.hpp"
 
 namespace tcptune::cli {
 
@@ -40,6 +42,7 @@ struct TopOptions {
     std::size_t top_n = 10;
     std::size_t capacity = 1024;
     std::string trend;
+    std::string netns;  // empty: this namespace
     bool json = false;
 };
 
@@ -309,41 +312,46 @@ int run_top(const TopOptions& o) {
         options.trend_interval = *interval;
     }
 
-    auto breakdown = take_breakdown(options);
+    std::optional<NetnsInfo> ns;
+    Result<Breakdown> breakdown = make_error(ErrorCode::kInternal, "no breakdown");
+    if (o.netns.empty()) {
+        breakdown = take_breakdown(options);
+    } else {
+        auto resolved = resolve_one_namespace(o.netns);
+        if (!resolved) {
+            std::cerr << "tcptune top: " << resolved.error().message << "\n";
+            return exit_code_for(resolved.error());
+        }
+        ns = std::move(*resolved);
+        breakdown = take_namespace_breakdown(*ns, options);
+    }
     if (!breakdown) {
         std::cerr << "tcptune top: " << breakdown.error().message << "\n";
-        return breakdown.error().code == ErrorCode::kPermissionDenied ? kExitPermissionDenied
-                                                                      : kExitFailure;
+        return exit_code_for(breakdown.error());
     }
     return print_json_or_text(
         o.json,
         [&] {
             nlohmann::json j = breakdown_to_json(*breakdown);
             j["by"] = view ? std::string(to_string(*view)) : "default";
+            if (ns) {
+                j["netns"] = {{"name", ns->name}, {"inode", ns->id.inode}};
+            }
             return j;
         },
         [&] {
-            return render_top(*breakdown, view, destinations_only, o.top_n, options.capacity,
-                              colour_enabled(STDOUT_FILENO));
+            const std::string header =
+                ns ? fmt::format("network namespace {} (inode {})\n\n", ns->name, ns->id.inode)
+                   : std::string();
+            return header + render_top(*breakdown, view, destinations_only, o.top_n,
+                                       options.capacity, colour_enabled(STDOUT_FILENO));
         });
 }
 
 }  // namespace
 
 void register_top_command(CLI::App& app, CommandContext& ctx) {
-    auto [cmd, options] = add_json_command<TopOptions>(
-        app, ctx, "top",
-        "Who holds the sockets of a state, and why: top local ports, peers (and /24 or /64 "
-        "prefixes), owning processes, with counts and shares, plus every listener whose SYN "
-        "or accept queue holds something (with its backlog) and the ListenOverflows counter; "
-        "`top destinations` shows the ephemeral ports held towards each destination. One "
-        "streaming pass over the kernel's socket table with bounded memory; no daemon "
-        "needed.\n"
-        "Examples: tcptune top time_wait --by peer -n 5\n"
-        "          tcptune top listen --json\n"
-        "          tcptune top destinations\n"
-        "          tcptune top close_wait --by process --json",
-        "Print the breakdown as JSON (see docs/diagnosis.md)", run_top);
+    auto [cmd, options] = add_json_command<TopOptions>(app, ctx, verb_help::kTop, run_top);
     cmd->add_option("STATE", options->state,
                     "time_wait, close_wait, syn_recv, established, listen, ..., 'focus' "
                     "(time_wait + close_wait + syn_recv, the default) or 'destinations' "
@@ -356,6 +364,10 @@ void register_top_command(CLI::App& app, CommandContext& ctx) {
     add_bounded_integer(*cmd, "--capacity", options->capacity, 1, kMaxTopCapacity,
                         "Counters per table; counts are exact while the distinct keys fit "
                         "(default 1024)");
+    cmd->add_option("--netns", options->netns,
+                    "Break down another network namespace: a name (ip netns, pod:UID, "
+                    "docker:ID, host...), an INODE, a PID or a namespace file PATH (entered "
+                    "from a worker thread; root)");
     cmd->add_option("--trend", options->trend,
                     "Sample ListenOverflows twice this far apart and show the rate, e.g. 1s");
 }

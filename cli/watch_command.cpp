@@ -30,6 +30,7 @@ struct WatchOptions {
     double interval_seconds = 2.0;
     int iterations = 0;  // 0 = until q / Ctrl-C
     std::uint32_t changes = 5;
+    std::string netns;  // show this namespace's counts (from ListNamespaces) instead
 };
 
 // Self-pipe: the signal handler only writes a byte; poll() wakes up on it.
@@ -120,8 +121,34 @@ std::string now_text() {
     return buf;
 }
 
+// --netns: the namespace's row of ListNamespaces by name, inode or pid, as counts
+// (the daemon's last namespace round; it watches others only with watch: all).
+std::string render_namespace_counts(DaemonClient& client, const std::string& netns, bool colour) {
+    for (const NamespaceRow& row : client.namespaces()) {
+        if (row.name == netns || std::to_string(row.inode) == netns ||
+            (row.pid != 0 && std::to_string(row.pid) == netns)) {
+            DaemonCounts counts;
+            counts.valid = true;
+            counts.states = row.states;
+            // ListNamespaces has no age or duration: drop render_counts' line about them.
+            std::string table = render_counts(counts, colour);
+            table.erase(table.rfind("census "));
+            return "Network namespace " + row.name + " (inode " + std::to_string(row.inode) +
+                   "), from the daemon's last namespace round\n" + table;
+        }
+    }
+    return "Network namespace " + netns +
+           ": not among the namespaces tcptuned watches (it watches other namespaces with "
+           "namespaces.watch: all; see tcptune namespaces)\n";
+}
+
 std::string render_frame(DaemonClient& client, const WatchOptions& o, bool colour) {
     const DaemonStatus status = client.status();
+    if (!o.netns.empty()) {
+        return render_daemon_header(status, colour) + "\n" +
+               render_namespace_counts(client, o.netns, colour) + "\nRecent changes:\n" +
+               render_changes(client.recent_changes(o.changes), colour);
+    }
     const DaemonCounts counts = client.counts();
     const auto rules = client.rules();
     const auto sysctls = client.sysctls();
@@ -214,18 +241,17 @@ int run_watch(const WatchOptions& o) {
 }  // namespace
 
 void register_watch_command(CLI::App& app, CommandContext& ctx) {
-    auto [cmd, o] = add_command<WatchOptions>(
-        app, ctx, "watch",
-        "Live view of tcptuned, refreshed like top: counts, rules, managed sysctls and the "
-        "latest changes. q or Ctrl-C quits; any other key refreshes now.\n"
-        "Example: tcptune watch --interval 1",
-        run_watch);
+    auto [cmd, o] = add_command<WatchOptions>(app, ctx, verb_help::kWatch, run_watch);
     add_bounded_seconds(*cmd, "--interval", o->interval_seconds, 0.1, 3600,
                         "Seconds between refreshes (default 2)");
     add_bounded_integer(*cmd, "--iterations", o->iterations, 0, 1'000'000,
                         "Stop after N refreshes (0 = until q / Ctrl-C); for scripts");
     add_bounded_integer(*cmd, "--changes", o->changes, 0, 1000,
                         "Recent changes to show (default 5)");
+    cmd->add_option("--netns", o->netns,
+                    "Show the counts of another network namespace (a name, INODE or PID as "
+                    "tcptune namespaces lists them; tcptuned must watch it: namespaces.watch: "
+                    "all)");
     add_bus_option(*cmd, o->bus);
 }
 

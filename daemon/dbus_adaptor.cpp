@@ -541,8 +541,28 @@ std::vector<ChangeStruct> Manager1Adaptor::GetRecentChanges(const std::uint32_t&
 void Manager1Adaptor::GetTop(
     sdbus::Result<std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>>>&& result,
     std::string state, std::string by, std::uint32_t limit) {
+    serve_top("GetTop", std::move(result), std::nullopt, state, by, limit);
+}
+
+void Manager1Adaptor::GetNamespaceTop(
+    sdbus::Result<std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>>>&& result,
+    std::string netns, std::string state, std::string by, std::uint32_t limit) {
+    serve_top("GetNamespaceTop", std::move(result), std::move(netns), state, by, limit);
+}
+
+void Manager1Adaptor::serve_top(
+    const char* method,
+    sdbus::Result<std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>>>&& result,
+    std::optional<std::string> netns, const std::string& state, const std::string& by,
+    std::uint32_t limit) {
     using Row = sdbus::Struct<std::string, std::uint64_t, std::string>;
-    guarded("GetTop", [&] {
+    const bool own = !netns;
+    guarded(method, [&] {
+        if (netns) {
+            if (auto checked = check_netns_argument(*netns); !checked) {
+                throw sdbus::Error(dbus::error::kInvalidArgs, checked.error().message);
+            }
+        }
         const auto arguments = parse_top_arguments(state, by, limit);
         if (!arguments) {
             throw sdbus::Error(dbus::error::kInvalidArgs, arguments.error().message);
@@ -551,10 +571,11 @@ void Manager1Adaptor::GetTop(
         // to root, the daemon (root) shows only to root.
         const bool by_process = arguments->by_process;
         if (by_process) {
-            require_privileged("GetTop by process");
+            require_privileged(own ? "GetTop by process" : "GetNamespaceTop by process");
         }
         if (hooks_.top == nullptr) {
-            throw sdbus::Error(dbus::error::kFailed, "GetTop is not served by this daemon");
+            throw sdbus::Error(dbus::error::kFailed,
+                               std::string(method) + " is not served by this daemon");
         }
         const std::size_t rows_wanted = arguments->rows;
         const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
@@ -592,7 +613,9 @@ void Manager1Adaptor::GetTop(
                 flush();
             }
         };
-        if (auto accepted = hooks_.top->request(by_process, sender, std::move(reply)); !accepted) {
+        if (auto accepted = hooks_.top->request(TopKey{netns.value_or(""), by_process}, sender,
+                                                std::move(reply));
+            !accepted) {
             throw sdbus::Error(dbus::error::kLimitsExceeded, accepted.error().message);
         }
     });

@@ -106,6 +106,9 @@ class Manager1Adaptor final : public sdbus::AdaptorInterfaces<net::tcptune::Mana
     void GetTop(
         sdbus::Result<std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>>>&& result,
         std::string state, std::string by, std::uint32_t limit) override;
+    void GetNamespaceTop(
+        sdbus::Result<std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>>>&& result,
+        std::string netns, std::string state, std::string by, std::uint32_t limit) override;
     void SetProfile(sdbus::Result<Changes>&& result, std::string name, bool dry_run) override;
     void Rollback(sdbus::Result<Changes>&& result, bool force) override;
     void RollbackNamespace(sdbus::Result<Changes>&& result, std::string netns, bool force) override;
@@ -118,6 +121,14 @@ class Manager1Adaptor final : public sdbus::AdaptorInterfaces<net::tcptune::Mana
     std::string CensusEngine() override;
     std::string CensusEngineNote() override;
     std::string Version() override;
+
+    // GetTop and GetNamespaceTop: the rows of `state` by `by` from the breakdown
+    // of `netns` (nullopt: the daemon's own), answered when the worker has it.
+    void serve_top(
+        const char* method,
+        sdbus::Result<std::vector<sdbus::Struct<std::string, std::uint64_t, std::string>>>&& result,
+        std::optional<std::string> netns, const std::string& state, const std::string& by,
+        std::uint32_t limit);
 
     // Runs a handler body, translating every failure into an sdbus::Error.
     template <typename F>

@@ -59,4 +59,28 @@ Result<void> check_profile_name(std::string_view name) {
     return {};
 }
 
+Result<void> check_netns_argument(std::string_view netns) {
+    if (netns.empty()) {
+        return make_error(ErrorCode::kParse,
+                          "name a network namespace (see ListNamespaces; \"host\" is the "
+                          "daemon's own)");
+    }
+    if (netns.size() > 255) {
+        return make_error(ErrorCode::kParse, "a namespace name has at most 255 bytes");
+    }
+    if (netns == "all") {
+        return make_error(ErrorCode::kParse, "takes one namespace, not 'all'");
+    }
+    if (netns.find('/') != std::string_view::npos) {
+        return make_error(ErrorCode::kParse, "takes a namespace name, inode or pid, not a path (" +
+                                                 quoted_argument(netns) + ")");
+    }
+    for (const char c : netns) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+            return make_error(ErrorCode::kParse, "a namespace name has no control characters");
+        }
+    }
+    return {};
+}
+
 }  // namespace tcptune::daemon

@@ -33,6 +33,12 @@ Result<TopArguments> parse_top_arguments(std::string_view state, std::string_vie
 // active profile for ShowProfile.
 Result<void> check_profile_name(std::string_view name);
 
+// GetNamespaceTop(netns, ...): one namespace by name (ip netns, pod:UID,
+// docker:ID, host, pid:N), inode or pid. Not "all", and not a path: the daemon
+// runs as root and would stat whatever file a caller names (the CLI's --netns
+// PATH is resolved by the caller itself).
+Result<void> check_netns_argument(std::string_view netns);
+
 // A caller's string as messages quote it: at most 64 bytes, then "...".
 std::string quoted_argument(std::string_view text);
 

@@ -10,6 +10,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "tcptune/netns/netns_breakdown.hpp"
+#include "tcptune/netns/netns_enter.hpp"
+
 namespace tcptune::daemon {
 
 namespace {
@@ -55,8 +58,16 @@ Result<std::unique_ptr<DbusService>> DbusService::create(EventLoop& loop, Contro
             hooks.authority = std::make_unique<PolkitAuthority>(*service->connection_);
         }
         // GetTop's breakdowns run on a worker thread, never on the loop.
-        auto top = TopService::create(loop, [](bool by_process) {
-            return take_breakdown(daemon_breakdown_options(by_process));
+        // GetNamespaceTop's namespace is resolved there too: discovery reads
+        // every /proc/<pid>/ns/net.
+        auto top = TopService::create(loop, [](const TopKey& key) -> Result<Breakdown> {
+            const BreakdownOptions options = daemon_breakdown_options(key.by_process);
+            if (key.netns.empty()) {
+                return take_breakdown(options);
+            }
+            NetnsInfo ns;
+            TRY_ASSIGN(ns, resolve_one_namespace(key.netns));
+            return take_namespace_breakdown(ns, options);
         });
         if (!top) {
             return make_error(top.error().code, "GetTop worker: " + top.error().message);

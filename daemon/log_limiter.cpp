@@ -32,12 +32,12 @@ std::optional<std::uint64_t> LogRateLimiter::admit(const std::string& key, Clock
     return std::exchange(budget.suppressed, 0);
 }
 
-std::string suppressed_note(std::uint64_t suppressed) {
+std::string suppressed_note(std::uint64_t suppressed, std::string_view whose) {
     if (suppressed == 0) {
         return "";
     }
     return " (" + std::to_string(suppressed) + " similar line" + (suppressed == 1 ? "" : "s") +
-           " from this caller suppressed)";
+           " " + std::string(whose) + " suppressed)";
 }
 
 }  // namespace tcptune::daemon

@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace tcptune::daemon {
 
@@ -45,7 +46,8 @@ class LogRateLimiter {
     std::uint64_t suppressed_total_ = 0;
 };
 
-// " (N similar lines from this caller suppressed)" or "".
-std::string suppressed_note(std::uint64_t suppressed);
+// " (N similar lines from this caller suppressed)" or ""; `whose` replaces
+// "from this caller" for keys that are not callers ("for this namespace").
+std::string suppressed_note(std::uint64_t suppressed, std::string_view whose = "from this caller");
 
 }  // namespace tcptune::daemon

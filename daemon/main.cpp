@@ -170,7 +170,7 @@ int run_daemon(const DaemonOverrides& flags) {
     if (*metrics) {
         spdlog::info("serving metrics on http://{}/metrics", (*metrics)->listening_address());
         if (namespaces) {
-            (*metrics)->watch_namespaces(namespaces.get());
+            (*metrics)->watch_namespaces(namespaces.get(), options->namespaces.metrics_top_k);
             fleet_driver->set_metrics(metrics->get());
         }
     }

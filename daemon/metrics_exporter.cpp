@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <map>
@@ -20,6 +21,7 @@
 #include "metrics_http_server.hpp"
 #include "tcptune/apply/sysctl_registry.hpp"
 #include "tcptune/metrics/metrics_endpoint.hpp"
+#include "tcptune/netns/netns_discovery.hpp"
 #include "tcptune/unique_fd.hpp"
 #include "tcptune/version.hpp"
 
@@ -170,8 +172,9 @@ void MetricsExporter::read_other_sysctls(const ControllerStatus& status) {
     model_.set_other_sysctl_values(std::move(values));
 }
 
-void MetricsExporter::watch_namespaces(const NamespaceMonitor* monitor) {
+void MetricsExporter::watch_namespaces(const NamespaceMonitor* monitor, std::size_t top_k) {
     namespaces_ = monitor;
+    netns_top_k_ = top_k;
     refresh(false);
 }
 
@@ -206,12 +209,43 @@ void MetricsExporter::forget_namespace(const std::string& netns) {
     model_.forget_namespace(netns);
     published_->publish(model_.families());
 }
+namespace {
+
+// The monitor's latest round without the namespaces exported by name that are gone
+// since: the round may be an interval old, and a deleted namespace's series must go
+// at the next poll, not one round later. Only the busiest (those exported by name,
+// and those that replace the gone ones) are checked, each with one stat of its
+// handle: at most top_k + (gone) stats per poll, however many namespaces there are.
+std::vector<NamespaceCounts> without_vanished(std::vector<NamespaceCounts> latest,
+                                              std::size_t top_k) {
+    std::stable_sort(latest.begin(), latest.end(),
+                     [](const NamespaceCounts& a, const NamespaceCounts& b) {
+                         return a.counts.total() > b.counts.total();
+                     });
+    std::vector<NamespaceCounts> out;
+    out.reserve(latest.size());
+    std::size_t named = 0;
+    for (auto& n : latest) {
+        if (named < top_k) {
+            const auto id = netns_id_of(n.ns.handle);
+            if (!id || *id != n.ns.id) {
+                continue;
+            }
+            ++named;
+        }
+        out.push_back(std::move(n));
+    }
+    return out;
+}
+
+}  // namespace
 
 void MetricsExporter::refresh(bool reread_sysctls) {
     const ControllerStatus status = controller_.status();
     model_.set_status(status);
     if (namespaces_ != nullptr) {
-        model_.set_other_namespaces(namespaces_->latest(), kNetnsMetricsTopK);
+        model_.set_other_namespaces(without_vanished(namespaces_->latest(), netns_top_k_),
+                                    netns_top_k_);
     }
     if (reread_sysctls) {
         read_other_sysctls(status);

@@ -24,10 +24,6 @@ namespace tcptune {
 class MetricsHttpServer;
 class NamespaceMonitor;
 
-// Namespaces (besides tcptuned's own) exported in full under namespaces.watch: all;
-// the others are summed under netns="_other".
-inline constexpr std::size_t kNetnsMetricsTopK = 50;
-
 // How long start() retries a port that a non-listening socket holds (a
 // client's TIME_WAIT lasts 60 s).
 inline constexpr std::chrono::seconds kMetricsBindRetryFor{65};
@@ -54,9 +50,10 @@ class MetricsExporter final : public ControllerObserver {
     const std::string& listening_address() const { return listening_address_; }
 
     // namespaces.watch: all: from now on every per-namespace series carries a netns
-    // label and each refresh adds the monitor's latest counts. `monitor` must outlive
-    // the exporter.
-    void watch_namespaces(const NamespaceMonitor* monitor);
+    // label and each refresh adds the monitor's latest counts: the `top_k` busiest
+    // other namespaces by name (namespaces.metrics_top_k), the rest summed under
+    // netns="_other". `monitor` must outlive the exporter.
+    void watch_namespaces(const NamespaceMonitor* monitor, std::size_t top_k);
 
     // Per-namespace profiles: an observer for one managed namespace's controller
     // (which must outlive it); its rules, sysctls and changes become series labelled
@@ -85,6 +82,7 @@ class MetricsExporter final : public ControllerObserver {
     std::unique_ptr<MetricsHttpServer> server_;
     std::string listening_address_;
     const NamespaceMonitor* namespaces_ = nullptr;
+    std::size_t netns_top_k_ = 0;
 };
 
 }  // namespace tcptune

@@ -6,6 +6,11 @@
 // 2N times (docs/performance.md), seconds on a busy node, so it never runs on the
 // event loop. The exporter takes the latest result on the loop thread (latest());
 // a namespace that vanished is simply absent from the next result.
+//
+// A namespace that cannot be counted (permission, a race with its teardown) fails
+// again every round: its warning is logged once, then at most once per
+// `failure_log_window` with the number of rounds suppressed meanwhile, keyed by the
+// namespace (name and inode) and the kind of error; so is a failing discovery.
 
 #include <chrono>
 #include <condition_variable>
@@ -15,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "log_limiter.hpp"
 #include "tcptune/netns/netns_census.hpp"
 
 namespace tcptune {
@@ -22,7 +28,8 @@ namespace tcptune {
 class NamespaceMonitor {
   public:
     NamespaceMonitor(std::unique_ptr<NamespaceCensusEngine> engine,
-                     std::chrono::milliseconds interval);
+                     std::chrono::milliseconds interval,
+                     std::chrono::seconds failure_log_window = std::chrono::minutes(10));
     ~NamespaceMonitor();  // stops and joins the thread
     NamespaceMonitor(const NamespaceMonitor&) = delete;
     NamespaceMonitor& operator=(const NamespaceMonitor&) = delete;
@@ -44,9 +51,11 @@ class NamespaceMonitor {
 
   private:
     void run();
+    void log_round(const NamespaceCensusReport& report);
 
     std::unique_ptr<NamespaceCensusEngine> engine_;
     std::chrono::milliseconds interval_;
+    daemon::LogRateLimiter failure_log_;  // the monitor thread's only
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false;

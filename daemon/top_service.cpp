@@ -54,7 +54,11 @@ TopService::~TopService() {
 }
 
 std::size_t TopService::waiting() const {
-    return slots_[0].waiters.size() + slots_[1].waiters.size();
+    std::size_t n = 0;
+    for (const auto& [key, slot] : slots_) {
+        n += slot.waiters.size();
+    }
+    return n;
 }
 
 bool TopService::fresh(const Slot& slot) const {
@@ -66,10 +70,22 @@ bool TopService::fresh(const Slot& slot) const {
     return std::chrono::steady_clock::now() - slot.taken_at < window;
 }
 
-Result<void> TopService::request(bool by_process, const std::string& sender, Reply reply) {
-    Slot& slot = slots_[by_process ? 1 : 0];
-    if (fresh(slot)) {
-        reply(slot.value);
+// Slots of keys nobody waits for and whose breakdown went stale: a caller naming
+// ever new namespaces must not grow the map.
+void TopService::forget_idle_slots() {
+    for (auto it = slots_.begin(); it != slots_.end();) {
+        const Slot& slot = it->second;
+        if (!slot.computing && slot.waiters.empty() && !fresh(slot)) {
+            it = slots_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+Result<void> TopService::request(const TopKey& key, const std::string& sender, Reply reply) {
+    if (auto it = slots_.find(key); it != slots_.end() && fresh(it->second)) {
+        reply(it->second.value);
         return {};
     }
     if (waiting() >= limits_.max_waiting_total) {
@@ -85,20 +101,28 @@ Result<void> TopService::request(bool by_process, const std::string& sender, Rep
                               "answers");
     }
     ++mine;
+    forget_idle_slots();
+    Slot& slot = slots_[key];
     slot.waiters.push_back(Waiter{sender, std::move(reply)});
-    if (!slot.computing && !slots_[by_process ? 0 : 1].computing) {
-        start(by_process);
+    if (!slot.computing) {
+        slot.computing = true;
+        queued_.push_back(key);
     }
+    pump();
     return {};
 }
 
-void TopService::start(bool by_process) {
-    slots_[by_process ? 1 : 0].computing = true;
+void TopService::pump() {
+    if (busy_ || queued_.empty()) {
+        return;
+    }
+    busy_ = true;
     ++computations_;
     {
         std::lock_guard lock(mutex_);
-        job_ = by_process;
+        job_ = std::move(queued_.front());
     }
+    queued_.pop_front();
     cv_.notify_one();
 }
 
@@ -113,7 +137,8 @@ void TopService::on_wake() {
     if (!done) {
         return;
     }
-    Slot& slot = slots_[done->by_process ? 1 : 0];
+    busy_ = false;
+    Slot& slot = slots_[done->key];
     slot.computing = false;
     Result<Shared> outcome = make_error(ErrorCode::kInternal, "no breakdown");
     if (done->result) {
@@ -134,36 +159,33 @@ void TopService::on_wake() {
         }
         waiter.reply(outcome);
     }
-    // The other kind may have callers waiting for the worker.
-    Slot& other = slots_[done->by_process ? 0 : 1];
-    if (!other.waiters.empty() && !other.computing) {
-        start(!done->by_process);
-    }
+    // Other keys may have callers waiting for the worker.
+    pump();
 }
 
 void TopService::worker_main() {
     while (true) {
-        bool by_process = false;
+        TopKey key;
         {
             std::unique_lock lock(mutex_);
             cv_.wait(lock, [this] { return quit_ || job_.has_value(); });
             if (quit_) {
                 return;
             }
-            by_process = *job_;
+            key = std::move(*job_);
             job_.reset();
         }
         const auto began = std::chrono::steady_clock::now();
         Result<Breakdown> result = make_error(ErrorCode::kInternal, "breakdown failed");
         try {
-            result = compute_(by_process);
+            result = compute_(key);
         } catch (const std::exception& e) {
             result = make_error(ErrorCode::kInternal, std::string("breakdown: ") + e.what());
         }
         const auto took = std::chrono::steady_clock::now() - began;
         {
             std::lock_guard lock(mutex_);
-            done_ = Done{by_process, std::move(result), took};
+            done_ = Done{std::move(key), std::move(result), took};
         }
         const std::uint64_t one = 1;
         [[maybe_unused]] const auto n = ::write(wake_fd_.get(), &one, sizeof one);

@@ -9,13 +9,20 @@
 // that arrive while none is fresh wait (bounded, per sender and in total) for
 // the one being taken. A flood costs at most one dump per freshness window.
 //
+// GetNamespaceTop shares the worker: each (namespace, by_process) key has a
+// slot of its own, and keys whose callers wait are served one after the other,
+// oldest first, so every namespace a caller names costs one breakdown at a time
+// whatever the number of callers.
+//
 // Threading: request() and the replies run on the loop thread; only compute
 // runs on the worker, and it shares nothing with the loop but the hand-over
 // slot (mutex) and an eventfd that wakes the loop.
 
 #include <chrono>
+#include <compare>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -42,13 +49,22 @@ struct TopLimits {
     unsigned fresh_factor = 4;
 };
 
+// What a breakdown is taken of: a namespace as the caller named it ("": the
+// daemon's own; resolved by the compute, on the worker) and whether processes
+// are named.
+struct TopKey {
+    std::string netns;
+    bool by_process = false;
+    auto operator<=>(const TopKey&) const = default;
+};
+
 // The breakdown the daemon takes: every state, rows up to kMaxTopLimit, prefixes;
 // by_process: owners instead of prefixes.
 BreakdownOptions daemon_breakdown_options(bool by_process);
 
 class TopService {
   public:
-    using Compute = std::function<Result<Breakdown>(bool by_process)>;
+    using Compute = std::function<Result<Breakdown>(const TopKey& key)>;
     using Shared = std::shared_ptr<const Breakdown>;
     using Reply = std::function<void(const Result<Shared>&)>;
 
@@ -62,7 +78,7 @@ class TopService {
     // Loop thread. Calls `reply` exactly once: at once when a fresh breakdown
     // exists, else on the loop thread when the worker has one. Over the limits:
     // kRefused, and `reply` is never called.
-    Result<void> request(bool by_process, const std::string& sender, Reply reply);
+    Result<void> request(const TopKey& key, const std::string& sender, Reply reply);
 
     std::uint64_t computations() const { return computations_; }
     std::size_t waiting() const;
@@ -77,33 +93,36 @@ class TopService {
         Shared value;
         std::chrono::steady_clock::time_point taken_at{};
         std::chrono::steady_clock::duration took{};
-        bool computing = false;
+        bool computing = false;  // queued for or running on the worker
         std::vector<Waiter> waiters;
     };
     struct Done {
-        bool by_process = false;
+        TopKey key;
         Result<Breakdown> result;
         std::chrono::steady_clock::duration took{};
     };
 
     bool fresh(const Slot& slot) const;
-    void start(bool by_process);  // loop thread: hands a job to the worker
-    void on_wake();               // loop thread: takes the finished job
+    void pump();     // loop thread: hands the oldest queued key to an idle worker
+    void on_wake();  // loop thread: takes the finished job
+    void forget_idle_slots();
     void worker_main();
 
     EventLoop& loop_;
     Compute compute_;
     TopLimits limits_;
     UniqueFd wake_fd_;  // eventfd: worker -> loop
-    Slot slots_[2];     // [by_process]
+    std::map<TopKey, Slot> slots_;
+    std::deque<TopKey> queued_;  // keys with waiters, not yet handed to the worker
+    bool busy_ = false;          // the worker has a job
     std::map<std::string, std::size_t> waiting_by_sender_;
     std::uint64_t computations_ = 0;
 
     std::mutex mutex_;
     std::condition_variable cv_;
-    std::optional<bool> job_;   // guarded by mutex_
-    std::optional<Done> done_;  // guarded by mutex_
-    bool quit_ = false;         // guarded by mutex_
+    std::optional<TopKey> job_;  // guarded by mutex_
+    std::optional<Done> done_;   // guarded by mutex_
+    bool quit_ = false;          // guarded by mutex_
     std::thread worker_;
 };
 

@@ -25,6 +25,7 @@
 #include "support/files.hpp"
 #include "support/netns.hpp"
 #include "support/run_command.hpp"
+#include "support/skip.hpp"
 #include "support/traffic.hpp"
 
 namespace tcptune::test {
@@ -71,13 +72,13 @@ std::string trimmed(std::string text) {
 
 // Skips unless util-linux's setpriv, unshare and nsenter are there (scripts/deps.sh
 // installs util-linux).
-#define REQUIRE_UTIL_LINUX()                                                              \
-    do {                                                                                  \
-        if (run_command("command -v setpriv && command -v unshare && command -v nsenter") \
-                .exit_code != 0) {                                                        \
-            GTEST_SKIP() << "util-linux (setpriv, unshare, nsenter) is not installed";    \
-        }                                                                                 \
-    } while (0)
+bool util_linux_installed() {
+    return run_command("command -v setpriv && command -v unshare && command -v nsenter")
+               .exit_code == 0;
+}
+#define REQUIRE_UTIL_LINUX()                    \
+    TCPTUNE_SKIP_UNLESS(util_linux_installed(), \
+                        "util-linux (setpriv, unshare, nsenter) is not installed")
 
 TEST(KubernetesPrivilegesTest, TheCapabilitiesReachAnotherNamespaceAndEachIsNeeded) {
     TCPTUNE_REQUIRE_PRIVATE_NETNS();

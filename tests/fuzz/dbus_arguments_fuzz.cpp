@@ -1,5 +1,5 @@
 // libFuzzer target for the D-Bus adaptor's argument handling: what any local
-// user can send to GetTop and ShowProfile. Arbitrary strings and limits must
+// user can send to GetTop, GetNamespaceTop and ShowProfile. Arbitrary strings and limits must
 // never crash, and every answer must stay within its bounds: rows 1..1000, a
 // known view, refusals that quote at most a short prefix of the input.
 // Built only with -DTCPTUNE_FUZZ=ON and clang; run by scripts/fuzz.sh.
@@ -60,6 +60,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(profile.error().message.size() <= kMaxMessage);
     } else {
         check(name.find('/') == std::string_view::npos && name.size() <= 255);
+    }
+    // GetNamespaceTop's netns: the profile-name part doubles as it.
+    auto netns = tcptune::daemon::check_netns_argument(name);
+    if (!netns) {
+        check(netns.error().code == tcptune::ErrorCode::kParse);
+        check(netns.error().message.size() <= kMaxMessage);
+    } else {
+        check(!name.empty() && name.size() <= 255 && name != "all" &&
+              name.find('/') == std::string_view::npos);
     }
     check(tcptune::daemon::quoted_argument(rest).size() <= 64 + 5);
     return 0;

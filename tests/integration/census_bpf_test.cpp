@@ -25,6 +25,7 @@
 
 #include "support/churn.hpp"
 #include "support/netns.hpp"
+#include "support/skip.hpp"
 #include "support/socket_factory.hpp"
 #include "tcptune/census/bpf/bpf_census_engine.hpp"
 #include "tcptune/census/census_bpf.hpp"
@@ -40,10 +41,9 @@ using test::SocketFactory;
 #define TCPTUNE_REQUIRE_BPF_ENGINE()                                                   \
     do {                                                                               \
         TCPTUNE_REQUIRE_PRIVATE_NETNS();                                               \
-        if (!bpf_census_engine_built_in()) {                                           \
-            GTEST_SKIP() << "this build has no bpf census engine (TCPTUNE_BPF=OFF or " \
-                            "clang/bpftool/libbpf/BTF missing at configure time)";     \
-        }                                                                              \
+        TCPTUNE_SKIP_UNLESS(bpf_census_engine_built_in(),                              \
+                            "this build has no bpf census engine (TCPTUNE_BPF=OFF or " \
+                            "clang/bpftool/libbpf/BTF missing at configure time)");    \
     } while (0)
 
 // Sockstat-triggered repairs allowed after one second: see agree_within().

@@ -26,7 +26,7 @@ inline std::filesystem::path daemon_test_profiles() {
     return std::filesystem::path(TCPTUNE_TEST_DATA_DIR) / "daemon";
 }
 
-class DaemonTest : public ::testing::Test {
+class DaemonTest : public PrivateNetnsTest {
   protected:
     // Starts tcptuned with the common flags plus `extra`.
     void launch(std::vector<std::string> extra, std::vector<std::string> env = {},

@@ -22,7 +22,6 @@ namespace fs = std::filesystem;
 class DaemonLifecycleTest : public DaemonTest {};
 
 TEST_F(DaemonLifecycleTest, BadConfigFileIsAClearErrorAndANonZeroExit) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     std::ofstream(config_file()) << "profile: tw-storm\nintervall: 5\n";
     launch({});
     const auto status = daemon_->wait_exit(10s);
@@ -34,7 +33,6 @@ TEST_F(DaemonLifecycleTest, BadConfigFileIsAClearErrorAndANonZeroExit) {
 }
 
 TEST_F(DaemonLifecycleTest, MissingExplicitConfigAndUnknownProfileAreErrors) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     fs::remove(config_file());
     DaemonLaunch absent;
     absent.args = {"--config", (work_dir() / "absent.yaml").string(), "--bus", "none"};
@@ -53,7 +51,6 @@ TEST_F(DaemonLifecycleTest, MissingExplicitConfigAndUnknownProfileAreErrors) {
 }
 
 TEST_F(DaemonLifecycleTest, SighupWithABrokenProfileKeepsRunningTheOldOne) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     const fs::path profile = work_dir() / "tw-storm.yaml";
     fs::copy_file(daemon_test_profiles() / "tw-storm.yaml", profile);
     launch({"--profile", profile.string()});
@@ -86,7 +83,6 @@ TEST_F(DaemonLifecycleTest, SighupWithABrokenProfileKeepsRunningTheOldOne) {
 }
 
 TEST_F(DaemonLifecycleTest, SighupWithNewSafetyLimitsKeepsTheRunningOnesUntilRestart) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     const std::string reuse_before = sysctl("net.ipv4.tcp_tw_reuse");
     ASSERT_TRUE(write_text(config_file(), "safety: { key_cooldown: 2s }\n"));
     launch({"--profile", "tw-storm", "--interval", "0.2"});
@@ -112,7 +108,6 @@ TEST_F(DaemonLifecycleTest, SighupWithNewSafetyLimitsKeepsTheRunningOnesUntilRes
 }
 
 TEST_F(DaemonLifecycleTest, NotifySocketReceivesReadyStatusWatchdogReloadingAndStopping) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     NotifySocket notify(work_dir() / "notify.sock");
     // WATCHDOG_USEC = 400 ms: the daemon must ping every 200 ms.
     launch({"--profile", "tw-storm"},
@@ -151,7 +146,6 @@ TEST_F(DaemonLifecycleTest, NotifySocketReceivesReadyStatusWatchdogReloadingAndS
 }
 
 TEST_F(DaemonLifecycleTest, WithoutWatchdogPidForItTheDaemonSendsNoKeepAlives) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     NotifySocket notify(work_dir() / "notify.sock");
     // WATCHDOG_PID names another process: the keep-alives are not ours to send.
     launch({"--profile", "tw-storm"},
@@ -161,7 +155,6 @@ TEST_F(DaemonLifecycleTest, WithoutWatchdogPidForItTheDaemonSendsNoKeepAlives) {
 }
 
 TEST_F(DaemonLifecycleTest, SigtermWithRestorePolicyPutsTheOriginalsBack) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     const std::string fin_before = sysctl("net.ipv4.tcp_fin_timeout");
     launch({"--profile", "tw-storm", "--stop-policy", "restore"});
     ASSERT_TRUE(daemon_->wait_for_log("ready: first poll done", 10s));
@@ -174,7 +167,6 @@ TEST_F(DaemonLifecycleTest, SigtermWithRestorePolicyPutsTheOriginalsBack) {
 }
 
 TEST_F(DaemonLifecycleTest, SigtermWithKeepPolicyLeavesTheValues) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     launch({"--profile", "tw-storm"});
     ASSERT_TRUE(daemon_->wait_for_log("ready: first poll done", 10s));
     ASSERT_TRUE(sysctl_becomes("net.ipv4.tcp_fin_timeout", "25", 5s));

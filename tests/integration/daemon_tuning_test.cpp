@@ -24,7 +24,6 @@ constexpr std::size_t kStorm = 400;  // tw-storm.yaml fires above 300
 class DaemonTuningTest : public DaemonTest {};
 
 TEST_F(DaemonTuningTest, TimeWaitStormFiresTheRuleAndItRevertsAfterTheClearWindow) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     const std::string reuse_before = sysctl(kReuse);
     const std::string buckets_before = sysctl(kBuckets);
     const std::string fin_before = sysctl(kFinTimeout);
@@ -74,7 +73,6 @@ TEST_F(DaemonTuningTest, TimeWaitStormFiresTheRuleAndItRevertsAfterTheClearWindo
 }
 
 TEST_F(DaemonTuningTest, AShortKeyCooldownInTheConfigLetsTheRevertHappenWithinSeconds) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     const std::string reuse_before = sysctl(kReuse);
     const std::string buckets_before = sysctl(kBuckets);
     ASSERT_NE(reuse_before, "1");
@@ -108,7 +106,6 @@ TEST_F(DaemonTuningTest, AShortKeyCooldownInTheConfigLetsTheRevertHappenWithinSe
 }
 
 TEST_F(DaemonTuningTest, SynRecvSurgeTurnsCookiesOnAndTheGateRefusesTheIgnoredSynBacklog) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     // A host that turned SYN cookies off; the rest are the namespace's defaults.
     ASSERT_TRUE(write_namespace_sysctl("net.ipv4.tcp_syncookies", "0").has_value());
     const std::string retries_before = sysctl("net.ipv4.tcp_synack_retries");
@@ -146,7 +143,6 @@ TEST_F(DaemonTuningTest, SynRecvSurgeTurnsCookiesOnAndTheGateRefusesTheIgnoredSy
 }
 
 TEST_F(DaemonTuningTest, OutsideSysctlWriteIsMarkedOverriddenAndNeverWrittenAgain) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     launch({"--profile", "tw-storm"});
     ASSERT_TRUE(daemon_->wait_for_log("ready: first poll done", 10s));
     auto factory = std::make_unique<SocketFactory>();
@@ -186,7 +182,6 @@ TEST_F(DaemonTuningTest, OutsideSysctlWriteIsMarkedOverriddenAndNeverWrittenAgai
 // The override pattern end to end: a profile of the same name earlier in the
 // search path extends the shipped one; the daemon applies the merged result.
 TEST_F(DaemonTuningTest, OverrideOfTheSameNameBuildsOnTheShippedProfile) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     const auto etc = work_dir() / "etc";
     const auto usr = work_dir() / "usr";
     std::filesystem::create_directories(etc);
@@ -212,7 +207,6 @@ TEST_F(DaemonTuningTest, OverrideOfTheSameNameBuildsOnTheShippedProfile) {
 }
 
 TEST_F(DaemonTuningTest, AdviceModeRunsThePipelineAndChangesNothing) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     const std::string reuse_before = sysctl(kReuse);
     const std::string buckets_before = sysctl(kBuckets);
     const std::string fin_before = sysctl(kFinTimeout);

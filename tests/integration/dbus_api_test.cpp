@@ -395,12 +395,7 @@ TEST_F(DbusApiTest, MutatingVerbsAsRootWithSignals) {
     EXPECT_EQ(proxy_->ActiveProfile(), "dbusalt");
     EXPECT_DOUBLE_EQ(proxy_->Interval(), 0.3);
     EXPECT_TRUE(proxy_->pump_until([&] {
-        for (const auto& c : proxy_->sysctl_changed) {
-            if (c.get<0>() == "net.ipv4.tcp_fin_timeout" && c.get<6>() == "applied") {
-                return true;
-            }
-        }
-        return false;
+        return proxy_->saw_sysctl_change("net.ipv4.tcp_fin_timeout", "applied");
     })) << "SysctlChanged for the applied key did not arrive";
 
     // Status shows the new owner, original and desired values.
@@ -456,12 +451,7 @@ TEST_F(DbusApiTest, RuleAndOverrideSignalsArrive) {
         << "RuleActivated did not arrive";
     EXPECT_EQ(proxy_->rule_activated.front(), "tw-pressure");
     ASSERT_TRUE(proxy_->pump_until([&] {
-        for (const auto& c : proxy_->sysctl_changed) {
-            if (c.get<0>() == "net.ipv4.tcp_tw_reuse" && c.get<6>() == "applied") {
-                return true;
-            }
-        }
-        return false;
+        return proxy_->saw_sysctl_change("net.ipv4.tcp_tw_reuse", "applied");
     })) << "SysctlChanged(tcp_tw_reuse applied) did not arrive";
     EXPECT_EQ(read_sysctl_value("net.ipv4.tcp_tw_reuse"), "1");
     json status = status_json();
@@ -591,6 +581,14 @@ class DbusAuthorizationTest : public DbusApiTest {
             {"get-property", kService, kObject, kInterface, "ActiveProfile"}, /*nobody=*/true);
         EXPECT_EQ(r.exit_code, 0) << describe(r);
     }
+
+    // With no polkit that grants it, tcptuned keeps the root-only rule: it refuses
+    // (and logs) every mutation by nobody, whom the reads still serve.
+    void expect_root_only_rule_for_nobody() {
+        expect_all_mutations_denied(kRootOnly);
+        expect_reads_work_for_nobody();
+        EXPECT_NE(daemon_log().find("denied for uid 65534"), std::string::npos) << daemon_log();
+    }
 };
 
 // A bus without polkit (as on a system without polkitd): the project's policy
@@ -601,9 +599,7 @@ TEST_F(DbusAuthorizationTest, ProjectPolicyWithoutPolkitDeniesNobodyAndAllowsRea
     TCPTUNE_REQUIRE_PRIVATE_NETNS();
     start(BusPolicy::kProject);
     ASSERT_FALSE(HasFatalFailure());
-    expect_all_mutations_denied(kRootOnly);
-    expect_reads_work_for_nobody();
-    EXPECT_NE(daemon_log().find("denied for uid 65534"), std::string::npos) << daemon_log();
+    expect_root_only_rule_for_nobody();
     // The bus policy still denies what it does not list: nobody's call of an
     // unknown member never reaches the daemon, root's does (UnknownMethod).
     ProcessResult r = dbus_send("NoSuchMethod", {}, /*nobody=*/true);
@@ -622,9 +618,7 @@ TEST_F(DbusAuthorizationTest, DaemonChecksUidEvenWhenPolicyAllowsAll) {
     TCPTUNE_REQUIRE_PRIVATE_NETNS();
     start(BusPolicy::kAllowAll);
     ASSERT_FALSE(HasFatalFailure());
-    expect_all_mutations_denied(kRootOnly);
-    expect_reads_work_for_nobody();
-    EXPECT_NE(daemon_log().find("denied for uid 65534"), std::string::npos) << daemon_log();
+    expect_root_only_rule_for_nobody();
 }
 
 // The user a test rule grants net.tcptune.manage: an ordinary uid (1) that

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -104,6 +106,13 @@ class TestProxy final : public sdbus::ProxyInterfaces<net::tcptune::Manager1_pro
     std::vector<ChangeStruct> sysctl_changed;
     std::vector<std::tuple<std::string, std::string, std::string>> overrides;
     std::vector<std::string> properties_changed;
+
+    // Whether SysctlChanged announced `key` with this result ("applied", ...).
+    bool saw_sysctl_change(std::string_view key, std::string_view result) const {
+        return std::any_of(
+            sysctl_changed.begin(), sysctl_changed.end(),
+            [&](const ChangeStruct& c) { return c.get<0>() == key && c.get<6>() == result; });
+    }
 
   private:
     void onProfileChanged(const std::string& profile) override {

@@ -31,7 +31,6 @@ namespace fs = std::filesystem;
 class HardeningTest : public DaemonTest {};
 
 TEST_F(HardeningTest, ASecondDaemonOnTheSameStateDirExitsOneNamingTheHolder) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     launch({"--profile", "tw-storm"});
     ASSERT_TRUE(daemon_->wait_for_log("ready: first poll done", 10s));
 
@@ -58,7 +57,6 @@ TEST_F(HardeningTest, ASecondDaemonOnTheSameStateDirExitsOneNamingTheHolder) {
 }
 
 TEST_F(HardeningTest, AJournalNamingAKeyOutsideTheAllowlistIsRefusedAndNeverWritten) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     const std::string ttl_before = sysctl("net.ipv4.ip_default_ttl");
     ASSERT_NE(ttl_before, "1");
     fs::create_directories(state_dir());
@@ -83,7 +81,6 @@ TEST_F(HardeningTest, AJournalNamingAKeyOutsideTheAllowlistIsRefusedAndNeverWrit
 
 // #16 item 7: a FIFO in place of the journal hung the daemon at start forever.
 TEST_F(HardeningTest, AFifoInPlaceOfTheJournalIsRefusedNotWaitedFor) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     fs::create_directories(state_dir());
     ASSERT_EQ(::mkfifo(journal_file().c_str(), 0600), 0);
     launch({"--profile", "tw-storm"});
@@ -96,7 +93,6 @@ TEST_F(HardeningTest, AFifoInPlaceOfTheJournalIsRefusedNotWaitedFor) {
 // the port as an ephemeral one) made tcptuned exit at start. Now it waits, and
 // serves once the port is free.
 TEST_F(HardeningTest, AMetricsPortHeldByATimeWaitSocketIsWaitedFor) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     const std::uint16_t port = free_loopback_port();
     ASSERT_NE(port, 0);
     {

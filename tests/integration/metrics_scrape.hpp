@@ -25,6 +25,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -231,6 +232,24 @@ inline std::optional<std::string> scrape_metrics(const std::string& host, std::u
         return std::nullopt;
     }
     return response->body;
+}
+
+// Scrapes 127.0.0.1:port until `ready(text)` holds or `timeout` passes; the last
+// scrape either way ("" if none answered).
+inline std::string scrape_until(std::uint16_t port,
+                                const std::function<bool(const std::string&)>& ready,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    std::string text;
+    eventually(
+        [&] {
+            if (auto got = scrape_metrics("127.0.0.1", port)) {
+                text = std::move(*got);
+                return ready(text);
+            }
+            return false;
+        },
+        timeout);
+    return text;
 }
 
 // Scrapes host:port until `series` has `value` (bounded); returns the last value seen.

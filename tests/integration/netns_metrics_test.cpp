@@ -30,23 +30,6 @@ using namespace std::chrono_literals;
 
 constexpr const char* kProfile = "name: observe\ndescription: Observes only\ninterval: 200ms\n";
 
-// Scrapes until `ready(text)` or the deadline; the last scrape either way.
-std::string scrape_until(std::uint16_t port, const std::function<bool(const std::string&)>& ready) {
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    std::string text;
-    while (std::chrono::steady_clock::now() < deadline) {
-        auto got = http_get("127.0.0.1", port, "/metrics");
-        if (got && got->status == 200) {
-            text = got->body;
-            if (ready(text)) {
-                break;
-            }
-        }
-        std::this_thread::sleep_for(100ms);
-    }
-    return text;
-}
-
 std::string sockets_series(const std::string& netns, const char* state) {
     return fmt::format("tcptune_tcp_sockets{{netns=\"{}\",state=\"{}\"}}", netns, state);
 }
@@ -55,14 +38,11 @@ TEST(NetnsMetricsIntegration, WatchAllLabelsEverySeriesAndDropsVanishedNamespace
     TCPTUNE_REQUIRE_PRIVATE_NETNS();
     IpNetns edge(fmt::format("tcptune-it-{}-metrics", ::getpid()));
     ASSERT_TRUE(edge.ok()) << edge.why();
-    std::unique_ptr<SocketFactory> factory;
-    {
-        InsideNetns inside(edge.path());
-        ASSERT_TRUE(inside.ok()) << inside.why();
-        factory = std::make_unique<SocketFactory>();
-        ASSERT_TRUE(factory->add_listeners(IpFamily::kV4, 3));
-        ASSERT_TRUE(factory->add_established(IpFamily::kV4, 4));
-    }
+    auto factory = sockets_in(edge.path(), [](SocketFactory& f) -> Result<void> {
+        TRY(f.add_listeners(IpFamily::kV4, 3));
+        return f.add_established(IpFamily::kV4, 4);
+    });
+    ASSERT_TRUE(factory) << factory.error().message;
 
     TempDir dir;
     std::filesystem::create_directories(dir.path() / "profiles");
@@ -79,7 +59,7 @@ TEST(NetnsMetricsIntegration, WatchAllLabelsEverySeriesAndDropsVanishedNamespace
     });
     ASSERT_TRUE(series_value(text, listen)) << text << daemon.log();
     EXPECT_EQ(*series_value(text, listen),
-              static_cast<double>(factory->expected()[TcpState::kListen]));
+              static_cast<double>((*factory)->expected()[TcpState::kListen]));
     EXPECT_EQ(*series_value(text, sockets_series(edge.name(), "established")), 8.0);
     // The daemon's own namespace: its metrics listener.
     EXPECT_GE(*series_value(text, sockets_series("host", "listen")), 1.0);
@@ -92,7 +72,7 @@ TEST(NetnsMetricsIntegration, WatchAllLabelsEverySeriesAndDropsVanishedNamespace
     EXPECT_EQ(checked.exit_code, 0) << checked.out;
 
     // Deleted mid-run: its series go, the daemon keeps serving.
-    factory.reset();
+    factory->reset();
     edge.remove();
     text = scrape_until(port,
                         [&](const std::string& t) { return !series_value(t, listen).has_value(); });
@@ -121,13 +101,9 @@ TEST(NetnsMetricsIntegration, ListNamespacesOverDbusAndTheCli) {
     TCPTUNE_REQUIRE_PRIVATE_NETNS();
     IpNetns edge(fmt::format("tcptune-it-{}-dbus", ::getpid()));
     ASSERT_TRUE(edge.ok()) << edge.why();
-    std::unique_ptr<SocketFactory> factory;
-    {
-        InsideNetns inside(edge.path());
-        ASSERT_TRUE(inside.ok()) << inside.why();
-        factory = std::make_unique<SocketFactory>();
-        ASSERT_TRUE(factory->add_time_wait(IpFamily::kV4, 5));
-    }
+    auto factory =
+        sockets_in(edge.path(), [](SocketFactory& f) { return f.add_time_wait(IpFamily::kV4, 5); });
+    ASSERT_TRUE(factory) << factory.error().message;
     auto bus = start_system_bus(BusPolicy::kProject);
     ASSERT_TRUE(bus) << bus.error().message;
     TempDir dir;

@@ -19,6 +19,7 @@
 
 #include "daemon_fixture.hpp"
 #include "support/run_command.hpp"
+#include "support/skip.hpp"
 #include "support/traffic.hpp"
 
 namespace tcptune::test {
@@ -87,17 +88,12 @@ bool hping3_available() {
     return run_command("command -v hping3 >/dev/null 2>&1").exit_code == 0;
 }
 
-#define REQUIRE_HPING3()                                                        \
-    do {                                                                        \
-        if (!hping3_available()) {                                              \
-            GTEST_SKIP() << "hping3 is not installed (apt-get install hping3)"; \
-        }                                                                       \
-    } while (0)
+#define REQUIRE_HPING3() \
+    TCPTUNE_SKIP_UNLESS(hping3_available(), "hping3 is not installed (apt-get install hping3)")
 
 // ---- syn-flood-guard (and default's syn-queue-full) ----
 
 TEST_F(PressureScenario, SynFloodFillsOneListenerAndTheGuardFiresWithinThreePollsChangingNothing) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     REQUIRE_HPING3();
     ASSERT_EQ(sysctl("net.ipv4.tcp_syncookies"), "1");
     const std::string backlog_before = sysctl("net.ipv4.tcp_max_syn_backlog");
@@ -147,7 +143,6 @@ TEST_F(PressureScenario, SynFloodFillsOneListenerAndTheGuardFiresWithinThreePoll
 }
 
 TEST_F(PressureScenario, ManyHalfOpenConnectionsOnABigBacklogAreNotAFlood) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     REQUIRE_HPING3();
     // 2000 half-open connections: more than 80% of tcp_max_syn_backlog (what the old
     // namespace-wide rule compared with), but less than half of this listener's 4096.
@@ -166,7 +161,6 @@ TEST_F(PressureScenario, ManyHalfOpenConnectionsOnABigBacklogAreNotAFlood) {
 }
 
 TEST_F(PressureScenario, SynsDroppedWithCookiesOffTurnCookiesOnAndTheDropsStop) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     REQUIRE_HPING3();
     set("net.ipv4.tcp_syncookies", "0");
     auto listener = listen_on({"127.0.0.5", 8080}, 511);
@@ -206,7 +200,6 @@ class PortScenario : public PressureScenario {
 };
 
 TEST_F(PortScenario, DefaultFiresBeforeTheFirstEaddrnotavailTowardsOneDestination) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     small_range();
     auto server = DrainServer::start({{"127.0.0.8", 5432}});
     ASSERT_TRUE(server.has_value()) << server.error().message;
@@ -232,7 +225,6 @@ TEST_F(PortScenario, DefaultFiresBeforeTheFirstEaddrnotavailTowardsOneDestinatio
 }
 
 TEST_F(PortScenario, TheSameRateSpreadOverTenDestinationsFiresNothing) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     small_range();
     std::vector<Address> destinations;
     for (std::uint16_t port = 6000; port < 6010; ++port) {
@@ -252,7 +244,6 @@ TEST_F(PortScenario, TheSameRateSpreadOverTenDestinationsFiresNothing) {
 }
 
 TEST_F(PortScenario, WebFrontendAllowsTimeWaitReuseAndConnectKeepsWorking) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     small_range();
     auto server = DrainServer::start({{"127.0.0.8", 5432}});
     ASSERT_TRUE(server.has_value()) << server.error().message;
@@ -268,7 +259,6 @@ TEST_F(PortScenario, WebFrontendAllowsTimeWaitReuseAndConnectKeepsWorking) {
 }
 
 TEST_F(PortScenario, ReverseProxyWidensTheRangeAfterReservingAListenersPort) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     small_range();
     set("net.ipv4.ip_local_reserved_ports", "");
     // A local server inside the range the rule will open (10240-65535).
@@ -306,7 +296,6 @@ TEST_F(PortScenario, ReverseProxyWidensTheRangeAfterReservingAListenersPort) {
 // ---- default: accept queue ----
 
 TEST_F(PressureScenario, AnAcceptQueueThatOverflowsIsAttributedToItsPort) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     launch_shipped("default", "0.25");
     // The look-alike first: the same burst against a server that accepts.
     auto accepting = DrainServer::start({{"127.0.0.8", 7071}});
@@ -336,7 +325,6 @@ TEST_F(PressureScenario, AnAcceptQueueThatOverflowsIsAttributedToItsPort) {
 // ---- database: dead peers ----
 
 TEST_F(PressureScenario, PeersWhosePacketsAreDroppedShowUpAsDeadPeerEvidence) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     auto server = listen_on({"127.0.0.11", 7000}, 128);
     ASSERT_TRUE(server.has_value()) << server.error().message;
     std::vector<int> fds;
@@ -376,7 +364,6 @@ TEST_F(PressureScenario, PeersWhosePacketsAreDroppedShowUpAsDeadPeerEvidence) {
 // ---- default: CLOSE_WAIT leak ----
 
 TEST_F(PressureScenario, ACloseWaitLeakIsReportedAndAFewCloseWaitsAreNot) {
-    TCPTUNE_REQUIRE_PRIVATE_NETNS();
     launch_shipped("default", "0.2");
     SocketFactory factory;
     ASSERT_TRUE(factory.add_close_wait(IpFamily::kV4, 50).has_value());

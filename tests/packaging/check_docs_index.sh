@@ -34,7 +34,7 @@ done < <(grep -oE '`(core|dbus|daemon|cli|tests|systemd)/[A-Za-z0-9_./-]+`' "$do
 # Every source file or header it names by file name exists somewhere in the tree.
 while IFS= read -r file; do
     check
-    found=$(find "$1/core" "$1/dbus" "$1/daemon" "$1/cli" "$1/tests" -name "$file" -print -quit)
+    found=$(find "$1/core" "$1/dbus" "$1/daemon" "$1/cli" "$1/tests" "$1/bench" -name "$file" -print -quit)
     [[ -n $found ]] || fail "docs/architecture.md names $file, which is nowhere in the tree"
 done < <(grep -oP '[A-Za-z0-9_.]+\.(hpp|cpp)(?![A-Za-z0-9_.])' "$docs/architecture.md" | sort -u)
 

@@ -174,31 +174,18 @@ Result<std::unique_ptr<ConnectionChurn>> ConnectionChurn::start(ChurnOptions opt
 }
 
 Result<std::uint64_t> ConnectionChurn::stop() {
-    if (pid_ <= 0) {
+    if (!child_.running()) {
         return make_error(ErrorCode::kInternal, "churn: already stopped");
     }
-    ::kill(pid_, SIGTERM);
+    child_.signal(SIGTERM);
     std::uint64_t made = 0;
-    const bool got = read_all(result_fd_, &made, sizeof made);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    ::close(result_fd_);
-    result_fd_ = -1;
+    const bool got = read_all(result_fd_.get(), &made, sizeof made);
+    child_.reap();
+    result_fd_.reset();
     if (!got) {
         return make_error(ErrorCode::kIo, "churn: the child did not report how much it did");
     }
     return made;
-}
-
-ConnectionChurn::~ConnectionChurn() {
-    if (pid_ > 0) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-    }
-    if (result_fd_ >= 0) {
-        ::close(result_fd_);
-    }
 }
 
 }  // namespace tcptune::test

@@ -12,7 +12,9 @@
 #include <memory>
 #include <string>
 
+#include "support/child_process.hpp"
 #include "tcptune/result.hpp"
+#include "tcptune/unique_fd.hpp"
 
 namespace tcptune::test {
 
@@ -28,7 +30,6 @@ class ConnectionChurn {
   public:
     // Returns once the child listens and has started churning.
     static Result<std::unique_ptr<ConnectionChurn>> start(ChurnOptions options = {});
-    ~ConnectionChurn();
     ConnectionChurn(const ConnectionChurn&) = delete;
     ConnectionChurn& operator=(const ConnectionChurn&) = delete;
 
@@ -36,9 +37,9 @@ class ConnectionChurn {
     Result<std::uint64_t> stop();
 
   private:
-    ConnectionChurn(pid_t pid, int result_fd) : pid_(pid), result_fd_(result_fd) {}
-    pid_t pid_;
-    int result_fd_;
+    ConnectionChurn(pid_t pid, int result_fd) : child_(pid), result_fd_(result_fd) {}
+    ChildProcess child_;
+    UniqueFd result_fd_;  // the child writes how many connections it made here on SIGTERM
 };
 
 }  // namespace tcptune::test

@@ -142,4 +142,15 @@ InsideNetns::~InsideNetns() {
     }
 }
 
+Result<std::unique_ptr<SocketFactory>> sockets_in(
+    const std::filesystem::path& netns, const std::function<Result<void>(SocketFactory&)>& fill) {
+    InsideNetns inside(netns);
+    if (!inside.ok()) {
+        return make_error(ErrorCode::kIo, inside.why());
+    }
+    auto factory = std::make_unique<SocketFactory>();
+    TRY(fill(*factory));
+    return factory;
+}
+
 }  // namespace tcptune::test

@@ -3,9 +3,14 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include <gtest/gtest.h>
+
+#include "support/socket_factory.hpp"
+#include "tcptune/result.hpp"
 
 namespace tcptune::test {
 
@@ -78,6 +83,12 @@ class InsideNetns {
     std::string why_;
 };
 
+// A factory whose sockets live in the network namespace at `netns`: made and
+// filled by `fill` from inside it (the calling thread returns home after), used
+// and destroyed from anywhere. The error says what failed.
+Result<std::unique_ptr<SocketFactory>> sockets_in(
+    const std::filesystem::path& netns, const std::function<Result<void>(SocketFactory&)>& fill);
+
 }  // namespace tcptune::test
 
 // Skips the current test, with the reason printed, when not root or when a
@@ -89,3 +100,15 @@ class InsideNetns {
             GTEST_SKIP() << tcptune_netns_why;                                      \
         }                                                                           \
     } while (0)
+
+namespace tcptune::test {
+
+// A fixture for tests that each run in a private network namespace of their own
+// (TCPTUNE_REQUIRE_PRIVATE_NETNS in SetUp: skipped, with the reason, where one
+// cannot be made), so no test body can forget it.
+class PrivateNetnsTest : public ::testing::Test {
+  protected:
+    void SetUp() override { TCPTUNE_REQUIRE_PRIVATE_NETNS(); }
+};
+
+}  // namespace tcptune::test

@@ -115,30 +115,17 @@ Result<ReaderFlood> ReaderFlood::start(const std::string& address, std::vector<R
     return ReaderFlood(pid, report[0]);
 }
 
-ReaderFlood::ReaderFlood(ReaderFlood&& other) noexcept
-    : pid_(std::exchange(other.pid_, -1)), report_fd_(std::exchange(other.report_fd_, -1)) {}
-
 long ReaderFlood::stop() {
     long answers = -1;
-    if (pid_ > 0) {
-        ::kill(pid_, SIGTERM);
-        if (::read(report_fd_, &answers, sizeof answers) != static_cast<ssize_t>(sizeof answers)) {
+    if (child_.running()) {
+        child_.signal(SIGTERM);
+        if (::read(report_fd_.get(), &answers, sizeof answers) !=
+            static_cast<ssize_t>(sizeof answers)) {
             answers = -1;
         }
-        ::waitpid(pid_, nullptr, 0);
-        pid_ = -1;
+        child_.reap();
     }
     return answers;
-}
-
-ReaderFlood::~ReaderFlood() {
-    if (pid_ > 0) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-    }
-    if (report_fd_ >= 0) {
-        ::close(report_fd_);
-    }
 }
 
 }  // namespace tcptune::test

@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "support/child_process.hpp"
 #include "tcptune/result.hpp"
+#include "tcptune/unique_fd.hpp"
 
 namespace tcptune::test {
 
@@ -28,19 +30,19 @@ class ReaderFlood {
     // The calls are cycled through in order.
     static Result<ReaderFlood> start(const std::string& address, std::vector<ReaderCall> calls,
                                      int in_flight);
-    ReaderFlood(ReaderFlood&& other) noexcept;
+    ReaderFlood(ReaderFlood&& other) noexcept = default;
     ReaderFlood& operator=(ReaderFlood&&) = delete;
     ReaderFlood(const ReaderFlood&) = delete;
-    ~ReaderFlood();  // SIGKILLs and reaps the child
+    ~ReaderFlood() = default;  // SIGKILLs and reaps the child (ChildProcess)
 
     // Stops the child; returns how many answers it received (its exit report).
     long stop();
-    pid_t pid() const { return pid_; }
+    pid_t pid() const { return child_.pid(); }
 
   private:
-    ReaderFlood(pid_t pid, int report_fd) : pid_(pid), report_fd_(report_fd) {}
-    pid_t pid_ = -1;
-    int report_fd_ = -1;  // the child writes its answer count here on SIGTERM
+    ReaderFlood(pid_t pid, int report_fd) : child_(pid), report_fd_(report_fd) {}
+    ChildProcess child_;
+    UniqueFd report_fd_;  // the child writes its answer count here on SIGTERM
 };
 
 }  // namespace tcptune::test

@@ -16,6 +16,7 @@
 #include <system_error>
 #include <utility>
 
+#include "tcptune/config/whole_number.hpp"
 #include "tcptune/duration.hpp"
 #include "tcptune/enum_names.hpp"
 #include "tcptune/read_file.hpp"
@@ -310,17 +311,15 @@ Result<DaemonOptions> parse_daemon_config(std::string_view yaml_text, std::strin
         } else if (key == "log_level") {
             TRY_ASSIGN(out.log_level, located(source, value, parse_log_level(text)));
         } else if (key == "metrics_top_k") {
-            std::size_t k = 0;
-            const char* end = text.data() + text.size();
-            auto [ptr, ec] = std::from_chars(text.data(), end, k);
-            if (text.empty() || ec != std::errc{} || ptr != end || k > kMaxMetricsTopK) {
+            const auto k = parse_whole_number<std::size_t>(text, 0, kMaxMetricsTopK);
+            if (!k) {
                 return config_error(source, value,
                                     "metrics_top_k must be a whole number 0.." +
                                         std::to_string(kMaxMetricsTopK) +
                                         " (0: no per-listener "
                                         "or per-destination series)");
             }
-            out.metrics_top_k = k;
+            out.metrics_top_k = *k;
         } else if (key == "stop_policy") {
             TRY_ASSIGN(out.stop_policy, located(source, value, parse_stop_policy(text)));
         } else if (key == "census_engine") {

@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 #include <yaml-cpp/yaml.h>
 
+#include "tcptune/config/whole_number.hpp"
 #include "tcptune/enum_names.hpp"
 
 namespace tcptune {
@@ -84,8 +85,9 @@ Result<NetnsWatch> parse_netns_watch(std::string_view text) {
 Result<NamespaceSettings> parse_namespace_settings(const YAML::Node& node,
                                                    std::string_view source) {
     if (!node.IsMap()) {
-        return error_at(source, node,
-                        "namespaces must be a mapping (watch, default_profile, select)");
+        return error_at(
+            source, node,
+            "namespaces must be a mapping (watch, metrics_top_k, default_profile, select)");
     }
     NamespaceSettings out;
     for (const auto& item : node) {
@@ -99,6 +101,18 @@ Result<NamespaceSettings> parse_namespace_settings(const YAML::Node& node,
                 return error_at(source, value, watch.error().message);
             }
             out.watch = *watch;
+        } else if (key == "metrics_top_k") {
+            std::string text;
+            TRY_ASSIGN(text, non_empty_scalar(source, value, "namespaces.metrics_top_k"));
+            const auto k = parse_whole_number<std::size_t>(text, 1, kMaxNetnsMetricsTopK);
+            if (!k) {
+                return error_at(source, value,
+                                "namespaces.metrics_top_k must be a whole number 1.." +
+                                    std::to_string(kMaxNetnsMetricsTopK) +
+                                    " (namespaces exported by name; the rest are summed "
+                                    "under netns=\"_other\")");
+            }
+            out.metrics_top_k = *k;
         } else if (key == "default_profile") {
             TRY_ASSIGN(out.default_profile,
                        non_empty_scalar(source, value, "namespaces.default_profile"));
@@ -114,7 +128,7 @@ Result<NamespaceSettings> parse_namespace_settings(const YAML::Node& node,
         } else {
             return error_at(source, item.first,
                             "unknown setting \"namespaces." + key +
-                                "\" (known: watch, default_profile, select)");
+                                "\" (known: watch, metrics_top_k, default_profile, select)");
         }
     }
     return out;

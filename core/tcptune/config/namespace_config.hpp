@@ -6,6 +6,7 @@
 //
 //   namespaces:
 //     watch: all                # host (default): only tcptuned's own namespace
+//     metrics_top_k: 50         # namespaces exported by name; the rest sum to "_other"
 //     default_profile: none     # for namespaces no selector matches; none = watch only
 //     select:                   # first match wins
 //       - name: "edge-*"        # glob over the namespace's name (ip netns, pod:, docker:...)
@@ -13,6 +14,7 @@
 //       - cgroup: "*kubepods*"  # glob over the cgroup path of a process in it
 //         profile: reverse-proxy
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,8 +43,14 @@ struct NamespaceSelector {
     bool operator==(const NamespaceSelector&) const = default;
 };
 
+// namespaces.metrics_top_k: the other namespaces (busiest first) whose series carry
+// their own netns label under watch: all; the rest are summed under netns="_other".
+inline constexpr std::size_t kDefaultNetnsMetricsTopK = 50;
+inline constexpr std::size_t kMaxNetnsMetricsTopK = 1000;
+
 struct NamespaceSettings {
     NetnsWatch watch = NetnsWatch::kHost;
+    std::size_t metrics_top_k = kDefaultNetnsMetricsTopK;  // 1 .. kMaxNetnsMetricsTopK
     std::string default_profile{kNoProfile};
     std::vector<NamespaceSelector> select;
     bool operator==(const NamespaceSettings&) const = default;

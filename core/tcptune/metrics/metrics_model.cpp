@@ -328,6 +328,57 @@ void MetricsModel::append_managed_namespace_series(
     }
 }
 
+namespace {
+
+// What a namespace reports beyond its states, in the families that exist only with
+// namespaces.watch: all (sockstat's per-namespace lines and the census's duration).
+// orphan, alloc and mem of sockstat are host-wide, so they get no netns series.
+struct NamespaceExtras {
+    std::uint64_t tcp_inuse = 0;
+    std::uint64_t tcp6_inuse = 0;
+    std::uint64_t tcp_tw = 0;
+    double census_seconds = 0;
+
+    void add(const NamespaceExtras& o) {
+        tcp_inuse += o.tcp_inuse;
+        tcp6_inuse += o.tcp6_inuse;
+        tcp_tw += o.tcp_tw;
+        census_seconds += o.census_seconds;
+    }
+};
+
+NamespaceExtras extras_of(const SockstatSummary& sockstat, std::chrono::nanoseconds duration) {
+    return {sockstat.tcp_inuse, sockstat.tcp6_inuse, sockstat.tcp_tw,
+            std::chrono::duration<double>(duration).count()};
+}
+
+struct ExtraFamily {
+    const char* name;
+    const char* help;
+    double (*value)(const NamespaceExtras&);
+};
+
+const ExtraFamily kExtraFamilies[] = {
+    {"tcptune_sockstat_tcp_inuse",
+     "IPv4 TCP sockets the namespace holds outside TIME_WAIT and request sockets (TCP inuse "
+     "of its /proc/net/sockstat); namespaces.watch: all only.",
+     [](const NamespaceExtras& e) { return static_cast<double>(e.tcp_inuse); }},
+    {"tcptune_sockstat_tcp6_inuse",
+     "IPv6 TCP sockets the namespace holds outside TIME_WAIT (TCP6 inuse of its "
+     "/proc/net/sockstat6); namespaces.watch: all only.",
+     [](const NamespaceExtras& e) { return static_cast<double>(e.tcp6_inuse); }},
+    {"tcptune_sockstat_tcp_tw",
+     "TIME_WAIT sockets of the namespace as its /proc/net/sockstat counts them (TCP tw, "
+     "IPv4 and IPv6); namespaces.watch: all only.",
+     [](const NamespaceExtras& e) { return static_cast<double>(e.tcp_tw); }},
+    {"tcptune_namespace_census_duration_seconds",
+     "Wall time of the namespace's last census in seconds (tcptuned's own: its last poll; "
+     "_other: the sum over the namespaces it stands for); namespaces.watch: all only.",
+     [](const NamespaceExtras& e) { return e.census_seconds; }},
+};
+
+}  // namespace
+
 void MetricsModel::append_namespace_series(std::vector<prometheus::MetricFamily>& out) const {
     for (auto& f : out) {
         if (is_process_wide(f.name)) {
@@ -336,33 +387,55 @@ void MetricsModel::append_namespace_series(std::vector<prometheus::MetricFamily>
         for (auto& metric : f.metric) {
             metric.label.insert(metric.label.begin(), {"netns", std::string(kOwnNetnsName)});
         }
+    }
+    // The namespaces exported by name, then "_other" for the rest (summed).
+    struct Row {
+        std::string netns;
+        StateCounts counts;
+        NamespaceExtras extras;
+    };
+    std::vector<Row> rows;
+    Row rest{"_other", {}, {}};
+    bool any_rest = false;
+    for (std::size_t i = 0; i < other_namespaces_.size(); ++i) {
+        const auto& ns = other_namespaces_[i];
+        const NamespaceExtras extras = extras_of(ns.sockstat, ns.duration);
+        if (i < netns_top_k_) {
+            rows.push_back({ns.ns.name, ns.counts, extras});
+            continue;
+        }
+        any_rest = true;
+        for (std::size_t s = 0; s < kTcpStateCount; ++s) {
+            rest.counts.by_state[s] += ns.counts.by_state[s];
+        }
+        rest.extras.add(extras);
+    }
+    if (any_rest) {
+        rows.push_back(std::move(rest));
+    }
+    for (auto& f : out) {
         if (f.name != "tcptune_tcp_sockets") {
             continue;
         }
-        StateCounts rest;
-        bool any_rest = false;
-        for (std::size_t i = 0; i < other_namespaces_.size(); ++i) {
-            const auto& ns = other_namespaces_[i];
-            if (i >= netns_top_k_) {
-                any_rest = true;
-                for (std::size_t s = 0; s < kTcpStateCount; ++s) {
-                    rest.by_state[s] += ns.counts.by_state[s];
-                }
-                continue;
-            }
+        for (const auto& row : rows) {
             for (const auto state : kAllTcpStates) {
                 f.metric.push_back(
-                    gauge({{"netns", ns.ns.name}, {"state", std::string(state_name(state))}},
-                          static_cast<double>(ns.counts[state])));
+                    gauge({{"netns", row.netns}, {"state", std::string(state_name(state))}},
+                          static_cast<double>(row.counts[state])));
             }
         }
-        if (any_rest) {
-            for (const auto state : kAllTcpStates) {
-                f.metric.push_back(
-                    gauge({{"netns", "_other"}, {"state", std::string(state_name(state))}},
-                          static_cast<double>(rest[state])));
-            }
+    }
+    for (const auto& extra : kExtraFamilies) {
+        auto f = family(extra.name, prometheus::MetricType::Gauge, extra.help);
+        if (last_snapshot_) {
+            f.metric.push_back(
+                gauge({{"netns", std::string(kOwnNetnsName)}},
+                      extra.value(extras_of(last_snapshot_->sockstat, last_snapshot_->duration))));
         }
+        for (const auto& row : rows) {
+            f.metric.push_back(gauge({{"netns", row.netns}}, extra.value(row.extras)));
+        }
+        out.push_back(std::move(f));
     }
 }
 

@@ -12,6 +12,7 @@
 
 #include "tcptune/census/netlink_diag_socket.hpp"
 #include "tcptune/census/proc_net.hpp"
+#include "tcptune/netns/netns_enter.hpp"
 #include "tcptune/unique_fd.hpp"
 
 namespace tcptune {
@@ -59,18 +60,14 @@ class SetnsCensusEngine final : public NamespaceCensusEngine {
     Result<std::optional<NamespaceCounts>> count_one(const NetnsInfo& ns,
                                                      const UniqueFd& home) const {
         const auto started = Clock::now();
-        if (ns.own) {
-            TRY(enter(home.get(), ns));
-        } else {
-            std::optional<UniqueFd> fd;
-            TRY_ASSIGN(fd, open_namespace(ns));
-            if (!fd) {
-                return std::optional<NamespaceCounts>{};
-            }
-            TRY(enter(fd->get(), ns));
+        bool entered = false;
+        TRY_ASSIGN(entered, enter_namespace(ns, home.get()));
+        if (!entered) {
+            return std::optional<NamespaceCounts>{};
         }
         NamespaceCounts out;
         out.ns = ns;
+        out.ns.cookie = current_netns_cookie();
         // Without entering when a process is known (the cheap path the daemon can poll
         // on its own); if that process is gone, this thread is in the namespace anyway.
         auto sockstat = ns.pid && !ns.own ? read_namespace_sockstat(ns, options_.proc_dir)
@@ -100,16 +97,6 @@ class SetnsCensusEngine final : public NamespaceCensusEngine {
         return std::optional<NamespaceCounts>{std::move(out)};
     }
 
-    static Result<void> enter(int fd, const NetnsInfo& ns) {
-        if (::setns(fd, CLONE_NEWNET) != 0) {
-            const int err = errno;
-            return make_error(err == EPERM ? ErrorCode::kPermissionDenied : ErrorCode::kIo,
-                              fmt::format("cannot enter network namespace {} (inode {}): {}",
-                                          ns.name, ns.id.inode, errno_text(err)));
-        }
-        return {};
-    }
-
     SetnsCensusOptions options_;
 };
 
@@ -117,17 +104,7 @@ class SetnsCensusEngine final : public NamespaceCensusEngine {
 
 Result<NamespaceCensusReport> run_on_census_thread(
     const std::function<Result<NamespaceCensusReport>()>& round) {
-    Result<NamespaceCensusReport> result = make_error(ErrorCode::kInternal, "worker did not run");
-    std::thread worker([&] {
-        try {
-            result = round();
-        } catch (const std::exception& e) {
-            result =
-                make_error(ErrorCode::kInternal, fmt::format("namespace census: {}", e.what()));
-        }
-    });
-    worker.join();
-    return result;
+    return run_on_worker_thread<NamespaceCensusReport>(round, "namespace census");
 }
 
 std::unique_ptr<NamespaceCensusEngine> make_setns_census_engine(SetnsCensusOptions options) {

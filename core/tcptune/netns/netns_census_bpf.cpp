@@ -1,16 +1,13 @@
 #include "tcptune/netns/netns_census_bpf.hpp"
 
-#include <fcntl.h>
-#include <sched.h>
-#include <sys/stat.h>
-
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "tcptune/census/bpf/bpf_census_engine.hpp"
 #include "tcptune/census/census_bpf.hpp"
-#include "tcptune/unique_fd.hpp"
+#include "tcptune/netns/netns_enter.hpp"
 
 namespace tcptune {
 
@@ -31,30 +28,30 @@ class BpfNamespaceCensusEngine final : public NamespaceCensusEngine {
     }
 
   private:
+    using SourceKey = std::pair<NetnsId, std::uint64_t>;  // (inode, device), cookie
+
     Result<NamespaceCensusReport> run(std::span<const NetnsInfo> namespaces) {
         const auto started = Clock::now();
         NamespaceCensusReport report;
-        std::map<NetnsId, std::unique_ptr<BpfCensusSource>> kept;
+        std::map<SourceKey, std::unique_ptr<BpfCensusSource>> kept;
         std::vector<std::uint32_t> keep;
         for (const NetnsInfo& ns : namespaces) {
             const auto one_started = Clock::now();
-            UniqueFd fd(::open(ns.handle.c_str(), O_RDONLY | O_CLOEXEC));
-            struct stat st {};
-            if (!fd || ::fstat(fd.get(), &st) != 0 ||
-                NetnsId{static_cast<std::uint64_t>(st.st_ino),
-                        static_cast<std::uint64_t>(st.st_dev)} != ns.id) {
+            auto entered = enter_namespace(ns);
+            if (!entered) {
+                report.failed.push_back({ns, entered.error()});
+                continue;
+            }
+            if (!*entered) {
                 report.vanished.push_back(ns);
                 continue;
             }
-            if (::setns(fd.get(), CLONE_NEWNET) != 0) {
-                const int err = errno;
-                report.failed.push_back(
-                    {ns, Error{err == EPERM ? ErrorCode::kPermissionDenied : ErrorCode::kIo,
-                               fmt::format("cannot enter network namespace {}: {}", ns.name,
-                                           errno_text(err))}});
-                continue;
-            }
-            auto& source = sources_[ns.id];
+            NetnsInfo here = ns;
+            here.cookie = current_netns_cookie();
+            // A namespace that got a vanished one's inode is a new namespace: the
+            // old one's source (seeded from the old one's sockets) must not count it.
+            const SourceKey key{ns.id, here.cookie};
+            auto& source = sources_[key];
             if (!source) {
                 BpfCensusOptions options;
                 options.netns = static_cast<std::uint32_t>(ns.id.inode);
@@ -63,7 +60,7 @@ class BpfNamespaceCensusEngine final : public NamespaceCensusEngine {
                 auto attached = BpfCensusSource::attach(engine_, options);
                 if (!attached) {
                     report.failed.push_back({ns, attached.error()});
-                    sources_.erase(ns.id);
+                    sources_.erase(key);
                     continue;
                 }
                 source = std::move(*attached);
@@ -71,14 +68,14 @@ class BpfNamespaceCensusEngine final : public NamespaceCensusEngine {
             auto snapshot = source->poll();
             if (!snapshot) {
                 report.failed.push_back({ns, snapshot.error()});
-                sources_.erase(ns.id);
+                sources_.erase(key);
                 continue;
             }
             keep.push_back(static_cast<std::uint32_t>(ns.id.inode));
-            kept[ns.id] = std::move(source);
-            sources_.erase(ns.id);
+            kept[key] = std::move(source);
+            sources_.erase(key);
             report.namespaces.push_back(
-                {ns, snapshot->counts, snapshot->sockstat,
+                {here, snapshot->counts, snapshot->sockstat,
                  std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - one_started)});
         }
         // Namespaces not seen this round lose their source; their counters go once idle.
@@ -90,7 +87,7 @@ class BpfNamespaceCensusEngine final : public NamespaceCensusEngine {
 
     std::shared_ptr<BpfCensusEngine> engine_;
     std::chrono::milliseconds reconcile_;
-    std::map<NetnsId, std::unique_ptr<BpfCensusSource>> sources_;
+    std::map<SourceKey, std::unique_ptr<BpfCensusSource>> sources_;
 };
 
 }  // namespace

@@ -1,18 +1,19 @@
 #include "tcptune/netns/netns_discovery.hpp"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
 
 #include <fmt/format.h>
 
+#include "tcptune/config/whole_number.hpp"
 #include "tcptune/netns/cgroup_name.hpp"
 #include "tcptune/read_file.hpp"
 
@@ -37,6 +38,9 @@ std::optional<pid_t> parse_pid(std::string_view s) {
     }
     return pid;
 }
+
+// The largest pid_max the kernel accepts (PID_MAX_LIMIT on 64-bit).
+constexpr std::uint64_t kMaxPid = 1U << 22;
 
 Result<NetnsId> stat_id(const std::filesystem::path& path) {
     struct stat st {};
@@ -185,6 +189,21 @@ Result<std::vector<NetnsInfo>> select_namespaces(const std::vector<NetnsInfo>& d
             return std::vector<NetnsInfo>{ns};
         }
     }
+    // An inode (as `lsns` and `ip netns identify` print it) before a pid: nsfs inodes
+    // are far above any pid (pid_max is at most 2^22).
+    if (const auto inode =
+            parse_whole_number<std::uint64_t>(spec, 1, std::numeric_limits<std::uint64_t>::max())) {
+        for (const auto& ns : discovered) {
+            if (ns.id.inode == *inode) {
+                return std::vector<NetnsInfo>{ns};
+            }
+        }
+        if (*inode > kMaxPid) {
+            return make_error(
+                ErrorCode::kNotFound,
+                fmt::format("no network namespace has inode {} (see tcptune namespaces)", *inode));
+        }
+    }
     std::filesystem::path path;
     std::string name;
     if (const auto pid = parse_pid(spec)) {
@@ -216,31 +235,6 @@ Result<std::vector<NetnsInfo>> select_namespaces(const std::vector<NetnsInfo>& d
     ns.id = id;
     ns.handle = path;
     return std::vector<NetnsInfo>{ns};
-}
-
-// Opens the namespace file and checks it is still the namespace discovery saw (a pid
-// reused by another process in another namespace counts as vanished).
-Result<std::optional<UniqueFd>> open_namespace(const NetnsInfo& ns) {
-    UniqueFd fd(::open(ns.handle.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-        const int err = errno;
-        if (err == ENOENT || err == ESRCH || err == ENOTDIR) {
-            return std::optional<UniqueFd>{};
-        }
-        return make_error(ErrorCode::kIo,
-                          fmt::format("{}: {}", ns.handle.string(), errno_text(err)));
-    }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) {
-        const int err = errno;
-        return make_error(ErrorCode::kIo,
-                          fmt::format("{}: {}", ns.handle.string(), errno_text(err)));
-    }
-    if (NetnsId{static_cast<std::uint64_t>(st.st_ino), static_cast<std::uint64_t>(st.st_dev)} !=
-        ns.id) {
-        return std::optional<UniqueFd>{};
-    }
-    return std::optional<UniqueFd>{std::move(fd)};
 }
 
 }  // namespace tcptune

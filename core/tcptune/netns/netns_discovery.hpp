@@ -17,7 +17,6 @@
 #include <vector>
 
 #include "tcptune/result.hpp"
-#include "tcptune/unique_fd.hpp"
 
 namespace tcptune {
 
@@ -47,6 +46,10 @@ struct NetnsInfo {
     std::string cgroup;         // cgroup path of `pid` ("" if unknown)
     // What to open to enter it: /run/netns/<name> or /proc/<pid>/ns/net.
     std::filesystem::path handle;
+    // Its SO_NETNS_COOKIE, known once something entered it (a census), else 0. Never
+    // reused while the system runs: (id, cookie) tells a namespace that got an old
+    // one's inode from the old one.
+    std::uint64_t cookie = 0;
 };
 
 struct NetnsDiscoveryOptions {
@@ -61,9 +64,9 @@ struct NetnsDiscoveryOptions {
 // tcptune's own namespace or the /proc directory cannot be read.
 Result<std::vector<NetnsInfo>> discover_namespaces(const NetnsDiscoveryOptions& options = {});
 
-// `--netns` on the command line: "all", an `ip netns`/workload name (or "host"), a pid
-// or a path to a namespace file. A pid or path that discovery did not list (a bind
-// mount elsewhere) is returned as a namespace of its own. kNotFound when nothing
+// `--netns` on the command line: "all", an `ip netns`/workload name (or "host"), an
+// inode (as lsns prints it), a pid or a path to a namespace file. A pid or path that discovery did
+// not list (a bind mount elsewhere) is returned as a namespace of its own. kNotFound when nothing
 // matches.
 Result<std::vector<NetnsInfo>> select_namespaces(const std::vector<NetnsInfo>& discovered,
                                                  std::string_view spec,
@@ -71,10 +74,5 @@ Result<std::vector<NetnsInfo>> select_namespaces(const std::vector<NetnsInfo>& d
 
 // The identity of the namespace file at `path` (stat, following the /proc link).
 Result<NetnsId> netns_id_of(const std::filesystem::path& path);
-
-// Opens ns.handle to enter it, and checks it is still the namespace discovery saw:
-// nullopt when the handle is gone or leads to another namespace (a pid reused by a
-// process elsewhere, a recycled name); an error for anything else.
-Result<std::optional<UniqueFd>> open_namespace(const NetnsInfo& ns);
 
 }  // namespace tcptune

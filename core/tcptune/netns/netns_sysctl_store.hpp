@@ -5,14 +5,13 @@
 // /proc/sys/net/* resolves in the namespace of the calling thread: the kernel's
 // net_ctl_header_lookup (net/sysctl_net.c) returns current->nsproxy->net_ns's table
 // set, whatever /proc was mounted by. So every operation runs on a short-lived worker
-// thread that has setns()'d into the target; the caller's thread never changes
-// namespace. The namespace file is opened for that one operation and closed after it
-// (a kept descriptor would pin a namespace that has otherwise gone), and its identity
-// is checked against the one discovery saw: a different namespace behind the same
-// name or a recycled inode is never written to.
+// thread that has setns()'d into the target (run_in_namespace, netns_enter.hpp); the
+// caller's thread never changes namespace. The namespace file is opened for that one
+// operation and closed after it (a kept descriptor would pin a namespace that has
+// otherwise gone), and its identity is checked against the one discovery saw: a
+// different namespace behind the same name or a recycled inode is never written to.
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,20 +22,15 @@
 
 namespace tcptune {
 
-// Runs `body` on a worker thread inside `ns` and returns what it returned. Opens
-// ns.handle, refuses (kNotFound) when it is gone or is no longer the namespace with
-// ns.id, setns()es the worker, runs body, closes everything. An exception in body
-// becomes kInternal.
-Result<void> run_in_namespace(const NetnsInfo& ns, const std::function<Result<void>()>& body);
-
-// The namespace's cookie (getsockopt SO_NETNS_COOKIE on a socket made inside it,
-// Linux 5.14+): unlike the inode it is never reused while the system runs, so it tells
-// a recycled inode from the namespace a journal was written for. 0 when the kernel
-// does not have it.
+// The namespace's cookie (SO_NETNS_COOKIE, read on a thread inside it; Linux 5.14+):
+// unlike the inode it is never reused while the system runs, so it tells a recycled
+// inode from the namespace a journal was written for. 0 when the kernel does not
+// have it; kNotFound when the namespace is gone.
 Result<std::uint64_t> read_netns_cookie(const NetnsInfo& ns);
 
 // A SysctlStore over /proc/sys as seen from inside `ns` (bounded reads, one checked
 // write(2) and close, exactly as ProcSysctlStore: it is used inside the namespace).
+// kNotFound when the namespace is gone.
 class NetnsSysctlStore final : public SysctlStore {
   public:
     explicit NetnsSysctlStore(NetnsInfo ns);

@@ -269,6 +269,17 @@ class ProfileParser {
         return std::move(diags_);
     }
 
+    // A rule's `when`, `clear` or `verify` must be a mapping (checked before its keys);
+    // where it is not, says "<label>: <section> must be <expected>".
+    bool is_section_mapping(const YAML::Node& node, const std::string& label,
+                            std::string_view section, std::string_view expected) {
+        if (node.IsMap()) {
+            return true;
+        }
+        add(at(node), fmt::format("{}: {} must be {}", label, section, expected));
+        return false;
+    }
+
     // Checks a mapping's keys: known, unique, scalar. Returns key -> (key node, value node).
     std::map<std::string, std::pair<YAML::Node, YAML::Node>> keys_of(
         const YAML::Node& map, std::span<const std::string_view> allowed, std::string_view what) {
@@ -706,10 +717,8 @@ class ProfileParser {
     }
 
     void parse_when(const YAML::Node& node, Rule& rule, const std::string& label) {
-        if (!node.IsMap()) {
-            add(at(node), label +
-                              ": when must be a mapping, e.g. `{ state: time_wait, above: "
-                              "20000, for: 3 }`");
+        if (!is_section_mapping(node, label, "when",
+                                "a mapping, e.g. `{ state: time_wait, above: 20000, for: 3 }`")) {
             return;
         }
         auto keys = keys_of(node, kWhenKeys, "when");
@@ -831,10 +840,9 @@ class ProfileParser {
             }
             return;
         }
-        if (!node.IsMap()) {
-            add(at(node), label +
-                              ": verify must be true, false or a mapping such as "
-                              "`{ within: 3 }` or `{ rate: reqq_full_drop, within: 5 }`");
+        if (!is_section_mapping(node, label, "verify",
+                                "true, false or a mapping such as `{ within: 3 }` or "
+                                "`{ rate: reqq_full_drop, within: 5 }`")) {
             return;
         }
         auto keys = keys_of(node, kVerifyKeys, "verify");
@@ -847,8 +855,8 @@ class ProfileParser {
 
     // `when_ok`: compare with when.above only when it parsed, to avoid a cascade.
     void parse_clear(const YAML::Node& node, Rule& rule, const std::string& label, bool when_ok) {
-        if (!node.IsMap()) {
-            add(at(node), label + ": clear must be a mapping, e.g. `{ below: 10000, for: 6 }`");
+        if (!is_section_mapping(node, label, "clear",
+                                "a mapping, e.g. `{ below: 10000, for: 6 }`")) {
             return;
         }
         auto keys = keys_of(node, kClearKeys, "clear");

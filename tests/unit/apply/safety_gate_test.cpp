@@ -14,9 +14,17 @@ PlannedChange change(std::string key, std::string value) {
     return PlannedChange{std::move(key), std::move(value), "web", "rule", "because"};
 }
 
-TEST(SafetyGate, RefusesValuesOutsideTheRegistryBounds) {
+// Gates on a clock the test moves; an empty validator is the real registry.
+class SafetyGateTest : public ::testing::Test {
+  protected:
+    SafetyGate gate_with(GateLimits limits, SafetyGate::Validator validator = {}) {
+        return SafetyGate(clock, limits, std::move(validator));
+    }
     ManualClock clock;
-    SafetyGate gate(clock, GateLimits{}, {});  // the real registry
+};
+
+TEST_F(SafetyGateTest, RefusesValuesOutsideTheRegistryBounds) {
+    SafetyGate gate = gate_with(GateLimits{});  // the real registry
     auto ok = gate.check_value(change("net.ipv4.tcp_fin_timeout", " 30 "));
     ASSERT_TRUE(ok);
     EXPECT_EQ(*ok, "30");
@@ -30,9 +38,8 @@ TEST(SafetyGate, RefusesValuesOutsideTheRegistryBounds) {
     }
 }
 
-TEST(SafetyGate, PerKeyCooldownUsesTheClock) {
-    ManualClock clock;
-    SafetyGate gate(clock, GateLimits{.key_cooldown = 120s, .max_changes_per_minute = 100}, {});
+TEST_F(SafetyGateTest, PerKeyCooldownUsesTheClock) {
+    SafetyGate gate = gate_with(GateLimits{.key_cooldown = 120s, .max_changes_per_minute = 100});
     EXPECT_FALSE(gate.check_timing("net.ipv4.tcp_fin_timeout"));
     gate.record_change("net.ipv4.tcp_fin_timeout");
     clock.advance(119s);
@@ -46,9 +53,8 @@ TEST(SafetyGate, PerKeyCooldownUsesTheClock) {
     EXPECT_FALSE(gate.check_timing("net.ipv4.tcp_fin_timeout"));
 }
 
-TEST(SafetyGate, GlobalRateLimitIsASlidingMinute) {
-    ManualClock clock;
-    SafetyGate gate(clock, GateLimits{.key_cooldown = 0s, .max_changes_per_minute = 3}, {});
+TEST_F(SafetyGateTest, GlobalRateLimitIsASlidingMinute) {
+    SafetyGate gate = gate_with(GateLimits{.key_cooldown = 0s, .max_changes_per_minute = 3});
     gate.record_change("a.b");
     clock.advance(20s);
     gate.record_change("a.c");
@@ -60,9 +66,8 @@ TEST(SafetyGate, GlobalRateLimitIsASlidingMinute) {
     EXPECT_FALSE(gate.check_timing("a.e"));
 }
 
-TEST(SafetyGate, FilterDropsEveryViolationWithAReason) {
-    ManualClock clock;
-    SafetyGate gate(clock, GateLimits{.key_cooldown = 300s, .max_changes_per_minute = 2}, {});
+TEST_F(SafetyGateTest, FilterDropsEveryViolationWithAReason) {
+    SafetyGate gate = gate_with(GateLimits{.key_cooldown = 300s, .max_changes_per_minute = 2});
     gate.record_change("net.ipv4.tcp_keepalive_time");
     clock.advance(1s);
     const Plan plan = {
@@ -91,15 +96,14 @@ TEST(SafetyGate, FilterDropsEveryViolationWithAReason) {
     EXPECT_FALSE(gate.check_timing("net.ipv4.tcp_fin_timeout"));
 }
 
-TEST(SafetyGate, ValidatorIsInjectable) {
-    ManualClock clock;
-    SafetyGate gate(clock, GateLimits{},
-                    [](std::string_view, std::string_view value) -> Result<std::string> {
-                        if (value == "ok") {
-                            return std::string("OK");
-                        }
-                        return make_error(ErrorCode::kRefused, "only ok is ok");
-                    });
+TEST_F(SafetyGateTest, ValidatorIsInjectable) {
+    SafetyGate gate = gate_with(
+        GateLimits{}, [](std::string_view, std::string_view value) -> Result<std::string> {
+            if (value == "ok") {
+                return std::string("OK");
+            }
+            return make_error(ErrorCode::kRefused, "only ok is ok");
+        });
     EXPECT_EQ(gate.check_value(change("x.y", "ok")).value(), "OK");
     EXPECT_EQ(gate.check_value(change("x.y", "no")).error().message, "only ok is ok");
 }

@@ -44,6 +44,16 @@ TEST(NamespaceConfig, DefaultsToTheHostOnly) {
     EXPECT_EQ(options->namespaces.watch, NetnsWatch::kHost);
     EXPECT_EQ(options->namespaces.default_profile, "none");
     EXPECT_TRUE(options->namespaces.select.empty());
+    EXPECT_EQ(options->namespaces.metrics_top_k, 50U);
+}
+
+TEST(NamespaceConfig, MetricsTopKFromOneToAThousand) {
+    auto one = parse_daemon_config("namespaces:\n  watch: all\n  metrics_top_k: 1\n", "t.yaml");
+    ASSERT_TRUE(one) << one.error().message;
+    EXPECT_EQ(one->namespaces.metrics_top_k, 1U);
+    auto most = parse_daemon_config("namespaces:\n  metrics_top_k: 1000\n", "t.yaml");
+    ASSERT_TRUE(most) << most.error().message;
+    EXPECT_EQ(most->namespaces.metrics_top_k, 1000U);
 }
 
 TEST(NamespaceConfig, FirstMatchWinsThenTheDefault) {
@@ -86,6 +96,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"namespaces:\n  select:\n    - pod: a\n      profile: x\n",
                   "t.yaml:3:7: unknown key \"pod\""},
         BadConfig{"namespaces:\n  select: edge\n", "t.yaml:2:11: namespaces.select must be a list"},
+        BadConfig{"namespaces:\n  metrics_top_k: 0\n",
+                  "t.yaml:2:18: namespaces.metrics_top_k must be a whole number 1..1000"},
+        BadConfig{"namespaces:\n  metrics_top_k: 1001\n",
+                  "t.yaml:2:18: namespaces.metrics_top_k must be a whole number 1..1000"},
+        BadConfig{"namespaces:\n  metrics_top_k: -3\n", "t.yaml:2:18: namespaces.metrics_top_k"},
+        BadConfig{"namespaces:\n  metrics_top_k: many\n", "t.yaml:2:18: namespaces.metrics_top_k"},
         BadConfig{"namespaces:\n  default_profile: \"\"\n",
                   "t.yaml:2:20: namespaces.default_profile must be"}));
 

@@ -122,6 +122,16 @@ TEST_F(AdaptorTest, CoreErrorsReachTheCallerUnderTheirDocumentedNames) {
     EXPECT_EQ(error_of("GetNamespaceStatus", std::string("edge")), dbus::error::kNotFound);
     EXPECT_NE(last_message_.find("namespaces.watch: all"), std::string::npos) << last_message_;
     EXPECT_EQ(error_of("RollbackNamespace", std::string("all"), false), dbus::error::kNotFound);
+    // One namespace by name, inode or pid: not all, not a path, not a huge limit.
+    for (const char* netns : {"all", "/etc/shadow", ""}) {
+        EXPECT_EQ(error_of("GetNamespaceTop", std::string(netns), std::string("time_wait"),
+                           std::string("port"), 5u),
+                  dbus::error::kInvalidArgs)
+            << netns;
+    }
+    EXPECT_EQ(error_of("GetNamespaceTop", std::string("host"), std::string("time_wait"),
+                       std::string("port"), 1001u),
+              dbus::error::kInvalidArgs);
     EXPECT_EQ(active_profile(), "web") << "failed calls change nothing";
     EXPECT_EQ(error_of("SetProfile", std::string("web"), true), "") << last_message_;
 }
@@ -141,6 +151,9 @@ TEST_F(AdaptorTest, MutatingCallsFromAnotherUidAreAccessDenied) {
     EXPECT_EQ(error_of("Resume", std::string("net.ipv4.tcp_fin_timeout")),
               dbus::error::kAccessDenied);
     EXPECT_EQ(error_of("GetTop", std::string("close_wait"), std::string("process"), 5u),
+              dbus::error::kAccessDenied);
+    EXPECT_EQ(error_of("GetNamespaceTop", std::string("host"), std::string("close_wait"),
+                       std::string("process"), 5u),
               dbus::error::kAccessDenied);
     EXPECT_EQ(error_of("GetStatus"), "") << "reading stays open to everyone";
 }

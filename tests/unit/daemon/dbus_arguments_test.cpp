@@ -50,3 +50,24 @@ TEST(DbusArguments, ProfileNamesAreNamesNotPaths) {
 
 }  // namespace
 }  // namespace tcptune::daemon
+
+namespace tcptune::daemon {
+namespace {
+
+TEST(DbusArguments, NamespaceTopTakesOneNamespaceByNameInodeOrPidNeverAPath) {
+    EXPECT_TRUE(check_netns_argument("host"));
+    EXPECT_TRUE(check_netns_argument("pod:0c1e7a52-3e0b-4cfa-9d0b-4b9c3e2f1a77"));
+    EXPECT_TRUE(check_netns_argument("4026532178"));
+    EXPECT_TRUE(check_netns_argument("1234"));
+    for (const std::string& bad :
+         {std::string(), std::string("all"), std::string("/etc/shadow"),
+          std::string("../run/netns/x"), std::string("a\nb"), std::string(300, 'x')}) {
+        const auto refused = check_netns_argument(bad);
+        ASSERT_FALSE(refused) << bad;
+        EXPECT_EQ(refused.error().code, ErrorCode::kParse);
+        EXPECT_LT(refused.error().message.size(), 160U);
+    }
+}
+
+}  // namespace
+}  // namespace tcptune::daemon

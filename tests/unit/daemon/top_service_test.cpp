@@ -18,9 +18,10 @@ using namespace std::chrono_literals;
 // A compute the test releases by hand, standing in for a slow sock_diag dump.
 class Gate {
   public:
-    Result<Breakdown> compute(bool /*by_process*/) {
+    Result<Breakdown> compute(const TopKey& key) {
         std::unique_lock lock(mutex_);
         ++started_;
+        keys_.push_back(key);
         cv_.notify_all();
         cv_.wait(lock, [this] { return released_ > 0; });
         --released_;
@@ -38,9 +39,15 @@ class Gate {
         return started_;
     }
 
+    std::vector<TopKey> keys() {
+        std::lock_guard lock(mutex_);
+        return keys_;
+    }
+
   private:
     std::mutex mutex_;
     std::condition_variable cv_;
+    std::vector<TopKey> keys_;
     int started_ = 0;
     int released_ = 0;
 };
@@ -49,7 +56,7 @@ struct Harness {
     Harness(TopLimits limits = {}) {
         loop = std::move(*EventLoop::create());
         service = std::move(*TopService::create(
-            *loop, [this](bool p) { return gate.compute(p); }, limits));
+            *loop, [this](const TopKey& key) { return gate.compute(key); }, limits));
     }
     // Runs the loop until `done` holds (or two seconds pass).
     template <typename F>
@@ -73,7 +80,7 @@ TEST(TopService, CallersWaitForOneBreakdownTakenOffTheLoopAndShareIt) {
     Harness h;
     std::vector<std::uint64_t> answers;
     for (int i = 0; i < 3; ++i) {
-        ASSERT_TRUE(h.service->request(false, ":1.7", [&](const Result<TopService::Shared>& r) {
+        ASSERT_TRUE(h.service->request(TopKey{}, ":1.7", [&](const Result<TopService::Shared>& r) {
             ASSERT_TRUE(r);
             answers.push_back((*r)->counts[TcpState::kTimeWait]);
         }));
@@ -89,7 +96,7 @@ TEST(TopService, CallersWaitForOneBreakdownTakenOffTheLoopAndShareIt) {
     // Fresh: served at once, no new computation.
     bool served = false;
     ASSERT_TRUE(h.service->request(
-        false, ":1.8", [&](const Result<TopService::Shared>& r) { served = r.has_value(); }));
+        TopKey{}, ":1.8", [&](const Result<TopService::Shared>& r) { served = r.has_value(); }));
     EXPECT_TRUE(served);
     EXPECT_EQ(h.service->computations(), 1U);
 }
@@ -98,13 +105,13 @@ TEST(TopService, WaitingCallsAreBoundedPerSenderAndInTotal) {
     Harness h(TopLimits{.max_waiting_per_sender = 2, .max_waiting_total = 3});
     int answered = 0;
     auto count = [&](const Result<TopService::Shared>&) { ++answered; };
-    EXPECT_TRUE(h.service->request(false, ":1.1", count));
-    EXPECT_TRUE(h.service->request(false, ":1.1", count));
-    auto third = h.service->request(false, ":1.1", count);
+    EXPECT_TRUE(h.service->request(TopKey{}, ":1.1", count));
+    EXPECT_TRUE(h.service->request(TopKey{}, ":1.1", count));
+    auto third = h.service->request(TopKey{}, ":1.1", count);
     ASSERT_FALSE(third);
     EXPECT_EQ(third.error().code, ErrorCode::kRefused);
-    EXPECT_TRUE(h.service->request(false, ":1.2", count));
-    EXPECT_FALSE(h.service->request(false, ":1.3", count)) << "total bound";
+    EXPECT_TRUE(h.service->request(TopKey{}, ":1.2", count));
+    EXPECT_FALSE(h.service->request(TopKey{}, ":1.3", count)) << "total bound";
     h.gate.release();
     h.run_until([&] { return answered == 3; });
     EXPECT_EQ(answered, 3);
@@ -115,18 +122,63 @@ TEST(TopService, AStaleBreakdownIsTakenAgainAndProcessViewsAreSeparate) {
     Harness h(TopLimits{.min_fresh = 1ms, .fresh_factor = 1});
     int answered = 0;
     auto count = [&](const Result<TopService::Shared>&) { ++answered; };
-    ASSERT_TRUE(h.service->request(false, ":1.1", count));
-    ASSERT_TRUE(h.service->request(true, ":1.1", count));  // waits for the worker
+    ASSERT_TRUE(h.service->request(TopKey{}, ":1.1", count));
+    ASSERT_TRUE(h.service->request(TopKey{.netns = "", .by_process = true}, ":1.1",
+                                   count));  // waits for the worker
     h.gate.release();
     h.run_until([&] { return answered == 1 && h.gate.started() == 2; });
     h.gate.release();
     h.run_until([&] { return answered == 2; });
     EXPECT_EQ(h.service->computations(), 2U);
     std::this_thread::sleep_for(5ms);  // let the 1 ms freshness window pass
-    ASSERT_TRUE(h.service->request(false, ":1.1", count));
+    ASSERT_TRUE(h.service->request(TopKey{}, ":1.1", count));
     h.gate.release();
     h.run_until([&] { return answered == 3; });
     EXPECT_EQ(h.service->computations(), 3U);
+}
+
+TEST(TopService, NamespacesHaveSlotsOfTheirOwnServedOneAtATimeOldestFirst) {
+    Harness h;
+    int answered = 0;
+    auto count = [&](const Result<TopService::Shared>&) { ++answered; };
+    ASSERT_TRUE(h.service->request(TopKey{.netns = "edge", .by_process = false}, ":1.1", count));
+    ASSERT_TRUE(h.service->request(TopKey{.netns = "backend", .by_process = false}, ":1.2", count));
+    ASSERT_TRUE(h.service->request(TopKey{}, ":1.3", count));
+    ASSERT_TRUE(h.service->request(TopKey{.netns = "edge", .by_process = false}, ":1.4",
+                                   count));  // shares edge's
+    h.run_until([&] { return h.gate.started() == 1; });
+    EXPECT_EQ(h.gate.started(), 1) << "one breakdown at a time";
+    for (int i = 0; i < 3; ++i) {
+        h.gate.release();
+    }
+    h.run_until([&] { return answered == 4; });
+    EXPECT_EQ(answered, 4);
+    EXPECT_EQ(h.service->computations(), 3U);
+    const std::vector<TopKey> order = {{"edge", false}, {"backend", false}, {"", false}};
+    EXPECT_EQ(h.gate.keys(), order);
+    // Fresh now: answered from the slot without the worker.
+    ASSERT_TRUE(h.service->request(TopKey{.netns = "backend", .by_process = false}, ":1.5", count));
+    EXPECT_EQ(answered, 5);
+    EXPECT_EQ(h.service->computations(), 3U);
+}
+
+TEST(TopService, ACallerNamingEverNewNamespacesIsBoundedByTheWaitingLimits) {
+    Harness h(TopLimits{.max_waiting_per_sender = 4, .max_waiting_total = 6});
+    auto ignore = [](const Result<TopService::Shared>&) {};
+    int refused = 0;
+    for (int i = 0; i < 100; ++i) {
+        if (!h.service->request(TopKey{.netns = "ns" + std::to_string(i), .by_process = false},
+                                ":1.1", ignore)) {
+            ++refused;
+        }
+    }
+    EXPECT_EQ(refused, 96);
+    EXPECT_EQ(h.service->waiting(), 4U);
+    for (int i = 0; i < 4; ++i) {
+        h.gate.release();
+    }
+    h.run_until([&] { return h.service->waiting() == 0; });
+    EXPECT_EQ(h.service->computations(), 4U);
 }
 
 TEST(TopService, TheDaemonsBreakdownCoversEveryStateAndTheLargestLimit) {

@@ -120,10 +120,7 @@ TEST(Hint, SynRecvFromManyPeersOnOnePortLooksLikeAFlood) {
 }
 
 TEST(Hint, ListenQueuesNearlyFullOrFull) {
-    ListenerQueues q;
-    q.local = v4("127.0.0.2", 8080);
-    q.backlog = 128;
-    q.queued = 10;
+    ListenerQueues q{.local = v4("127.0.0.2", 8080), .queued = 10, .backlog = 128};
     EXPECT_EQ(hint(q), "");
     q.queued = 110;
     EXPECT_TRUE(contains(hint(q), "127.0.0.2:8080 accept queue 110/128 is nearly full")) << hint(q);
@@ -133,10 +130,7 @@ TEST(Hint, ListenQueuesNearlyFullOrFull) {
 }
 
 TEST(Hint, AFullSynQueueSaysWhatBoundsIt) {
-    ListenerQueues q;
-    q.local = v4("127.0.0.5", 8080);
-    q.backlog = 511;
-    q.syn_queue = 512;
+    const ListenerQueues q{.local = v4("127.0.0.5", 8080), .backlog = 511, .syn_queue = 512};
     const std::string h = hint(q);
     EXPECT_TRUE(contains(h, "127.0.0.5:8080 SYN queue 512/511 is full")) << h;
     EXPECT_TRUE(contains(h, "min(listen() backlog, net.core.somaxconn)")) << h;
@@ -177,11 +171,7 @@ TEST(Hints, CollectsStatesQueuesAndOverflowRateInOrder) {
     StateBreakdown quiet;
     quiet.state = TcpState::kSynRecv;
     b.states = {tw, quiet};
-    ListenerQueues q;
-    q.local = v4("127.0.0.2", 80);
-    q.queued = 9;
-    q.backlog = 8;
-    b.listen.filling = {q};
+    b.listen.filling = {ListenerQueues{.local = v4("127.0.0.2", 80), .queued = 9, .backlog = 8}};
     b.listen.listen_overflows_per_second = 2.5;
     const auto all = hints(b);
     ASSERT_EQ(all.size(), 3U);

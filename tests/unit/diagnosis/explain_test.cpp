@@ -1,6 +1,7 @@
 #include "tcptune/diagnosis/explain.hpp"
 
 #include <map>
+#include <ostream>
 
 #include <gtest/gtest.h>
 
@@ -42,17 +43,35 @@ std::string all_text(const Explanation& e) {
     return out;
 }
 
-TEST(Explain, TheClassicMythsAreThere) {
-    const std::string tw = all_text(*explain("time_wait"));
-    EXPECT_TRUE(contains(tw, "60 s")) << tw;
-    EXPECT_TRUE(contains(tw, "tcp_fin_timeout"));
-    EXPECT_TRUE(contains(tw, "4.12"));
-    EXPECT_TRUE(contains(tw, "outgoing"));
-    const std::string cw = all_text(*explain("CLOSE-WAIT"));
-    EXPECT_TRUE(contains(cw, "no sysctl")) << cw;
-    EXPECT_TRUE(contains(cw, "--by process"));
-    const std::string ka = all_text(*explain("tcp_keepalive_time"));
-    EXPECT_TRUE(contains(ka, "2 h 11 min 15 s")) << ka;
+// A phrase a topic's explanation must contain (in its words, unwrapped).
+struct TopicSays {
+    const char* topic;
+    const char* phrase;
+};
+
+void PrintTo(const TopicSays& t, std::ostream* os) {
+    *os << t.topic << " says \"" << t.phrase << "\"";
+}
+
+class ExplainSays : public ::testing::TestWithParam<TopicSays> {};
+
+TEST_P(ExplainSays, ThePhrase) {
+    const std::string text = all_text(*explain(GetParam().topic));
+    EXPECT_TRUE(contains(text, GetParam().phrase)) << text;
+}
+
+constexpr TopicSays kClassicMyths[] = {
+    {"time_wait", "60 s"},
+    {"time_wait", "tcp_fin_timeout"},
+    {"time_wait", "4.12"},
+    {"time_wait", "outgoing"},
+    {"CLOSE-WAIT", "no sysctl"},
+    {"CLOSE-WAIT", "--by process"},
+    {"tcp_keepalive_time", "2 h 11 min 15 s"},
+};
+INSTANTIATE_TEST_SUITE_P(TheClassicMythsAreThere, ExplainSays, ::testing::ValuesIn(kClassicMyths));
+
+TEST(Explain, TheClassicMythsArePrinted) {
     const std::string printed = format_explanation(*explain("tcp_keepalive_time"));
     EXPECT_TRUE(contains(printed, "Values tcptune may set: an integer in 30..7200")) << printed;
     EXPECT_TRUE(contains(printed, "Common myths:\n  - Myth:")) << printed;
@@ -81,20 +100,18 @@ TEST(Explain, IndexesAndUnknownTopics) {
     }
 }
 
-TEST(Explain, TheSynQueueModelIsTheKernels) {
-    const std::string syn_recv = all_text(*explain("syn_recv"));
-    EXPECT_TRUE(contains(syn_recv, "min(listen() backlog, net.core.somaxconn)")) << syn_recv;
-    EXPECT_TRUE(contains(syn_recv, "tcp_max_syn_backlog is read only with tcp_syncookies=0"));
-    const std::string backlog = all_text(*explain("tcp_max_syn_backlog"));
-    EXPECT_TRUE(contains(backlog, "Read only with tcp_syncookies=0")) << backlog;
-    const std::string listen = all_text(*explain("listen"));
-    EXPECT_TRUE(contains(listen, "ListenOverflows rises (it counts both)")) << listen;
-    EXPECT_TRUE(contains(listen, "also counts SYNs dropped because the accept queue was full"));
-    EXPECT_TRUE(contains(all_text(*explain("time_wait")), "since Linux 4.18"));
-    EXPECT_TRUE(
-        contains(all_text(*explain("tcp_keepalive_time")), "probes do reach CLOSE_WAIT sockets"));
-    EXPECT_TRUE(contains(all_text(*explain("tcp_retries2")), "about 12.6 s"));
-}
+constexpr TopicSays kTheKernelsSynQueueModel[] = {
+    {"syn_recv", "min(listen() backlog, net.core.somaxconn)"},
+    {"syn_recv", "tcp_max_syn_backlog is read only with tcp_syncookies=0"},
+    {"tcp_max_syn_backlog", "Read only with tcp_syncookies=0"},
+    {"listen", "ListenOverflows rises (it counts both)"},
+    {"listen", "also counts SYNs dropped because the accept queue was full"},
+    {"time_wait", "since Linux 4.18"},
+    {"tcp_keepalive_time", "probes do reach CLOSE_WAIT sockets"},
+    {"tcp_retries2", "about 12.6 s"},
+};
+INSTANTIATE_TEST_SUITE_P(TheSynQueueModelIsTheKernels, ExplainSays,
+                         ::testing::ValuesIn(kTheKernelsSynQueueModel));
 
 TEST(Explain, NewTopicsAndScope) {
     EXPECT_EQ(explain("so_linger")->kind, Explanation::Kind::kTopic);

@@ -558,5 +558,48 @@ TEST(MetricsModel, ManagedNamespacesAreLabelledAndForgotten) {
     EXPECT_EQ(exposition(model).find("netns=\"edge\""), std::string::npos);
 }
 
+TEST(MetricsModelNamespaces, SockstatAndCensusDurationPerNamespaceSummedIntoOther) {
+    MetricsModel model("1");
+    CensusSnapshot own = snapshot_with(5, 1, milliseconds(4));
+    own.sockstat.tcp_inuse = 7;
+    own.sockstat.tcp6_inuse = 1;
+    own.sockstat.tcp_tw = 5;
+    own.sockstat.tcp_orphan = 9;  // host-wide: never a netns series
+    model.observe_poll(own);
+    auto with_sockstat = [](const std::string& name, std::uint64_t tw, std::uint64_t inuse) {
+        NamespaceCounts n = namespace_with(name, tw);
+        n.sockstat.tcp_tw = tw;
+        n.sockstat.tcp_inuse = inuse;
+        n.sockstat.tcp6_inuse = 2;
+        n.duration = milliseconds(250);
+        return n;
+    };
+    model.set_other_namespaces(
+        {with_sockstat("a", 30, 3), with_sockstat("b", 20, 4), with_sockstat("c", 10, 5)}, 1);
+    const std::string text = exposition(model);
+    EXPECT_TRUE(has_line(text, R"(tcptune_sockstat_tcp_inuse{netns="host"} 7)")) << text;
+    EXPECT_TRUE(has_line(text, R"(tcptune_sockstat_tcp6_inuse{netns="host"} 1)"));
+    EXPECT_TRUE(has_line(text, R"(tcptune_sockstat_tcp_tw{netns="host"} 5)"));
+    EXPECT_TRUE(has_line(text, R"(tcptune_namespace_census_duration_seconds{netns="host"} 0.004)"));
+    EXPECT_TRUE(has_line(text, R"(tcptune_sockstat_tcp_inuse{netns="a"} 3)"));
+    EXPECT_TRUE(has_line(text, R"(tcptune_sockstat_tcp_tw{netns="a"} 30)"));
+    EXPECT_TRUE(has_line(text, R"(tcptune_namespace_census_duration_seconds{netns="a"} 0.25)"));
+    // b and c summed.
+    EXPECT_TRUE(has_line(text, R"(tcptune_sockstat_tcp_inuse{netns="_other"} 9)"));
+    EXPECT_TRUE(has_line(text, R"(tcptune_sockstat_tcp6_inuse{netns="_other"} 4)"));
+    EXPECT_TRUE(has_line(text, R"(tcptune_sockstat_tcp_tw{netns="_other"} 30)"));
+    EXPECT_TRUE(has_line(text, R"(tcptune_namespace_census_duration_seconds{netns="_other"} 0.5)"));
+    EXPECT_EQ(series(text, "tcptune_sockstat_tcp_inuse").size(), 3U);
+    EXPECT_EQ(text.find("orphan"), std::string::npos);
+}
+
+TEST(MetricsModelNamespaces, WatchHostHasNoNamespaceFamilies) {
+    MetricsModel model("1");
+    model.observe_poll(snapshot_with(5, 1, milliseconds(1)));
+    const std::string text = exposition(model);
+    EXPECT_EQ(text.find("tcptune_sockstat_"), std::string::npos);
+    EXPECT_EQ(text.find("tcptune_namespace_census_duration_seconds"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tcptune

@@ -159,6 +159,16 @@ TEST(NetnsDiscovery, SelectByAllNamePidAndPath) {
         select_namespaces(*all, (host.run_netns() / "edge-1").string(), host.options())->at(0).name,
         "edge-1");
 
+    // By inode, as lsns and `ip netns identify` print it.
+    const auto edge = select_namespaces(*all, "edge-1", host.options());
+    ASSERT_TRUE(edge);
+    EXPECT_EQ(
+        select_namespaces(*all, std::to_string(edge->at(0).id.inode), host.options())->at(0).name,
+        "edge-1");
+    auto no_inode = select_namespaces(*all, "4026599999", host.options());
+    ASSERT_FALSE(no_inode);
+    EXPECT_EQ(no_inode.error().code, ErrorCode::kNotFound);
+
     auto missing = select_namespaces(*all, "nope", host.options());
     ASSERT_FALSE(missing);
     EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
