@@ -144,6 +144,27 @@ ControllerConfig controller_config(const DaemonOptions& options) {
     return config;
 }
 
+ControllerConfig host_controller_config(const DaemonOptions& options) {
+    ControllerConfig config = controller_config(options);
+    if (auto selected = host_selector_profile(options.namespaces)) {
+        if (*selected == kNoProfile) {
+            config.mode = ApplyMode::kAdvise;
+        } else {
+            config.profile = *selected;
+        }
+    }
+    return config;
+}
+
+NamespaceFleetConfig namespace_fleet_config(const DaemonOptions& options) {
+    NamespaceFleetConfig config;
+    config.state_dir = options.state_dir;
+    config.settings = options.namespaces;
+    config.controller = controller_config(options);
+    config.limits = options.gate_limits;
+    return config;
+}
+
 CensusEngineOptions census_engine_options(const DaemonOptions& options) {
     CensusEngineOptions census;
     census.choice = options.census_engine;

@@ -9,6 +9,7 @@
 #include "tcptune/census/census_open.hpp"
 #include "tcptune/config/daemon_config.hpp"
 #include "tcptune/engine/controller.hpp"
+#include "tcptune/engine/namespace_fleet.hpp"
 
 namespace tcptune::daemon {
 
@@ -28,6 +29,16 @@ std::optional<int> parse_command_line(int argc, char** argv, DaemonOverrides& fl
 
 // The controller's part of the options.
 ControllerConfig controller_config(const DaemonOptions& options);
+
+// The daemon's own controller: controller_config, with the namespaces.select entry
+// that selects "host" under watch: all (namespace_config.hpp's host_selector_profile)
+// in force: its profile, or for `none` the configured profile in advice mode (the
+// host watched, never written).
+ControllerConfig host_controller_config(const DaemonOptions& options);
+
+// The per-namespace profiles' part (watch: all): controller_config as the base of
+// every other namespace's controller (never the host's select entry).
+NamespaceFleetConfig namespace_fleet_config(const DaemonOptions& options);
 
 // The census engine's part. TCPTUNE_TEST_BPF_REJECT=1 in the environment makes
 // the kernel's verifier reject the bpf program (the tests' way to a real load

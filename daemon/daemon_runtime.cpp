@@ -141,8 +141,14 @@ Result<void> DaemonRuntime::reload() {
     if (!next) {
         return finish(tl::unexpected(next.error()));
     }
-    ControllerConfig config = controller_config(*next);
-    const bool switched_at_run_time = controller_.config().profile != options_.profile;
+    // watch: host <-> all needs a restart: refused before anything changes.
+    if (auto checked = check_namespaces_reload(options_.namespaces, next->namespaces); !checked) {
+        return finish(checked);
+    }
+    // The daemon's own profile: the configured one, or the select entry naming "host".
+    ControllerConfig config = host_controller_config(*next);
+    const bool switched_at_run_time =
+        controller_.config().profile != host_controller_config(options_).profile;
     if (switched_at_run_time) {
         // An operator switched profiles at run time (tcptune apply): a reload
         // re-reads files, it does not undo that choice. A restart does.
@@ -178,6 +184,10 @@ Result<void> DaemonRuntime::reload() {
             "next restart",
             next->gate_limits.key_cooldown.count(), next->gate_limits.max_changes_per_minute);
     }
+    if (next->namespaces.metrics_top_k != options_.namespaces.metrics_top_k) {
+        spdlog::warn("namespaces.metrics_top_k changed to {}: takes effect at the next restart",
+                     next->namespaces.metrics_top_k);
+    }
     set_log_level(next->log_level);
     // Keep what cannot change live, so the warnings repeat on the next reload.
     next->state_dir = options_.state_dir;
@@ -188,6 +198,13 @@ Result<void> DaemonRuntime::reload() {
     next->gate_limits = options_.gate_limits;
     if (switched_at_run_time) {
         next->profile = options_.profile;  // as configured, so the check above repeats
+    }
+    next->namespaces.metrics_top_k = options_.namespaces.metrics_top_k;
+    if (fleet_ != nullptr) {
+        // Per-namespace profiles follow the new `namespaces:` section from the next round.
+        for (const FleetNote& note : fleet_->reconfigure(namespace_fleet_config(*next))) {
+            spdlog::warn("{}", note.message);
+        }
     }
     options_ = std::move(*next);
     census_.request_reconciliation();

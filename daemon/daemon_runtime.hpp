@@ -14,6 +14,7 @@
 #include "sd_notify.hpp"
 #include "signals.hpp"
 #include "tcptune/engine/controller.hpp"
+#include "tcptune/engine/namespace_fleet.hpp"
 #include "tcptune/result.hpp"
 
 namespace tcptune::daemon {
@@ -40,6 +41,9 @@ class DaemonRuntime {
     // and profile stay and the error is returned (and logged).
     Result<void> reload();
 
+    // namespaces.watch: all: reload() reconfigures the per-namespace profiles too.
+    void set_namespace_fleet(NamespaceFleet* fleet) { fleet_ = fleet; }
+
     // Ends run() after the current callback.
     void request_stop();
 
@@ -56,6 +60,7 @@ class DaemonRuntime {
     Controller& controller_;
     CensusSource& census_;
     SystemdNotifier& notifier_;
+    NamespaceFleet* fleet_ = nullptr;
     DaemonOverrides flags_;
     DaemonOptions options_;
     std::unique_ptr<SignalHandlers> signals_;

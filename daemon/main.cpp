@@ -76,7 +76,9 @@ int run_daemon(const DaemonOverrides& flags) {
     SystemClock clock;
     ApplierOptions applier_options;
     applier_options.state_dir = options->state_dir;
-    applier_options.mode = options->advise ? ApplyMode::kAdvise : ApplyMode::kEnforce;
+    // The daemon's own controller (a namespaces.select entry may name "host").
+    const ControllerConfig host_config = host_controller_config(*options);
+    applier_options.mode = host_config.mode;
     applier_options.limits = options->gate_limits;
     Applier applier(store, clock, applier_options);
     if (applier.journal_error()) {
@@ -85,11 +87,17 @@ int run_daemon(const DaemonOverrides& flags) {
         spdlog::critical("{}", applier.journal_error()->message);
     }
 
-    Controller controller(*census->source, store, clock, applier, controller_config(*options));
+    if (auto host = host_selector_profile(options->namespaces)) {
+        spdlog::info("namespaces: a select entry names \"host\": {}",
+                     *host == kNoProfile ? "profile " + options->profile +
+                                               " in advice mode (watched, never written)"
+                                         : "profile " + *host + " in force here");
+    }
+    Controller controller(*census->source, store, clock, applier, host_config);
     ChangeLogger change_logger;
     controller.add_observer(&change_logger);
     if (auto started = controller.start(); !started) {
-        spdlog::critical("profile {}: {}", options->profile, started.error().message);
+        spdlog::critical("profile {}: {}", controller.config().profile, started.error().message);
         return started.error().code == ErrorCode::kInvalidProfile ? kExitInvalidProfile
                                                                   : kExitFailure;
     }
@@ -137,12 +145,8 @@ int run_daemon(const DaemonOverrides& flags) {
     std::unique_ptr<NamespaceFleet> fleet;
     std::unique_ptr<NamespaceApplier> fleet_driver;
     if (namespaces) {
-        NamespaceFleetConfig fleet_config;
-        fleet_config.state_dir = options->state_dir;
-        fleet_config.settings = options->namespaces;
-        fleet_config.controller = controller_config(*options);
-        fleet_config.limits = options->gate_limits;
-        fleet = std::make_unique<NamespaceFleet>(std::move(fleet_config), clock);
+        fleet = std::make_unique<NamespaceFleet>(namespace_fleet_config(*options), clock);
+        runtime.set_namespace_fleet(fleet.get());
         fleet_driver = std::make_unique<NamespaceApplier>(*fleet, *namespaces);
         controller.add_observer(fleet_driver.get());
     }

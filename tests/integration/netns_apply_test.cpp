@@ -335,5 +335,103 @@ TEST(NetnsApplyIntegration, StatusRollbackAndExportOfOneNamespace) {
     EXPECT_TRUE(daemon.running()) << daemon.log();
 }
 
+// Reload reconfigures the fleet: a namespace switched to another profile follows it
+// (its journal's original stays the one recorded before the first write), one
+// switched to none is released under the stop policy (restore here); a select entry
+// naming host puts its profile in force in the daemon's own namespace (the test's
+// private one); watch: host <-> all at reload is refused, nothing reloaded.
+TEST(NetnsApplyIntegration, ReloadSwitchesProfilesAndAHostEntrySelectsTheDaemonsOwn) {
+    TCPTUNE_REQUIRE_PRIVATE_NETNS();
+    const std::string prefix = fmt::format("tcptune-it-{}-reload", ::getpid());
+    IpNetns moving(prefix + "-moving");
+    ASSERT_TRUE(moving.ok()) << moving.why();
+    auto moving_sockets = sockets_in(moving.path(), 1);
+    const std::string original = read_inside(moving.path(), kFinTimeout);
+    const std::string host_keepalive = read_text(proc_sys(kKeepalive));
+
+    auto bus = start_system_bus(BusPolicy::kProject);
+    ASSERT_TRUE(bus) << bus.error().message;
+    const std::vector<std::string> env = {"DBUS_SYSTEM_BUS_ADDRESS=" + (*bus)->address()};
+    Fixture f;
+    f.profile("observe", "");
+    f.profile("node", fmt::format("sysctls:\n  {}: 1234\n", kKeepalive));
+    f.profile("first", fmt::format("sysctls:\n  {}: 33\n", kFinTimeout));
+    f.profile("second", fmt::format("sysctls:\n  {}: 44\n", kFinTimeout));
+    auto configure = [&](const std::string& watch, const std::string& profile) {
+        ASSERT_TRUE(write_text(f.dir.path() / "tcptune.yaml",
+                               fmt::format("stop_policy: restore\nsafety: {{ key_cooldown: 1s }}\n"
+                                           "namespaces:\n  watch: {}\n"
+                                           "  select:\n"
+                                           "    - name: host\n      profile: node\n"
+                                           "    - name: \"{}\"\n      profile: {}\n",
+                                           watch, moving.name(), profile)));
+    };
+    configure("all", "first");
+    DaemonProcess daemon(
+        isolated_launch({.dir = f.dir.path(), .profile = "observe", .bus = "system"}));
+    ASSERT_TRUE(daemon.start());
+    ASSERT_TRUE(eventually([&] { return read_inside(moving.path(), kFinTimeout) == "33"; }, kWait))
+        << daemon.log();
+    // The host entry beats --profile observe in the daemon's own namespace.
+    ASSERT_TRUE(eventually([&] { return read_text(proc_sys(kKeepalive)) == "1234\n"; }, kWait))
+        << daemon.log();
+    const auto moving_id = netns_id_of(moving.path());
+    ASSERT_TRUE(moving_id);
+    const fs::path journal = netns_journal_dir(f.state(), moving_id->inode) / "journal.json";
+
+    // Another profile at reload: the sysctl follows, the original stays the first one.
+    configure("all", "second");
+    auto reloaded = run_process({bin("tcptune"), "reload"}, env);
+    ASSERT_EQ(reloaded.exit_code, 0) << reloaded.out << reloaded.err << daemon.log();
+    ASSERT_TRUE(eventually([&] { return read_inside(moving.path(), kFinTimeout) == "44"; }, kWait))
+        << daemon.log();
+    auto doc = nlohmann::json::parse(read_text(journal));
+    EXPECT_EQ(doc.at("entries").at(kFinTimeout).at("original"), original) << doc.dump();
+    EXPECT_EQ(doc.at("entries").at(kFinTimeout).at("last_written"), "44");
+    auto status = run_process({bin("tcptune"), "status", "--netns", moving.name(), "--json"}, env);
+    ASSERT_EQ(status.exit_code, 0) << status.out << status.err;
+    EXPECT_EQ(nlohmann::json::parse(status.out).at("profile"), "second");
+
+    // watch: host at reload needs a restart: refused, everything stays in force.
+    configure("host", "first");
+    auto refused = run_process({bin("tcptune"), "reload"}, env);
+    EXPECT_NE(refused.exit_code, 0) << refused.out;
+    EXPECT_NE((refused.out + refused.err)
+                  .find("namespaces.watch changed from all to host: needs a "
+                        "restart"),
+              std::string::npos)
+        << refused.out << refused.err;
+    configure("all", "second");  // the same as in force: nothing moves
+    auto again = run_process({bin("tcptune"), "reload"}, env);
+    ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+    EXPECT_EQ(read_inside(moving.path(), kFinTimeout), "44");
+
+    // none at reload: released under stop_policy restore, the original is back.
+    configure("all", "none");
+    auto released = run_process({bin("tcptune"), "reload"}, env);
+    ASSERT_EQ(released.exit_code, 0) << released.out << released.err;
+    ASSERT_TRUE(
+        eventually([&] { return read_inside(moving.path(), kFinTimeout) == original; }, kWait))
+        << daemon.log();
+    EXPECT_TRUE(daemon.wait_for_log(fmt::format("released under stop policy restore"), 5s))
+        << daemon.log();
+    std::this_thread::sleep_for(1s);  // five more rounds: nothing writes it again
+    EXPECT_EQ(read_inside(moving.path(), kFinTimeout), original);
+
+    // The host's select entry gone: the daemon's own profile (observe) again.
+    ASSERT_TRUE(write_text(f.dir.path() / "tcptune.yaml",
+                           "stop_policy: restore\nsafety: { key_cooldown: 1s }\n"
+                           "namespaces:\n  watch: all\n"));
+    auto plain = run_process({bin("tcptune"), "reload"}, env);
+    ASSERT_EQ(plain.exit_code, 0) << plain.out << plain.err;
+    auto host = run_process({bin("tcptune"), "status", "--json"}, env);
+    ASSERT_EQ(host.exit_code, 0) << host.out << host.err;
+    EXPECT_EQ(nlohmann::json::parse(host.out).at("profile"), "observe") << host.out;
+    daemon.signal(SIGTERM);
+    EXPECT_EQ(daemon.wait_exit(10s), std::optional<int>(0)) << daemon.log();
+    EXPECT_EQ(read_text(proc_sys(kKeepalive)), host_keepalive) << "restored at stop";
+    EXPECT_EQ(read_inside(moving.path(), kFinTimeout), original);
+}
+
 }  // namespace
 }  // namespace tcptune::test

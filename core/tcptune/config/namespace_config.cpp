@@ -1,6 +1,8 @@
 #include "tcptune/config/namespace_config.hpp"
 
 #include <fnmatch.h>
+
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include "tcptune/config/whole_number.hpp"
@@ -134,7 +136,8 @@ Result<NamespaceSettings> parse_namespace_settings(const YAML::Node& node,
     return out;
 }
 
-std::string select_namespace_profile(const NamespaceSettings& settings, const NetnsInfo& ns) {
+std::optional<std::string> selector_profile(const NamespaceSettings& settings,
+                                            const NetnsInfo& ns) {
     for (const auto& selector : settings.select) {
         const bool match = selector.field == NamespaceSelector::Field::kName
                                ? glob_matches(selector.glob, ns.name) ||
@@ -144,7 +147,35 @@ std::string select_namespace_profile(const NamespaceSettings& settings, const Ne
             return selector.profile;
         }
     }
-    return settings.default_profile;
+    return std::nullopt;
+}
+
+std::string select_namespace_profile(const NamespaceSettings& settings, const NetnsInfo& ns) {
+    return selector_profile(settings, ns).value_or(settings.default_profile);
+}
+
+std::optional<std::string> host_selector_profile(const NamespaceSettings& settings) {
+    if (settings.watch != NetnsWatch::kAll) {
+        return std::nullopt;
+    }
+    for (const auto& selector : settings.select) {
+        if (selector.field == NamespaceSelector::Field::kName &&
+            glob_matches(selector.glob, std::string(kOwnNetnsName))) {
+            return selector.profile;
+        }
+    }
+    return std::nullopt;
+}
+
+Result<void> check_namespaces_reload(const NamespaceSettings& running,
+                                     const NamespaceSettings& next) {
+    if (running.watch != next.watch) {
+        return make_error(ErrorCode::kRefused,
+                          fmt::format("namespaces.watch changed from {} to {}: needs a restart "
+                                      "(nothing was reloaded)",
+                                      to_string(running.watch), to_string(next.watch)));
+    }
+    return {};
 }
 
 }  // namespace tcptune

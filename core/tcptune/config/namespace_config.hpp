@@ -15,6 +15,7 @@
 //         profile: reverse-proxy
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,5 +64,23 @@ Result<NamespaceSettings> parse_namespace_settings(const YAML::Node& node, std::
 // name or its ip netns name; "host" for tcptuned's own; cgroup: the cgroup path of a
 // process in it), else default_profile. "none" means watch only.
 std::string select_namespace_profile(const NamespaceSettings& settings, const NetnsInfo& ns);
+
+// The profile of the first selector matching `ns`; nullopt when none does.
+std::optional<std::string> selector_profile(const NamespaceSettings& settings, const NetnsInfo& ns);
+
+// The profile selected for tcptuned's own namespace under watch: all: the first
+// `name:` selector whose glob matches "host". `cgroup:` selectors never select it:
+// every host process lives there, so one process's cgroup says nothing about it (and
+// "*kubepods*" would otherwise select the node itself from inside a DaemonSet pod).
+// nullopt under watch: host or when no selector matches: the daemon's `profile` runs
+// there (not default_profile, which is for pods and containers; the node's own tuning
+// does not silently stop because a default meant for them says none).
+std::optional<std::string> host_selector_profile(const NamespaceSettings& settings);
+
+// Whether `next` can replace `running` at reload: watch: host <-> all cannot (the
+// namespace census, its thread and the fleet are set up at start): kRefused, with
+// "needs a restart", then.
+Result<void> check_namespaces_reload(const NamespaceSettings& running,
+                                     const NamespaceSettings& next);
 
 }  // namespace tcptune

@@ -170,7 +170,13 @@ std::vector<FleetNote> NamespaceFleet::update(const std::vector<NetnsInfo>& disc
             if (it->second->profile_ == profile) {
                 continue;
             }
-            // A reload selected another profile: the journal stays with the namespace.
+            if (profile == kNoProfile) {
+                // Released as at daemon shutdown: the stop policy restores the
+                // originals or keeps tcptune's values (the journal stays for them).
+                release(*it->second, notes);
+            }
+            // A reload selected another profile: the journal stays with the namespace,
+            // so the originals recorded before tcptune's first write stay the originals.
             drop(inode, /*close_journal=*/false, "now selects profile " + profile, notes);
         }
         if (profile == kNoProfile) {
@@ -275,6 +281,41 @@ void NamespaceFleet::open(const NetnsInfo& ns, const std::string& profile,
     if (observer_ != nullptr) {
         observer_->on_opened(ref);
     }
+}
+
+void NamespaceFleet::release(ManagedNamespace& managed, std::vector<FleetNote>& notes) {
+    std::size_t failed = 0;
+    std::size_t changed = 0;
+    for (const ChangeRecord& record : managed.controller_.stop()) {
+        failed += record.result == ChangeResult::kFailed ? 1U : 0U;
+        changed += record.result == ChangeResult::kRestored ? 1U : 0U;
+    }
+    notes.push_back(
+        {failed > 0 ? FleetNote::Level::kWarning : FleetNote::Level::kInfo,
+         fmt::format("{}: released under stop policy {}: {} sysctls restored{}",
+                     describe(managed.ns_), to_string(managed.controller_.config().stop_policy),
+                     changed, failed > 0 ? fmt::format(", {} failed", failed) : std::string())});
+}
+
+std::vector<FleetNote> NamespaceFleet::reconfigure(NamespaceFleetConfig config) {
+    config_ = std::move(config);
+    refused_.clear();  // tried again in the next round, with the new settings and files
+    std::vector<FleetNote> notes;
+    for (auto& [inode, managed] : managed_) {
+        const std::string profile = selected_profile(managed->ns_);
+        if (profile != managed->profile_) {
+            continue;  // replaced or released by the next update()
+        }
+        auto reloaded = managed->controller_.reload(
+            namespace_controller_config(config_, managed->ns_, profile));
+        if (!reloaded) {
+            notes.push_back(
+                {FleetNote::Level::kWarning,
+                 fmt::format("{}: reload failed, still running profile {}: {}",
+                             describe(managed->ns_), profile, reloaded.error().message)});
+        }
+    }
+    return notes;
 }
 
 void NamespaceFleet::drop(std::uint64_t inode, bool close_journal, const std::string& why,

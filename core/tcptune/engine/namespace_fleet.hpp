@@ -145,13 +145,20 @@ class NamespaceFleet {
     std::vector<ChangeRecord> stop();
 
     const NamespaceFleetConfig& config() const { return config_; }
-    void set_config(NamespaceFleetConfig config) { config_ = std::move(config); }
+    // Reload: the new settings and controller config take effect now for managed
+    // namespaces whose selected profile is unchanged (profile file, mode, interval
+    // re-read; on error the old profile stays, with a note); refused namespaces are
+    // tried again; the next update() replaces the controller of a namespace that now
+    // selects another profile (same journal: its originals stay) and releases one
+    // that now selects none under the stop policy, as at daemon shutdown.
+    std::vector<FleetNote> reconfigure(NamespaceFleetConfig config);
 
   private:
     void close_stale_journals(const std::vector<NetnsInfo>& discovered,
                               std::vector<FleetNote>& notes);
     void drop(std::uint64_t inode, bool close_journal, const std::string& why,
               std::vector<FleetNote>& notes);
+    void release(ManagedNamespace& managed, std::vector<FleetNote>& notes);
     void open(const NetnsInfo& ns, const std::string& profile, std::vector<FleetNote>& notes);
     Result<NetnsIdentity> live_identity(const NetnsInfo& ns) const;
 

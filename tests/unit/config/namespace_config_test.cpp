@@ -67,6 +67,52 @@ TEST(NamespaceConfig, FirstMatchWinsThenTheDefault) {
     EXPECT_EQ(select_namespace_profile(n, ns("host", "", "edge-7")), "web-frontend");
 }
 
+TEST(NamespaceConfig, TheHostIsSelectedByNameOnlyUnderWatchAll) {
+    auto parse = [](const std::string& yaml) {
+        auto options = parse_daemon_config(yaml, "t.yaml");
+        EXPECT_TRUE(options) << options.error().message;
+        return options ? options->namespaces : NamespaceSettings{};
+    };
+    // The first name: selector matching "host" wins, before a later catch-all.
+    EXPECT_EQ(host_selector_profile(parse("namespaces:\n  watch: all\n  select:\n"
+                                          "    - name: \"edge-*\"\n      profile: a\n"
+                                          "    - name: host\n      profile: node\n"
+                                          "    - name: \"*\"\n      profile: b\n")),
+              "node");
+    EXPECT_EQ(host_selector_profile(parse("namespaces:\n  watch: all\n  select:\n"
+                                          "    - name: \"h*\"\n      profile: none\n")),
+              "none");
+    // cgroup: never selects the host (a DaemonSet pod's own cgroup is *kubepods*).
+    EXPECT_EQ(host_selector_profile(parse(kConfig)), std::nullopt);
+    // No match: nullopt (the daemon's profile), not default_profile.
+    EXPECT_EQ(host_selector_profile(parse("namespaces:\n  watch: all\n  default_profile: x\n")),
+              std::nullopt);
+    // watch: host: select is about other namespaces only.
+    EXPECT_EQ(host_selector_profile(parse("namespaces:\n  watch: host\n  select:\n"
+                                          "    - name: host\n      profile: node\n")),
+              std::nullopt);
+}
+
+TEST(NamespaceConfig, ReloadCannotSwitchWatchButAnythingElse) {
+    NamespaceSettings host;
+    NamespaceSettings all;
+    all.watch = NetnsWatch::kAll;
+    auto up = check_namespaces_reload(host, all);
+    ASSERT_FALSE(up);
+    EXPECT_EQ(up.error().message,
+              "namespaces.watch changed from host to all: needs a restart (nothing was reloaded)");
+    auto down = check_namespaces_reload(all, host);
+    ASSERT_FALSE(down);
+    EXPECT_NE(down.error().message.find("from all to host: needs a restart"), std::string::npos);
+    NamespaceSettings changed = all;
+    changed.default_profile = "observe";
+    changed.select.push_back({NamespaceSelector::Field::kName, "edge-*", "none"});
+    changed.metrics_top_k = 3;
+    EXPECT_TRUE(check_namespaces_reload(all, changed));
+    EXPECT_EQ(selector_profile(changed, ns("edge-1")), "none");
+    EXPECT_EQ(selector_profile(changed, ns("core-1")), std::nullopt);
+}
+
 struct BadConfig {
     const char* yaml;
     const char* where_and_what;

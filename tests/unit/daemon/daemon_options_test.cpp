@@ -132,6 +132,28 @@ TEST(DaemonOptions, TheControllerGetsProfileDirsIntervalModeAndStopPolicy) {
     EXPECT_EQ(controller_config(options).mode, ApplyMode::kEnforce);
 }
 
+TEST(DaemonOptions, AHostSelectEntryPicksTheDaemonsOwnProfile) {
+    DaemonOptions options;
+    options.profile = "web";
+    options.namespaces.watch = NetnsWatch::kAll;
+    options.namespaces.default_profile = "pods";
+    // No entry names host: the daemon's profile, not default_profile.
+    EXPECT_EQ(host_controller_config(options).profile, "web");
+    EXPECT_EQ(namespace_fleet_config(options).settings.default_profile, "pods");
+    options.namespaces.select = {{NamespaceSelector::Field::kName, "host", "node"}};
+    EXPECT_EQ(host_controller_config(options).profile, "node");
+    EXPECT_EQ(host_controller_config(options).mode, ApplyMode::kEnforce);
+    // The other namespaces' base config is never the host's.
+    EXPECT_EQ(namespace_fleet_config(options).controller.profile, "web");
+    // none: the host is watched, never written.
+    options.namespaces.select = {{NamespaceSelector::Field::kName, "host", "none"}};
+    EXPECT_EQ(host_controller_config(options).profile, "web");
+    EXPECT_EQ(host_controller_config(options).mode, ApplyMode::kAdvise);
+    EXPECT_EQ(namespace_fleet_config(options).controller.mode, ApplyMode::kEnforce);
+    options.namespaces.watch = NetnsWatch::kHost;
+    EXPECT_EQ(host_controller_config(options).mode, ApplyMode::kEnforce);
+}
+
 }  // namespace
 }  // namespace tcptune::daemon
 
