@@ -170,6 +170,21 @@ std::vector<NamespaceRow> DaemonClient::namespaces() {
     return out;
 }
 
+std::vector<RefusedNamespaceRow> DaemonClient::refused_namespaces() {
+    std::vector<RefusedNamespaceRow> out;
+    try {
+        for (auto& r : call([&] { return proxy_->ListRefusedNamespaces(); })) {
+            out.push_back(RefusedNamespaceRow{r.get<0>(), std::move(r.get<1>()),
+                                              std::move(r.get<2>()), std::move(r.get<3>())});
+        }
+    } catch (const DaemonError& e) {
+        if (e.name() != "org.freedesktop.DBus.Error.UnknownMethod") {
+            throw;
+        }
+    }
+    return out;
+}
+
 std::vector<SysctlRow> DaemonClient::sysctls() {
     std::vector<SysctlRow> out;
     for (const auto& s : call([&] { return proxy_->GetSysctls(); })) {

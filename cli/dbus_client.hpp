@@ -79,6 +79,14 @@ struct NamespaceRow {
     std::map<std::string, std::uint64_t> states;
 };
 
+// One row of ListRefusedNamespaces: a namespace whose selected profile was refused.
+struct RefusedNamespaceRow {
+    std::uint64_t inode = 0;
+    std::string name;
+    std::string profile;  // the selected one, not in force
+    std::string reason;   // one line
+};
+
 struct SysctlRow {
     std::string key;
     std::string current;
@@ -130,6 +138,8 @@ class DaemonClient {
     DaemonStatus status();
     DaemonCounts counts();
     std::vector<NamespaceRow> namespaces();
+    // Empty from a daemon that predates ListRefusedNamespaces.
+    std::vector<RefusedNamespaceRow> refused_namespaces();
     std::vector<SysctlRow> sysctls();
     std::vector<RuleRow> rules();
     std::vector<ChangeRecord> recent_changes(std::uint32_t limit);

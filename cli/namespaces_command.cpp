@@ -2,6 +2,8 @@
 // ListNamespaces), each with its inode, profile and a one-line health summary.
 #include <unistd.h>
 
+#include <cstdint>
+#include <map>
 #include <string>
 
 #include <fmt/format.h>
@@ -15,6 +17,9 @@
 namespace tcptune::cli {
 
 namespace {
+
+// A namespace only watched, never written (tcptune.yaml's `none`).
+constexpr const char* kNoProfileWord = "none";
 
 struct NamespacesOptions {
     BusKind bus = BusKind::kSystem;
@@ -41,21 +46,42 @@ std::string health(const NamespaceRow& row) {
     return out;
 }
 
+// "refused" with the selected profile and why, for a namespace whose profile could
+// not be put in force; else the profile in force.
+std::string profile_cell(const NamespaceRow& row, const RefusedNamespaceRow* refused) {
+    return refused == nullptr ? row.profile
+                              : fmt::format("refused: {}: {}", refused->profile, refused->reason);
+}
+
 int run_namespaces(const NamespacesOptions& o) {
     try {
         DaemonClient client(o.bus);
         const auto rows = client.namespaces();
+        std::map<std::uint64_t, RefusedNamespaceRow> refused;
+        for (auto& r : client.refused_namespaces()) {
+            refused[r.inode] = std::move(r);
+        }
+        auto refused_of = [&](const NamespaceRow& row) -> const RefusedNamespaceRow* {
+            const auto it = refused.find(row.inode);
+            return row.own || it == refused.end() ? nullptr : &it->second;
+        };
         return print_json_or_text(
             o.json,
             [&] {
                 nlohmann::json out = nlohmann::json::array();
                 for (const auto& row : rows) {
+                    const RefusedNamespaceRow* r = refused_of(row);
                     out.push_back(
                         {{"name", row.name},
                          {"inode", row.inode},
                          {"own", row.own},
                          {"pid", row.pid == 0 ? nlohmann::json(nullptr) : nlohmann::json(row.pid)},
                          {"profile", row.profile},
+                         {"state", r != nullptr                    ? "refused"
+                                   : row.profile == kNoProfileWord ? "watched"
+                                                                   : "managed"},
+                         {"refused_profile", r != nullptr ? nlohmann::json(r->profile) : nullptr},
+                         {"reason", r != nullptr ? nlohmann::json(r->reason) : nullptr},
                          {"states", row.states},
                          {"health", health(row)}});
                 }
@@ -67,7 +93,8 @@ int run_namespaces(const NamespacesOptions& o) {
                              {"PROFILE", Align::kLeft},
                              {"HEALTH", Align::kLeft}});
                 for (const auto& row : rows) {
-                    table.add_row({row.name, std::to_string(row.inode), row.profile, health(row)});
+                    table.add_row({row.name, std::to_string(row.inode),
+                                   profile_cell(row, refused_of(row)), health(row)});
                 }
                 return table.render(colour_enabled(STDOUT_FILENO));
             });

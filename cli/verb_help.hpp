@@ -57,10 +57,12 @@ inline constexpr VerbHelp kNamespaces{
     .description =
         "List the network namespaces tcptuned watches (only its own, \"host\", unless the "
         "config says namespaces: {watch: all}), each with its inode, profile and a one-line "
-        "health summary.\n"
+        "health summary; a namespace whose selected profile was refused shows \"refused: "
+        "PROFILE: REASON\".\n"
         "Example: tcptune namespaces",
     .json =
         "Print {\"namespaces\": [{\"name\", \"inode\", \"own\", \"pid\", \"profile\", "
+        "\"state\": \"managed\"|\"watched\"|\"refused\", \"refused_profile\", \"reason\", "
         "\"states\": {...}, \"health\"}]}",
 };
 

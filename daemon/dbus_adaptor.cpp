@@ -378,6 +378,21 @@ Manager1Adaptor::ListNamespaces() {
     });
 }
 
+std::vector<sdbus::Struct<std::uint64_t, std::string, std::string, std::string>>
+Manager1Adaptor::ListRefusedNamespaces() {
+    return guarded("ListRefusedNamespaces", [&] {
+        std::vector<sdbus::Struct<std::uint64_t, std::string, std::string, std::string>> rows;
+        if (hooks_.fleet != nullptr) {
+            for (const auto& [inode, refused] : hooks_.fleet->refused()) {
+                const std::string& why = refused.error.message;
+                rows.emplace_back(inode, refused.ns.name, refused.profile,
+                                  why.substr(0, why.find('\n')));
+            }
+        }
+        return rows;
+    });
+}
+
 std::string Manager1Adaptor::GetNamespaceStatus(const std::string& netns) {
     return guarded("GetNamespaceStatus", [&] {
         if (hooks_.fleet == nullptr) {

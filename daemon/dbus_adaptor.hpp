@@ -90,6 +90,8 @@ class Manager1Adaptor final : public sdbus::AdaptorInterfaces<net::tcptune::Mana
     std::vector<sdbus::Struct<std::string, std::uint64_t, bool, std::uint32_t, std::string,
                               std::map<std::string, std::uint64_t>>>
     ListNamespaces() override;
+    std::vector<sdbus::Struct<std::uint64_t, std::string, std::string, std::string>>
+    ListRefusedNamespaces() override;
     std::string GetNamespaceStatus(const std::string& netns) override;
     std::vector<
         sdbus::Struct<std::string, std::string, std::string, std::string, bool, bool, std::string>>

@@ -302,11 +302,15 @@ TEST(NetnsApplyIntegration, StatusRollbackAndExportOfOneNamespace) {
     EXPECT_TRUE(owned) << doc.dump();
     auto listed = run_process({bin("tcptune"), "namespaces", "--json"}, env);
     ASSERT_EQ(listed.exit_code, 0) << listed.err;
-    for (const auto& row : nlohmann::json::parse(listed.out).at("namespaces")) {
+    const auto listed_doc = nlohmann::json::parse(listed.out);  // outlives the loop
+    bool listed_first = false;
+    for (const auto& row : listed_doc.at("namespaces")) {
         if (row.at("name") == first.name()) {
+            listed_first = true;
             EXPECT_EQ(row.at("profile"), "tune") << "the profile in force";
         }
     }
+    EXPECT_TRUE(listed_first) << listed.out;
 
     // export --netns reads that namespace's journal.
     auto exported = run_process({bin("tcptune"), "export", "--netns", first.name(), "--state-dir",
@@ -344,7 +348,9 @@ TEST(NetnsApplyIntegration, ReloadSwitchesProfilesAndAHostEntrySelectsTheDaemons
     TCPTUNE_REQUIRE_PRIVATE_NETNS();
     const std::string prefix = fmt::format("tcptune-it-{}-reload", ::getpid());
     IpNetns moving(prefix + "-moving");
+    IpNetns global(prefix + "-global");
     ASSERT_TRUE(moving.ok()) << moving.why();
+    ASSERT_TRUE(global.ok()) << global.why();
     auto moving_sockets = sockets_in(moving.path(), 1);
     const std::string original = read_inside(moving.path(), kFinTimeout);
     const std::string host_keepalive = read_text(proc_sys(kKeepalive));
@@ -357,14 +363,16 @@ TEST(NetnsApplyIntegration, ReloadSwitchesProfilesAndAHostEntrySelectsTheDaemons
     f.profile("node", fmt::format("sysctls:\n  {}: 1234\n", kKeepalive));
     f.profile("first", fmt::format("sysctls:\n  {}: 33\n", kFinTimeout));
     f.profile("second", fmt::format("sysctls:\n  {}: 44\n", kFinTimeout));
+    f.profile("orphans", "sysctls:\n  net.ipv4.tcp_max_orphans: 8192\n");
     auto configure = [&](const std::string& watch, const std::string& profile) {
         ASSERT_TRUE(write_text(f.dir.path() / "tcptune.yaml",
                                fmt::format("stop_policy: restore\nsafety: {{ key_cooldown: 1s }}\n"
                                            "namespaces:\n  watch: {}\n"
                                            "  select:\n"
                                            "    - name: host\n      profile: node\n"
-                                           "    - name: \"{}\"\n      profile: {}\n",
-                                           watch, moving.name(), profile)));
+                                           "    - name: \"{}\"\n      profile: {}\n"
+                                           "    - name: \"{}\"\n      profile: orphans\n",
+                                           watch, moving.name(), profile, global.name())));
     };
     configure("all", "first");
     DaemonProcess daemon(
@@ -375,6 +383,32 @@ TEST(NetnsApplyIntegration, ReloadSwitchesProfilesAndAHostEntrySelectsTheDaemons
     // The host entry beats --profile observe in the daemon's own namespace.
     ASSERT_TRUE(eventually([&] { return read_text(proc_sys(kKeepalive)) == "1234\n"; }, kWait))
         << daemon.log();
+    // The refused namespace is listed as refused, with the selected profile and why.
+    ASSERT_TRUE(daemon.wait_for_log("net.ipv4.tcp_max_orphans is host-wide", 10s)) << daemon.log();
+    auto listed = run_process(as_nobody({bin("tcptune"), "namespaces", "--json"}), env);
+    ASSERT_EQ(listed.exit_code, 0) << listed.out << listed.err;
+    bool seen = false;
+    const auto listed_doc = nlohmann::json::parse(listed.out);  // outlives the loop
+    for (const auto& row : listed_doc.at("namespaces")) {
+        if (row.at("name") == global.name()) {
+            seen = true;
+            EXPECT_EQ(row.at("state"), "refused") << row.dump();
+            EXPECT_EQ(row.at("profile"), "none") << "none is in force";
+            EXPECT_EQ(row.at("refused_profile"), "orphans") << row.dump();
+            EXPECT_NE(
+                row.at("reason").get<std::string>().find("net.ipv4.tcp_max_orphans is host-wide"),
+                std::string::npos)
+                << row.dump();
+        } else if (row.at("name") == moving.name()) {
+            EXPECT_EQ(row.at("state"), "managed") << row.dump();
+            EXPECT_TRUE(row.at("reason").is_null()) << row.dump();
+        }
+    }
+    EXPECT_TRUE(seen) << listed.out;
+    auto table = run_process({bin("tcptune"), "namespaces"}, env);
+    ASSERT_EQ(table.exit_code, 0) << table.err;
+    EXPECT_NE(table.out.find("refused: orphans: "), std::string::npos) << table.out;
+
     const auto moving_id = netns_id_of(moving.path());
     ASSERT_TRUE(moving_id);
     const fs::path journal = netns_journal_dir(f.state(), moving_id->inode) / "journal.json";

@@ -122,6 +122,12 @@ TEST_F(AdaptorTest, CoreErrorsReachTheCallerUnderTheirDocumentedNames) {
     EXPECT_EQ(error_of("GetNamespaceStatus", std::string("edge")), dbus::error::kNotFound);
     EXPECT_NE(last_message_.find("namespaces.watch: all"), std::string::npos) << last_message_;
     EXPECT_EQ(error_of("RollbackNamespace", std::string("all"), false), dbus::error::kNotFound);
+    // watch: host: nothing is refused; the list is empty, not an error.
+    std::vector<sdbus::Struct<std::uint64_t, std::string, std::string, std::string>> refused;
+    proxy_->callMethod("ListRefusedNamespaces")
+        .onInterface(dbus::kInterfaceName)
+        .storeResultsTo(refused);
+    EXPECT_TRUE(refused.empty());
     // One namespace by name, inode or pid: not all, not a path, not a huge limit.
     for (const char* netns : {"all", "/etc/shadow", ""}) {
         EXPECT_EQ(error_of("GetNamespaceTop", std::string(netns), std::string("time_wait"),
