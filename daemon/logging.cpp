@@ -96,6 +96,30 @@ void ChangeLogger::on_rule_changed(const RuleStatus& status) {
     }
 }
 
+namespace {
+
+// How loud a change is: events at info, what an operator must act on at warn and
+// error, a skipped write (nothing to do) at debug.
+spdlog::level::level_enum level_of(ChangeResult result) {
+    switch (result) {
+        case ChangeResult::kApplied:
+        case ChangeResult::kRestored:
+        case ChangeResult::kResumed:
+        case ChangeResult::kAdvised:
+            return spdlog::level::info;
+        case ChangeResult::kSkipped:
+            return spdlog::level::debug;
+        case ChangeResult::kRefused:
+        case ChangeResult::kOverridden:
+            return spdlog::level::warn;
+        case ChangeResult::kFailed:
+            return spdlog::level::err;
+    }
+    return spdlog::level::err;
+}
+
+}  // namespace
+
 void ChangeLogger::on_change(const ChangeRecord& record) {
     // Only outcomes that can recur poll after poll for one cause are folded;
     // every applied, restored, overridden or resumed record is an event.
@@ -111,29 +135,9 @@ void ChangeLogger::on_change(const ChangeRecord& record) {
     } else {
         last_by_key_.erase(record.key);
     }
-    const std::string line = format_change(record);
-    if (repeat) {
-        spdlog::debug("{}{}", prefix_, line);
-        return;
-    }
-    switch (record.result) {
-        case ChangeResult::kApplied:
-        case ChangeResult::kRestored:
-        case ChangeResult::kResumed:
-        case ChangeResult::kAdvised:
-            spdlog::info("{}{}", prefix_, line);
-            break;
-        case ChangeResult::kSkipped:
-            spdlog::debug("{}{}", prefix_, line);
-            break;
-        case ChangeResult::kRefused:
-        case ChangeResult::kOverridden:
-            spdlog::warn("{}{}", prefix_, line);
-            break;
-        case ChangeResult::kFailed:
-            spdlog::error("{}{}", prefix_, line);
-            break;
-    }
+    // A repeat of the same condition goes to debug: the first one was said.
+    const auto level = repeat ? spdlog::level::debug : level_of(record.result);
+    spdlog::log(level, "{}{}", prefix_, format_change(record));
 }
 
 void ChangeLogger::on_profile_changed(const std::string& profile) {

@@ -233,19 +233,34 @@ TEST(NetnsApplyIntegration, EachNamespaceGetsItsOwnProfileAndIsNeverFought) {
     EXPECT_EQ(read_text(proc_sys(kFinTimeout)), host_fin);
 }
 
+// Two `ip netns` namespaces named after the test, and a private system bus with
+// the project's policy with the environment that points the CLI at it.
+struct TwoNamespacesOnABus {
+    TwoNamespacesOnABus(const std::string& test, const std::string& a, const std::string& b)
+        : first(fmt::format("tcptune-it-{}-{}-{}", ::getpid(), test, a)),
+          second(fmt::format("tcptune-it-{}-{}-{}", ::getpid(), test, b)),
+          bus(start_system_bus(BusPolicy::kProject)) {
+        if (bus) {
+            env = {"DBUS_SYSTEM_BUS_ADDRESS=" + (*bus)->address()};
+        }
+    }
+    std::string why() const {
+        return !first.ok() ? first.why() : !second.ok() ? second.why() : bus.error().message;
+    }
+    bool ok() const { return first.ok() && second.ok() && bus.has_value(); }
+
+    IpNetns first;
+    IpNetns second;
+    Result<std::unique_ptr<PrivateBus>> bus;
+    std::vector<std::string> env;
+};
+
 TEST(NetnsApplyIntegration, StatusRollbackAndExportOfOneNamespace) {
     TCPTUNE_REQUIRE_PRIVATE_NETNS();
-    const std::string prefix = fmt::format("tcptune-it-{}-rb", ::getpid());
-    IpNetns first(prefix + "-first");
-    IpNetns second(prefix + "-second");
-    ASSERT_TRUE(first.ok()) << first.why();
-    ASSERT_TRUE(second.ok()) << second.why();
-    auto first_sockets = sockets_in(first.path(), 3);
-    const std::string original = read_inside(first.path(), kFinTimeout);
-
-    auto bus = start_system_bus(BusPolicy::kProject);
-    ASSERT_TRUE(bus) << bus.error().message;
-    const std::vector<std::string> env = {"DBUS_SYSTEM_BUS_ADDRESS=" + (*bus)->address()};
+    TwoNamespacesOnABus setup("rb", "first", "second");
+    ASSERT_TRUE(setup.ok()) << setup.why();
+    auto first_sockets = sockets_in(setup.first.path(), 3);
+    const std::string original = read_inside(setup.first.path(), kFinTimeout);
     Fixture f;
     f.profile("observe", "");
     f.profile("tune", fmt::format("sysctls:\n  {}: 37\n", kFinTimeout));
@@ -253,11 +268,11 @@ TEST(NetnsApplyIntegration, StatusRollbackAndExportOfOneNamespace) {
                            fmt::format("namespaces:\n  watch: all\n  select:\n"
                                        "    - name: \"{}\"\n      profile: tune\n"
                                        "    - name: \"{}\"\n      profile: tune\n",
-                                       first.name(), second.name())));
+                                       setup.first.name(), setup.second.name())));
     // Journals left from before: one for an inode that now holds another namespace
     // (the cookie differs), one for a namespace that is gone. Both are closed at
     // start, never applied (the stale original 99 must never be restored).
-    const auto first_id = netns_id_of(first.path());
+    const auto first_id = netns_id_of(setup.first.path());
     ASSERT_TRUE(first_id);
     auto stale = [&](std::uint64_t inode) {
         const fs::path dir = netns_journal_dir(f.state(), inode);
@@ -274,9 +289,11 @@ TEST(NetnsApplyIntegration, StatusRollbackAndExportOfOneNamespace) {
     DaemonProcess daemon(
         isolated_launch({.dir = f.dir.path(), .profile = "observe", .bus = "system"}));
     ASSERT_TRUE(daemon.start());
-    ASSERT_TRUE(eventually([&] { return read_inside(first.path(), kFinTimeout) == "37"; }, kWait))
+    ASSERT_TRUE(
+        eventually([&] { return read_inside(setup.first.path(), kFinTimeout) == "37"; }, kWait))
         << daemon.log();
-    ASSERT_TRUE(eventually([&] { return read_inside(second.path(), kFinTimeout) == "37"; }, kWait))
+    ASSERT_TRUE(
+        eventually([&] { return read_inside(setup.second.path(), kFinTimeout) == "37"; }, kWait))
         << daemon.log();
 
     std::size_t closed_at_start = 0;
@@ -287,8 +304,8 @@ TEST(NetnsApplyIntegration, StatusRollbackAndExportOfOneNamespace) {
     EXPECT_FALSE(fs::exists(netns_journal_dir(f.state(), 1)));
 
     // status --netns is a read: open to everyone.
-    auto status =
-        run_process(as_nobody({bin("tcptune"), "status", "--netns", first.name(), "--json"}), env);
+    auto status = run_process(
+        as_nobody({bin("tcptune"), "status", "--netns", setup.first.name(), "--json"}), setup.env);
     ASSERT_EQ(status.exit_code, 0) << status.out << status.err;
     auto doc = nlohmann::json::parse(status.out);
     EXPECT_EQ(doc.at("state"), "managed");
@@ -300,12 +317,12 @@ TEST(NetnsApplyIntegration, StatusRollbackAndExportOfOneNamespace) {
                           row.at("original") == original && row.at("current") == "37");
     }
     EXPECT_TRUE(owned) << doc.dump();
-    auto listed = run_process({bin("tcptune"), "namespaces", "--json"}, env);
+    auto listed = run_process({bin("tcptune"), "namespaces", "--json"}, setup.env);
     ASSERT_EQ(listed.exit_code, 0) << listed.err;
     const auto listed_doc = nlohmann::json::parse(listed.out);  // outlives the loop
     bool listed_first = false;
     for (const auto& row : listed_doc.at("namespaces")) {
-        if (row.at("name") == first.name()) {
+        if (row.at("name") == setup.first.name()) {
             listed_first = true;
             EXPECT_EQ(row.at("profile"), "tune") << "the profile in force";
         }
@@ -313,29 +330,31 @@ TEST(NetnsApplyIntegration, StatusRollbackAndExportOfOneNamespace) {
     EXPECT_TRUE(listed_first) << listed.out;
 
     // export --netns reads that namespace's journal.
-    auto exported = run_process({bin("tcptune"), "export", "--netns", first.name(), "--state-dir",
-                                 f.state().string(), "--json"},
-                                env);
+    auto exported = run_process({bin("tcptune"), "export", "--netns", setup.first.name(),
+                                 "--state-dir", f.state().string(), "--json"},
+                                setup.env);
     ASSERT_EQ(exported.exit_code, 0) << exported.out << exported.err;
     const auto exported_doc = nlohmann::json::parse(exported.out);
     ASSERT_EQ(exported_doc.at("sysctls").size(), 1U) << exported.out;
     EXPECT_EQ(exported_doc.at("sysctls")[0].at("original"), original);
 
     // rollback --netns is mutating: nobody is refused, root restores that namespace only.
-    auto denied =
-        run_process(as_nobody({bin("tcptune"), "rollback", "--netns", first.name()}), env);
+    auto denied = run_process(
+        as_nobody({bin("tcptune"), "rollback", "--netns", setup.first.name()}), setup.env);
     EXPECT_EQ(denied.exit_code, 4) << denied.out << denied.err;
-    EXPECT_EQ(read_inside(first.path(), kFinTimeout), "37");
-    auto rolled = run_process({bin("tcptune"), "rollback", "--netns", first.name(), "--json"}, env);
+    EXPECT_EQ(read_inside(setup.first.path(), kFinTimeout), "37");
+    auto rolled = run_process({bin("tcptune"), "rollback", "--netns", setup.first.name(), "--json"},
+                              setup.env);
     ASSERT_EQ(rolled.exit_code, 0) << rolled.out << rolled.err << daemon.log();
-    EXPECT_EQ(read_inside(first.path(), kFinTimeout), original);
-    EXPECT_EQ(read_inside(second.path(), kFinTimeout), "37")
+    EXPECT_EQ(read_inside(setup.first.path(), kFinTimeout), original);
+    EXPECT_EQ(read_inside(setup.second.path(), kFinTimeout), "37")
         << "the other namespace was rolled back";
-    auto unknown = run_process({bin("tcptune"), "rollback", "--netns", "no-such-namespace"}, env);
+    auto unknown =
+        run_process({bin("tcptune"), "rollback", "--netns", "no-such-namespace"}, setup.env);
     EXPECT_NE(unknown.exit_code, 0);
-    auto all = run_process({bin("tcptune"), "rollback", "--netns", "all"}, env);
+    auto all = run_process({bin("tcptune"), "rollback", "--netns", "all"}, setup.env);
     ASSERT_EQ(all.exit_code, 0) << all.out << all.err;
-    EXPECT_EQ(read_inside(second.path(), kFinTimeout), original);
+    EXPECT_EQ(read_inside(setup.second.path(), kFinTimeout), original);
     EXPECT_TRUE(daemon.running()) << daemon.log();
 }
 
@@ -346,18 +365,12 @@ TEST(NetnsApplyIntegration, StatusRollbackAndExportOfOneNamespace) {
 // private one); watch: host <-> all at reload is refused, nothing reloaded.
 TEST(NetnsApplyIntegration, ReloadSwitchesProfilesAndAHostEntrySelectsTheDaemonsOwn) {
     TCPTUNE_REQUIRE_PRIVATE_NETNS();
-    const std::string prefix = fmt::format("tcptune-it-{}-reload", ::getpid());
-    IpNetns moving(prefix + "-moving");
-    IpNetns global(prefix + "-global");
-    ASSERT_TRUE(moving.ok()) << moving.why();
-    ASSERT_TRUE(global.ok()) << global.why();
-    auto moving_sockets = sockets_in(moving.path(), 1);
-    const std::string original = read_inside(moving.path(), kFinTimeout);
+    // first: moves between profiles; second: selects a host-wide key, refused.
+    TwoNamespacesOnABus setup("reload", "moving", "global");
+    ASSERT_TRUE(setup.ok()) << setup.why();
+    auto moving_sockets = sockets_in(setup.first.path(), 1);
+    const std::string original = read_inside(setup.first.path(), kFinTimeout);
     const std::string host_keepalive = read_text(proc_sys(kKeepalive));
-
-    auto bus = start_system_bus(BusPolicy::kProject);
-    ASSERT_TRUE(bus) << bus.error().message;
-    const std::vector<std::string> env = {"DBUS_SYSTEM_BUS_ADDRESS=" + (*bus)->address()};
     Fixture f;
     f.profile("observe", "");
     f.profile("node", fmt::format("sysctls:\n  {}: 1234\n", kKeepalive));
@@ -365,32 +378,34 @@ TEST(NetnsApplyIntegration, ReloadSwitchesProfilesAndAHostEntrySelectsTheDaemons
     f.profile("second", fmt::format("sysctls:\n  {}: 44\n", kFinTimeout));
     f.profile("orphans", "sysctls:\n  net.ipv4.tcp_max_orphans: 8192\n");
     auto configure = [&](const std::string& watch, const std::string& profile) {
-        ASSERT_TRUE(write_text(f.dir.path() / "tcptune.yaml",
-                               fmt::format("stop_policy: restore\nsafety: {{ key_cooldown: 1s }}\n"
-                                           "namespaces:\n  watch: {}\n"
-                                           "  select:\n"
-                                           "    - name: host\n      profile: node\n"
-                                           "    - name: \"{}\"\n      profile: {}\n"
-                                           "    - name: \"{}\"\n      profile: orphans\n",
-                                           watch, moving.name(), profile, global.name())));
+        ASSERT_TRUE(
+            write_text(f.dir.path() / "tcptune.yaml",
+                       fmt::format("stop_policy: restore\nsafety: {{ key_cooldown: 1s }}\n"
+                                   "namespaces:\n  watch: {}\n"
+                                   "  select:\n"
+                                   "    - name: host\n      profile: node\n"
+                                   "    - name: \"{}\"\n      profile: {}\n"
+                                   "    - name: \"{}\"\n      profile: orphans\n",
+                                   watch, setup.first.name(), profile, setup.second.name())));
     };
     configure("all", "first");
     DaemonProcess daemon(
         isolated_launch({.dir = f.dir.path(), .profile = "observe", .bus = "system"}));
     ASSERT_TRUE(daemon.start());
-    ASSERT_TRUE(eventually([&] { return read_inside(moving.path(), kFinTimeout) == "33"; }, kWait))
+    ASSERT_TRUE(
+        eventually([&] { return read_inside(setup.first.path(), kFinTimeout) == "33"; }, kWait))
         << daemon.log();
     // The host entry beats --profile observe in the daemon's own namespace.
     ASSERT_TRUE(eventually([&] { return read_text(proc_sys(kKeepalive)) == "1234\n"; }, kWait))
         << daemon.log();
     // The refused namespace is listed as refused, with the selected profile and why.
     ASSERT_TRUE(daemon.wait_for_log("net.ipv4.tcp_max_orphans is host-wide", 10s)) << daemon.log();
-    auto listed = run_process(as_nobody({bin("tcptune"), "namespaces", "--json"}), env);
+    auto listed = run_process(as_nobody({bin("tcptune"), "namespaces", "--json"}), setup.env);
     ASSERT_EQ(listed.exit_code, 0) << listed.out << listed.err;
     bool seen = false;
     const auto listed_doc = nlohmann::json::parse(listed.out);  // outlives the loop
     for (const auto& row : listed_doc.at("namespaces")) {
-        if (row.at("name") == global.name()) {
+        if (row.at("name") == setup.second.name()) {
             seen = true;
             EXPECT_EQ(row.at("state"), "refused") << row.dump();
             EXPECT_EQ(row.at("profile"), "none") << "none is in force";
@@ -399,36 +414,38 @@ TEST(NetnsApplyIntegration, ReloadSwitchesProfilesAndAHostEntrySelectsTheDaemons
                 row.at("reason").get<std::string>().find("net.ipv4.tcp_max_orphans is host-wide"),
                 std::string::npos)
                 << row.dump();
-        } else if (row.at("name") == moving.name()) {
+        } else if (row.at("name") == setup.first.name()) {
             EXPECT_EQ(row.at("state"), "managed") << row.dump();
             EXPECT_TRUE(row.at("reason").is_null()) << row.dump();
         }
     }
     EXPECT_TRUE(seen) << listed.out;
-    auto table = run_process({bin("tcptune"), "namespaces"}, env);
+    auto table = run_process({bin("tcptune"), "namespaces"}, setup.env);
     ASSERT_EQ(table.exit_code, 0) << table.err;
     EXPECT_NE(table.out.find("refused: orphans: "), std::string::npos) << table.out;
 
-    const auto moving_id = netns_id_of(moving.path());
+    const auto moving_id = netns_id_of(setup.first.path());
     ASSERT_TRUE(moving_id);
     const fs::path journal = netns_journal_dir(f.state(), moving_id->inode) / "journal.json";
 
     // Another profile at reload: the sysctl follows, the original stays the first one.
     configure("all", "second");
-    auto reloaded = run_process({bin("tcptune"), "reload"}, env);
+    auto reloaded = run_process({bin("tcptune"), "reload"}, setup.env);
     ASSERT_EQ(reloaded.exit_code, 0) << reloaded.out << reloaded.err << daemon.log();
-    ASSERT_TRUE(eventually([&] { return read_inside(moving.path(), kFinTimeout) == "44"; }, kWait))
+    ASSERT_TRUE(
+        eventually([&] { return read_inside(setup.first.path(), kFinTimeout) == "44"; }, kWait))
         << daemon.log();
     auto doc = nlohmann::json::parse(read_text(journal));
     EXPECT_EQ(doc.at("entries").at(kFinTimeout).at("original"), original) << doc.dump();
     EXPECT_EQ(doc.at("entries").at(kFinTimeout).at("last_written"), "44");
-    auto status = run_process({bin("tcptune"), "status", "--netns", moving.name(), "--json"}, env);
+    auto status =
+        run_process({bin("tcptune"), "status", "--netns", setup.first.name(), "--json"}, setup.env);
     ASSERT_EQ(status.exit_code, 0) << status.out << status.err;
     EXPECT_EQ(nlohmann::json::parse(status.out).at("profile"), "second");
 
     // watch: host at reload needs a restart: refused, everything stays in force.
     configure("host", "first");
-    auto refused = run_process({bin("tcptune"), "reload"}, env);
+    auto refused = run_process({bin("tcptune"), "reload"}, setup.env);
     EXPECT_NE(refused.exit_code, 0) << refused.out;
     EXPECT_NE((refused.out + refused.err)
                   .find("namespaces.watch changed from all to host: needs a "
@@ -436,35 +453,35 @@ TEST(NetnsApplyIntegration, ReloadSwitchesProfilesAndAHostEntrySelectsTheDaemons
               std::string::npos)
         << refused.out << refused.err;
     configure("all", "second");  // the same as in force: nothing moves
-    auto again = run_process({bin("tcptune"), "reload"}, env);
+    auto again = run_process({bin("tcptune"), "reload"}, setup.env);
     ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
-    EXPECT_EQ(read_inside(moving.path(), kFinTimeout), "44");
+    EXPECT_EQ(read_inside(setup.first.path(), kFinTimeout), "44");
 
     // none at reload: released under stop_policy restore, the original is back.
     configure("all", "none");
-    auto released = run_process({bin("tcptune"), "reload"}, env);
+    auto released = run_process({bin("tcptune"), "reload"}, setup.env);
     ASSERT_EQ(released.exit_code, 0) << released.out << released.err;
     ASSERT_TRUE(
-        eventually([&] { return read_inside(moving.path(), kFinTimeout) == original; }, kWait))
+        eventually([&] { return read_inside(setup.first.path(), kFinTimeout) == original; }, kWait))
         << daemon.log();
     EXPECT_TRUE(daemon.wait_for_log(fmt::format("released under stop policy restore"), 5s))
         << daemon.log();
     std::this_thread::sleep_for(1s);  // five more rounds: nothing writes it again
-    EXPECT_EQ(read_inside(moving.path(), kFinTimeout), original);
+    EXPECT_EQ(read_inside(setup.first.path(), kFinTimeout), original);
 
     // The host's select entry gone: the daemon's own profile (observe) again.
     ASSERT_TRUE(write_text(f.dir.path() / "tcptune.yaml",
                            "stop_policy: restore\nsafety: { key_cooldown: 1s }\n"
                            "namespaces:\n  watch: all\n"));
-    auto plain = run_process({bin("tcptune"), "reload"}, env);
+    auto plain = run_process({bin("tcptune"), "reload"}, setup.env);
     ASSERT_EQ(plain.exit_code, 0) << plain.out << plain.err;
-    auto host = run_process({bin("tcptune"), "status", "--json"}, env);
+    auto host = run_process({bin("tcptune"), "status", "--json"}, setup.env);
     ASSERT_EQ(host.exit_code, 0) << host.out << host.err;
     EXPECT_EQ(nlohmann::json::parse(host.out).at("profile"), "observe") << host.out;
     daemon.signal(SIGTERM);
     EXPECT_EQ(daemon.wait_exit(10s), std::optional<int>(0)) << daemon.log();
     EXPECT_EQ(read_text(proc_sys(kKeepalive)), host_keepalive) << "restored at stop";
-    EXPECT_EQ(read_inside(moving.path(), kFinTimeout), original);
+    EXPECT_EQ(read_inside(setup.first.path(), kFinTimeout), original);
 }
 
 }  // namespace
