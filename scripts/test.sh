@@ -18,7 +18,7 @@ cmake --build build --target tidy  # clang-tidy 14 over core/ (.clang-tidy); ~2 
 echo "== unit tests under ASan+UBSan =="
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTCPTUNE_WERROR=ON \
   -DTCPTUNE_SANITIZE=ON -DTCPTUNE_BUILD_BENCH=OFF
-cmake --build build-asan -j"$jobs" --target unit_tests
+cmake --build build-asan -j"$jobs" --target unit_tests tcptune  # the CLI tests run the binary
 (cd build-asan && ctest --output-on-failure -L unit)
 
 if [[ -x scripts/fuzz.sh ]]; then

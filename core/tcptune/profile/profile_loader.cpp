@@ -597,6 +597,13 @@ class ProfileParser {
         }
         if (auto it = keys.find("apply"); it != keys.end()) {
             rule.apply = sysctl_map(it->second.second, label + " apply");
+            // `apply:` with nothing under it (or only a comment) would pass here
+            // and silently turn revert/verify into settings about nothing.
+            if (const YAML::Node& value = it->second.second;
+                value.IsNull() || (value.IsMap() && value.size() == 0)) {
+                add(at(it->second.first),
+                    label + " has an empty `apply`; list the sysctls to set, or remove it");
+            }
         }
         if (auto it = keys.find("revert"); it != keys.end()) {
             rule.revert = boolean(it->second.second, "revert").value_or(false);
