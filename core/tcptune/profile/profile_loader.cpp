@@ -84,7 +84,14 @@ constexpr std::size_t kMaxDiagnosticsKept = 1000;
 // they do not reproduce whatever text a file holds.
 std::string abbreviated(const std::string& word) {
     constexpr std::size_t kMax = 40;
-    return word.size() <= kMax ? word : word.substr(0, kMax) + "...";
+    if (word.size() <= kMax) {
+        return word;
+    }
+    std::size_t cut = kMax;  // never inside a UTF-8 character
+    while (cut > 0 && (static_cast<unsigned char>(word[cut]) & 0xC0u) == 0x80u) {
+        --cut;
+    }
+    return word.substr(0, cut) + "...";
 }
 
 struct TextProblem {
@@ -92,6 +99,57 @@ struct TextProblem {
     int column = 1;
     std::string message;
 };
+
+// The length of the UTF-8 character starting at text[i] (a byte >= 0x80), or 0
+// when it is not valid UTF-8: a bad lead or continuation byte, a truncated,
+// overlong or surrogate form, or a code point above U+10FFFF.
+std::size_t utf8_length_at(std::string_view text, std::size_t i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    std::size_t length = 0;
+    std::uint32_t cp = 0;
+    if (byte >= 0xC2 && byte <= 0xDF) {
+        length = 2;
+        cp = byte & 0x1Fu;
+    } else if (byte >= 0xE0 && byte <= 0xEF) {
+        length = 3;
+        cp = byte & 0x0Fu;
+    } else if (byte >= 0xF0 && byte <= 0xF4) {
+        length = 4;
+        cp = byte & 0x07u;
+    } else {
+        return 0;
+    }
+    if (i + length > text.size()) {
+        return 0;
+    }
+    for (std::size_t k = 1; k < length; ++k) {
+        const auto next = static_cast<unsigned char>(text[i + k]);
+        if ((next & 0xC0u) != 0x80u) {
+            return 0;
+        }
+        cp = (cp << 6) | (next & 0x3Fu);
+    }
+    if ((length == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (length == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
+        return 0;
+    }
+    return length;
+}
+
+bool is_utf8(std::string_view text) {
+    for (std::size_t i = 0; i < text.size();) {
+        if (static_cast<unsigned char>(text[i]) < 0x80) {
+            ++i;
+            continue;
+        }
+        const std::size_t length = utf8_length_at(text, i);
+        if (length == 0) {
+            return false;
+        }
+        i += length;
+    }
+    return true;
+}
 
 std::optional<TextProblem> check_text(std::string_view text) {
     if (text.size() > kMaxProfileBytes) {
@@ -109,34 +167,8 @@ std::optional<TextProblem> check_text(std::string_view text) {
         const auto byte = static_cast<unsigned char>(text[i]);
         std::size_t length = 1;
         if (byte >= 0x80) {
-            // Lead byte decides the length; continuation bytes are 10xxxxxx.
-            // Overlong forms and surrogates are rejected as well.
-            std::uint32_t cp = 0;
-            if (byte >= 0xC2 && byte <= 0xDF) {
-                length = 2;
-                cp = byte & 0x1Fu;
-            } else if (byte >= 0xE0 && byte <= 0xEF) {
-                length = 3;
-                cp = byte & 0x0Fu;
-            } else if (byte >= 0xF0 && byte <= 0xF4) {
-                length = 4;
-                cp = byte & 0x07u;
-            } else {
-                return TextProblem{line, column, "not valid UTF-8 (profiles must be UTF-8 text)"};
-            }
-            if (i + length > text.size()) {
-                return TextProblem{line, column, "not valid UTF-8 (truncated character)"};
-            }
-            for (std::size_t k = 1; k < length; ++k) {
-                const auto next = static_cast<unsigned char>(text[i + k]);
-                if ((next & 0xC0u) != 0x80u) {
-                    return TextProblem{line, column,
-                                       "not valid UTF-8 (profiles must be UTF-8 text)"};
-                }
-                cp = (cp << 6) | (next & 0x3Fu);
-            }
-            if ((length == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-                (length == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
+            length = utf8_length_at(text, i);
+            if (length == 0) {
                 return TextProblem{line, column, "not valid UTF-8 (profiles must be UTF-8 text)"};
             }
             line_start = false;
@@ -161,8 +193,11 @@ std::optional<TextProblem> check_text(std::string_view text) {
         } else if (quote != 0) {
             if (byte == static_cast<unsigned char>(quote)) {
                 quote = 0;
-            } else if (byte == '\\' && quote == '"') {
-                ++i;  // skip the escaped character
+            } else if (byte == '\\' && quote == '"' && i + 1 < text.size() && text[i + 1] >= 0x20 &&
+                       text[i + 1] <= 0x7E) {
+                // Skip the escaped character: printable ASCII only, so a byte
+                // that is not UTF-8 or a control character is still checked.
+                ++i;
                 ++column;
             }
         } else if (byte == '#') {
@@ -293,6 +328,10 @@ class ProfileParser {
                 continue;
             }
             const std::string& word = key.Scalar();
+            if (!is_utf8(word)) {
+                add(at(key), "a key in " + std::string(what) + " is not valid UTF-8");
+                continue;
+            }
             if (std::find(allowed.begin(), allowed.end(), word) == allowed.end()) {
                 std::string message =
                     "unknown key '" + abbreviated(word) + "' in " + std::string(what);
@@ -320,6 +359,14 @@ class ProfileParser {
                               (node.IsMap()        ? "a mapping"
                                : node.IsSequence() ? "a list"
                                                    : "empty"));
+            return std::nullopt;
+        }
+        // yaml-cpp 0.7 decodes the escapes \N and \_ (U+0085, U+00A0) into single
+        // bytes that are not UTF-8; such text would break JSON and D-Bus strings.
+        if (!is_utf8(node.Scalar())) {
+            add(at(node), std::string(what) +
+                              " is not valid UTF-8 once its escapes are decoded (write "
+                              "the character itself instead of \\N or \\_)");
             return std::nullopt;
         }
         return node.Scalar();
@@ -473,6 +520,10 @@ class ProfileParser {
             } else {
                 add(at(value.IsDefined() && !value.IsNull() ? value : key),
                     "missing value for " + *k + "; valid: " + spec->describe_valid_values());
+                continue;
+            }
+            if (!is_utf8(raw)) {
+                add(at(value), "the value for " + *k + " is not valid UTF-8");
                 continue;
             }
             auto checked = validate_value_for(*spec, raw);
