@@ -16,6 +16,7 @@
 #include <system_error>
 #include <utility>
 
+#include "tcptune/config/config_error.hpp"
 #include "tcptune/config/whole_number.hpp"
 #include "tcptune/duration.hpp"
 #include "tcptune/enum_names.hpp"
@@ -132,16 +133,6 @@ bool one_of(const std::array<std::string_view, N>& words, std::string_view word)
     return std::find(words.begin(), words.end(), word) != words.end();
 }
 
-std::string at(std::string_view source, const YAML::Mark& mark) {
-    return std::string(source) + ":" + std::to_string(mark.line + 1) + ":" +
-           std::to_string(mark.column + 1) + ": ";
-}
-
-tl::unexpected<Error> config_error(std::string_view source, const YAML::Node& node,
-                                   const std::string& message) {
-    return make_error(ErrorCode::kParse, at(source, node.Mark()) + message);
-}
-
 Result<std::string> scalar(std::string_view source, std::string_view key, const YAML::Node& node) {
     if (!node.IsScalar()) {
         return config_error(source, node, std::string(key) + " must be a single value");
@@ -247,7 +238,7 @@ Result<DaemonOptions> parse_daemon_config(std::string_view yaml_text, std::strin
     try {
         root = YAML::Load(std::string(yaml_text));
     } catch (const YAML::Exception& e) {
-        return make_error(ErrorCode::kParse, at(source, e.mark) + e.msg);
+        return make_error(ErrorCode::kParse, config_position(source, e.mark) + e.msg);
     }
     if (root.IsNull()) {
         return base;  // an empty (or all-comment) file changes nothing

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "tcptune/config/config_error.hpp"
 #include "tcptune/config/whole_number.hpp"
 #include "tcptune/enum_names.hpp"
 
@@ -16,27 +17,20 @@ constexpr EnumNames<NetnsWatch, 2> kWatchNames = {
     {{NetnsWatch::kHost, "host"}, {NetnsWatch::kAll, "all"}}};
 static_assert(lists_every_value(kWatchNames));
 
-tl::unexpected<Error> error_at(std::string_view source, const YAML::Node& node,
-                               const std::string& message) {
-    const auto mark = node.Mark();
-    return make_error(ErrorCode::kParse, std::string(source) + ":" + std::to_string(mark.line + 1) +
-                                             ":" + std::to_string(mark.column + 1) + ": " +
-                                             message);
-}
-
 Result<std::string> non_empty_scalar(std::string_view source, const YAML::Node& node,
                                      std::string_view what) {
     if (!node.IsScalar() || node.Scalar().empty()) {
-        return error_at(source, node, std::string(what) + " must be a non-empty single value");
+        return config_error(source, node, std::string(what) + " must be a non-empty single value");
     }
     return node.Scalar();
 }
 
 Result<NamespaceSelector> parse_selector(std::string_view source, const YAML::Node& node) {
     if (!node.IsMap()) {
-        return error_at(source, node,
-                        "each namespaces.select entry is a mapping: {name: GLOB, profile: NAME} or "
-                        "{cgroup: GLOB, profile: NAME}");
+        return config_error(
+            source, node,
+            "each namespaces.select entry is a mapping: {name: GLOB, profile: NAME} or "
+            "{cgroup: GLOB, profile: NAME}");
     }
     NamespaceSelector selector;
     int matchers = 0;
@@ -54,18 +48,19 @@ Result<NamespaceSelector> parse_selector(std::string_view source, const YAML::No
             TRY_ASSIGN(selector.profile,
                        non_empty_scalar(source, item.second, "namespaces.select.profile"));
         } else {
-            return error_at(source, item.first,
-                            "unknown key \"" + key +
-                                "\" in a namespaces.select entry (known: name, cgroup, profile)");
+            return config_error(
+                source, item.first,
+                "unknown key \"" + key +
+                    "\" in a namespaces.select entry (known: name, cgroup, profile)");
         }
     }
     if (matchers != 1) {
-        return error_at(source, node,
-                        "a namespaces.select entry needs exactly one of name: or cgroup:");
+        return config_error(source, node,
+                            "a namespaces.select entry needs exactly one of name: or cgroup:");
     }
     if (!has_profile) {
-        return error_at(source, node,
-                        "a namespaces.select entry needs profile: (a profile name, or none)");
+        return config_error(source, node,
+                            "a namespaces.select entry needs profile: (a profile name, or none)");
     }
     return selector;
 }
@@ -87,7 +82,7 @@ Result<NetnsWatch> parse_netns_watch(std::string_view text) {
 Result<NamespaceSettings> parse_namespace_settings(const YAML::Node& node,
                                                    std::string_view source) {
     if (!node.IsMap()) {
-        return error_at(
+        return config_error(
             source, node,
             "namespaces must be a mapping (watch, metrics_top_k, default_profile, select)");
     }
@@ -100,7 +95,7 @@ Result<NamespaceSettings> parse_namespace_settings(const YAML::Node& node,
             TRY_ASSIGN(text, non_empty_scalar(source, value, "namespaces.watch"));
             auto watch = parse_netns_watch(text);
             if (!watch) {
-                return error_at(source, value, watch.error().message);
+                return config_error(source, value, watch.error().message);
             }
             out.watch = *watch;
         } else if (key == "metrics_top_k") {
@@ -108,11 +103,11 @@ Result<NamespaceSettings> parse_namespace_settings(const YAML::Node& node,
             TRY_ASSIGN(text, non_empty_scalar(source, value, "namespaces.metrics_top_k"));
             const auto k = parse_whole_number<std::size_t>(text, 1, kMaxNetnsMetricsTopK);
             if (!k) {
-                return error_at(source, value,
-                                "namespaces.metrics_top_k must be a whole number 1.." +
-                                    std::to_string(kMaxNetnsMetricsTopK) +
-                                    " (namespaces exported by name; the rest are summed "
-                                    "under netns=\"_other\")");
+                return config_error(source, value,
+                                    "namespaces.metrics_top_k must be a whole number 1.." +
+                                        std::to_string(kMaxNetnsMetricsTopK) +
+                                        " (namespaces exported by name; the rest are summed "
+                                        "under netns=\"_other\")");
             }
             out.metrics_top_k = *k;
         } else if (key == "default_profile") {
@@ -120,7 +115,7 @@ Result<NamespaceSettings> parse_namespace_settings(const YAML::Node& node,
                        non_empty_scalar(source, value, "namespaces.default_profile"));
         } else if (key == "select") {
             if (!value.IsSequence()) {
-                return error_at(source, value, "namespaces.select must be a list");
+                return config_error(source, value, "namespaces.select must be a list");
             }
             for (const auto& entry : value) {
                 NamespaceSelector selector;
@@ -128,9 +123,9 @@ Result<NamespaceSettings> parse_namespace_settings(const YAML::Node& node,
                 out.select.push_back(std::move(selector));
             }
         } else {
-            return error_at(source, item.first,
-                            "unknown setting \"namespaces." + key +
-                                "\" (known: watch, metrics_top_k, default_profile, select)");
+            return config_error(source, item.first,
+                                "unknown setting \"namespaces." + key +
+                                    "\" (known: watch, metrics_top_k, default_profile, select)");
         }
     }
     return out;
