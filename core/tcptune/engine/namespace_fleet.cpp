@@ -126,6 +126,14 @@ std::vector<FleetNote> NamespaceFleet::update(const std::vector<NetnsInfo>& disc
             present[ns.id.inode] = &ns;
         }
     }
+    // The monitor's census thread read each counted namespace's cookie from inside
+    // it this round: reuse it rather than enter the namespace again on the loop.
+    std::map<std::uint64_t, std::uint64_t> counted_cookie;
+    for (const NamespaceCounts& c : counted) {
+        if (c.ns.cookie != 0) {
+            counted_cookie[c.ns.id.inode] = c.ns.cookie;
+        }
+    }
     if (first_round_) {
         close_stale_journals(discovered, notes);
         first_round_ = false;
@@ -146,7 +154,9 @@ std::vector<FleetNote> NamespaceFleet::update(const std::vector<NetnsInfo>& disc
         fresh.name = managed->ns_.name;
         managed->ns_ = fresh;
         managed->store_.set_ns(std::move(fresh));
-        auto cookie = read_netns_cookie(*it->second);
+        const auto seen = counted_cookie.find(inode);
+        auto cookie = seen != counted_cookie.end() ? Result<std::uint64_t>(seen->second)
+                                                   : read_netns_cookie(*it->second);
         if (!cookie) {
             if (cookie.error().code == ErrorCode::kNotFound) {
                 to_drop.emplace_back(inode, "vanished");
